@@ -1,0 +1,7 @@
+//! Channel adapters: each turns its channel's input into [`crate::service::Inbound`] and
+//! delivers outbox messages through a [`crate::delivery::Sender`]. No rule of the procedure
+//! lives here.
+//!
+//! - `terminal`: `ventanilla chat`, for a person or (with `--jsonl`) for scripts.
+
+pub mod terminal;

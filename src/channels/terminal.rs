@@ -1,0 +1,226 @@
+//! The terminal channel: `ventanilla chat`. Each line typed is one turn; the replies are
+//! delivered through the outbox like on any other channel (by a worker scoped to this
+//! conversation) and printed.
+//!
+//! `--jsonl` is for scripts: every input line gives exactly one output line,
+//! `{"replies":[{"text":…,"choices":[{"id":…,"label":…}],"attachments":[…]}]}`.
+//! An input line may also be a JSON object `{"text":…}`, `{"choice":…}` or
+//! `{"unsupported":"sticker"}`, with an optional `"id"` (the idempotency key).
+
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
+
+use crate::conversation::Input;
+use crate::conversation::reply::Choice;
+use crate::delivery::{Delivery, RetryPolicy, SendError, SendFuture, Sender, Worker};
+use crate::service::{Channel, Inbound, Service, TurnError, TurnResult};
+use crate::store;
+
+/// Collects what the worker delivers to this terminal.
+#[derive(Default, Clone)]
+pub struct TerminalSender {
+    delivered: Arc<Mutex<Vec<Delivery>>>,
+}
+
+impl TerminalSender {
+    /// Takes what was delivered since the last call.
+    pub fn take(&self) -> Vec<Delivery> {
+        std::mem::take(&mut *self.delivered.lock().expect("terminal sender lock"))
+    }
+}
+
+impl Sender for TerminalSender {
+    fn channel(&self) -> &'static str {
+        Channel::Terminal.as_str()
+    }
+
+    fn send<'a>(&'a self, delivery: &'a Delivery) -> SendFuture<'a> {
+        Box::pin(async move {
+            self.delivered
+                .lock()
+                .map_err(|_| SendError::Transient { reason: "terminal lock poisoned".into(), retry_after: None })?
+                .push(delivery.clone());
+            Ok(())
+        })
+    }
+}
+
+/// One line of `--jsonl` output.
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+pub struct JsonTurn {
+    pub replies: Vec<JsonReply>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+pub struct JsonReply {
+    pub text: String,
+    pub choices: Vec<Choice>,
+    pub attachments: Vec<JsonAttachment>,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+pub struct JsonAttachment {
+    pub name: String,
+    pub path: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonInput {
+    id: Option<String>,
+    text: Option<String>,
+    choice: Option<String>,
+    unsupported: Option<String>,
+}
+
+/// Reads one line into an input and its optional idempotency key.
+fn parse_line(line: &str, jsonl: bool) -> (Option<String>, Input) {
+    if jsonl && line.trim_start().starts_with('{') {
+        if let Ok(parsed) = serde_json::from_str::<JsonInput>(line) {
+            let input = match (parsed.text, parsed.choice, parsed.unsupported) {
+                (_, Some(choice), _) => Input::Choice(choice),
+                (_, _, Some(kind)) => Input::Unsupported(kind),
+                (Some(text), _, _) => Input::Text(text),
+                (None, None, None) => Input::Text(String::new()),
+            };
+            return (parsed.id, input);
+        }
+    }
+    (None, Input::Text(line.to_string()))
+}
+
+/// A fresh idempotency key for a typed line.
+fn fresh_id(user: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let random: u64 = rand::random();
+    format!("{user}:{nanos:x}:{random:016x}")
+}
+
+/// The chat loop: one turn per input line until end of input.
+pub async fn run(
+    service: &Service,
+    user: &str,
+    jsonl: bool,
+    input: impl AsyncBufRead + Unpin,
+    mut output: impl AsyncWrite + Unpin,
+) -> anyhow::Result<()> {
+    let sender = TerminalSender::default();
+    let senders: Vec<Arc<dyn Sender>> = vec![Arc::new(sender.clone())];
+    let worker = Worker::new(service.db.clone(), senders, service.clock, RetryPolicy::default());
+
+    if !jsonl {
+        let banner = service.templates.render("terminal/banner.txt", serde_json::json!({ "user": user }))?;
+        output.write_all(format!("{}\n", banner.trim_end()).as_bytes()).await?;
+        if let Some(last) = last_message(service, user).await? {
+            output.write_all(human(&last).as_bytes()).await?;
+        }
+        output.write_all(b"> ").await?;
+        output.flush().await?;
+    }
+
+    let mut lines = input.lines();
+    while let Some(line) = lines.next_line().await? {
+        let (id, input) = parse_line(&line, jsonl);
+        let inbound = Inbound {
+            channel: Channel::Terminal,
+            address: user.to_string(),
+            external_id: id.unwrap_or_else(|| fresh_id(user)),
+            input,
+        };
+        let result = service.handle(&inbound).await;
+        let delivered = match &result {
+            Ok(TurnResult::Processed { conversation_id, .. }) => {
+                worker.clone().for_conversation(*conversation_id).drain().await?;
+                sender.take()
+            }
+            _ => Vec::new(),
+        };
+        let text = if jsonl {
+            let turn = JsonTurn {
+                replies: delivered.iter().map(json_reply).collect(),
+                error: result.as_ref().err().map(error_code).map(str::to_string),
+            };
+            format!("{}\n", serde_json::to_string(&turn)?)
+        } else {
+            let mut text: String = delivered.iter().map(|d| human(&d.message)).collect();
+            if let Err(error) = &result {
+                let message = service
+                    .templates
+                    .render("terminal/error.txt", serde_json::json!({ "code": error_code(error) }))?;
+                text.push_str(&format!("{}\n", message.trim_end()));
+            }
+            text.push_str("> ");
+            text
+        };
+        output.write_all(text.as_bytes()).await?;
+        output.flush().await?;
+    }
+    if !jsonl {
+        output.write_all(b"\n").await?;
+    }
+    output.flush().await?;
+    Ok(())
+}
+
+fn error_code(error: &TurnError) -> &'static str {
+    match error {
+        TurnError::Database(_) => "database",
+        TurnError::Contended => "contended",
+        TurnError::Unexpected(_) => "unexpected",
+    }
+}
+
+fn json_reply(delivery: &Delivery) -> JsonReply {
+    JsonReply {
+        text: delivery.message.text.clone(),
+        choices: delivery.message.choices.clone(),
+        attachments: Vec::new(),
+    }
+}
+
+/// A message for a person: the text, then the choices numbered.
+fn human(message: &crate::service::OutgoingMessage) -> String {
+    let mut out = format!("\n{}\n", message.text);
+    for (i, choice) in message.choices.iter().enumerate() {
+        out.push_str(&format!("  {}. {}\n", i + 1, choice.label));
+    }
+    out
+}
+
+/// The last message sent to this user, shown again when a conversation is resumed.
+async fn last_message(service: &Service, user: &str) -> anyhow::Result<Option<crate::service::OutgoingMessage>> {
+    let mut reader = service.db.reader().await?;
+    let mut conn = reader.conn();
+    let Some(conversation) = store::conversations::find(&mut conn, Channel::Terminal.as_str(), user).await? else {
+        return Ok(None);
+    };
+    let messages = store::outbox::for_conversation(&mut conn, conversation.id).await?;
+    Ok(messages.last().and_then(|(_, _, payload)| serde_json::from_str(payload).ok()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn input_lines_are_text_or_json_objects() {
+        assert_eq!(parse_line("hola", true), (None, Input::Text("hola".into())));
+        assert_eq!(
+            parse_line(r#"{"id":"m1","text":"sí"}"#, true),
+            (Some("m1".into()), Input::Text("sí".into()))
+        );
+        assert_eq!(parse_line(r#"{"choice":"licenciatura"}"#, true), (None, Input::Choice("licenciatura".into())));
+        assert_eq!(parse_line(r#"{"unsupported":"sticker"}"#, true), (None, Input::Unsupported("sticker".into())));
+        // Not our JSON: the line is text, as typed.
+        assert_eq!(parse_line(r#"{"foo":1}"#, true), (None, Input::Text(r#"{"foo":1}"#.into())));
+        // A person's terminal never interprets JSON.
+        assert_eq!(parse_line(r#"{"text":"x"}"#, false), (None, Input::Text(r#"{"text":"x"}"#.into())));
+    }
+}

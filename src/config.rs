@@ -1,0 +1,251 @@
+//! Settings, built in layers and checked at start-up: the defaults compiled in from
+//! `config/default.toml`, then the TOML file named by `VENTANILLA_CONFIG` (merged key by key),
+//! then the environment variables of DESIGN.md.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use chrono::{DateTime, NaiveDate, Utc};
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use crate::domain::calendar::{BookingRules, Office};
+use crate::domain::fees::FeeTable;
+use crate::domain::payment::PaymentKeyRule;
+
+const DEFAULTS: &str = include_str!("../config/default.toml");
+
+/// Everything the service is configured with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database_url: String,
+    pub data_dir: PathBuf,
+    pub http_addr: SocketAddr,
+    pub public_url: String,
+    /// A fixed clock (`VENTANILLA_NOW`), for demos and tests.
+    pub now: Option<DateTime<Utc>>,
+    pub telegram_bot_token: Option<SecretString>,
+    pub telegram_api_url: Option<String>,
+    pub smtp_url: Option<SecretString>,
+    pub imap_url: Option<SecretString>,
+    pub mail_from: Option<String>,
+    pub procedure: Procedure,
+}
+
+/// The rules of the procedure that are data, not code (DOMAIN.md "rule we adopt").
+#[derive(Debug, Clone)]
+pub struct Procedure {
+    pub eligibility_cutoff: NaiveDate,
+    pub payment_key: PaymentKeyRule,
+    pub agency: String,
+    pub clave_referencia: String,
+    pub cadena_dependencia: String,
+    pub booking: BookingRules,
+    pub fees: FeeTable,
+    pub offices: Vec<Office>,
+}
+
+impl Procedure {
+    pub fn office(&self, id: &str) -> Option<&Office> {
+        self.offices.iter().find(|o| o.id == id)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    procedure: FileProcedure,
+    booking: BookingRules,
+    #[serde(default)]
+    fees: FeeTable,
+    offices: Vec<Office>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileProcedure {
+    eligibility_cutoff: NaiveDate,
+    payment_key_pattern: String,
+    agency: String,
+    clave_referencia: String,
+    cadena_dependencia: String,
+}
+
+/// Where the environment comes from: the process's, or a map in tests.
+pub trait Env {
+    fn get(&self, key: &str) -> Option<String>;
+}
+
+/// The process environment.
+pub struct ProcessEnv;
+
+impl Env for ProcessEnv {
+    fn get(&self, key: &str) -> Option<String> {
+        std::env::var(key).ok().filter(|v| !v.trim().is_empty())
+    }
+}
+
+impl<const N: usize> Env for [(&str, &str); N] {
+    fn get(&self, key: &str) -> Option<String> {
+        self.iter().find(|(k, _)| *k == key).map(|(_, v)| v.to_string())
+    }
+}
+
+impl Settings {
+    /// Loads the settings from the process environment.
+    pub fn load() -> anyhow::Result<Settings> {
+        Settings::from_env(&ProcessEnv)
+    }
+
+    /// Builds the settings from defaults, the optional file and `env`.
+    pub fn from_env(env: &dyn Env) -> anyhow::Result<Settings> {
+        let mut merged: toml::Table = DEFAULTS.parse().context("built-in defaults are invalid")?;
+        if let Some(path) = env.get("VENTANILLA_CONFIG") {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("VENTANILLA_CONFIG: cannot read {path}"))?;
+            let overlay: toml::Table =
+                text.parse().with_context(|| format!("VENTANILLA_CONFIG: {path} is not valid TOML"))?;
+            merge(&mut merged, overlay);
+        }
+        let file: FileSettings = toml::Value::Table(merged)
+            .try_into()
+            .context("VENTANILLA_CONFIG: invalid settings")?;
+        let payment_key = PaymentKeyRule::new(&file.procedure.payment_key_pattern)
+            .context("procedure.payment_key_pattern is not a valid regular expression")?;
+
+        let data_dir = PathBuf::from(env.get("VENTANILLA_DATA_DIR").unwrap_or_else(|| "./var".into()));
+        let database_url = env.get("DATABASE_URL").unwrap_or_else(|| {
+            format!("sqlite://{}", data_dir.join("ventanilla.db").display())
+        });
+        let http_addr = env
+            .get("HTTP_ADDR")
+            .unwrap_or_else(|| "127.0.0.1:8080".into())
+            .parse()
+            .context("HTTP_ADDR must be an address such as 127.0.0.1:8080")?;
+        let now = env
+            .get("VENTANILLA_NOW")
+            .map(|v| DateTime::parse_from_rfc3339(&v).map(|t| t.with_timezone(&Utc)))
+            .transpose()
+            .context("VENTANILLA_NOW must be an RFC 3339 time such as 2026-11-30T10:00:00-06:00")?;
+        let public_url = env
+            .get("PUBLIC_URL")
+            .unwrap_or_else(|| format!("http://{http_addr}"))
+            .trim_end_matches('/')
+            .to_string();
+
+        let settings = Settings {
+            database_url,
+            data_dir,
+            http_addr,
+            public_url,
+            now,
+            telegram_bot_token: env.get("TELEGRAM_BOT_TOKEN").map(SecretString::from),
+            telegram_api_url: env.get("TELEGRAM_API_URL"),
+            smtp_url: env.get("SMTP_URL").map(SecretString::from),
+            imap_url: env.get("IMAP_URL").map(SecretString::from),
+            mail_from: env.get("MAIL_FROM"),
+            procedure: Procedure {
+                eligibility_cutoff: file.procedure.eligibility_cutoff,
+                payment_key,
+                agency: file.procedure.agency,
+                clave_referencia: file.procedure.clave_referencia,
+                cadena_dependencia: file.procedure.cadena_dependencia,
+                booking: file.booking,
+                fees: file.fees,
+                offices: file.offices,
+            },
+        };
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks across fields, failing fast with the setting to fix.
+    fn validate(&self) -> anyhow::Result<()> {
+        if !(self.database_url.starts_with("sqlite:")
+            || self.database_url.starts_with("postgres://")
+            || self.database_url.starts_with("postgresql://"))
+        {
+            bail!("DATABASE_URL must start with sqlite: or postgres://");
+        }
+        if self.procedure.offices.is_empty() {
+            bail!("VENTANILLA_CONFIG: at least one [[offices]] entry is needed");
+        }
+        for office in &self.procedure.offices {
+            if office.slots().is_empty() {
+                bail!("office {}: opens_at, closes_at and slot_minutes leave no slot", office.id);
+            }
+            if office.daily_capacity == 0 {
+                bail!("office {}: daily_capacity must be at least 1", office.id);
+            }
+            if office.opening_days.is_empty() {
+                bail!("office {}: opening_days is empty", office.id);
+            }
+        }
+        let mut ids: Vec<&str> = self.procedure.offices.iter().map(|o| o.id.as_str()).collect();
+        ids.sort_unstable();
+        if ids.windows(2).any(|w| w[0] == w[1]) {
+            bail!("VENTANILLA_CONFIG: office ids must be unique");
+        }
+        if self.procedure.booking.window_days == 0 {
+            bail!("booking.window_days must be at least 1");
+        }
+        Ok(())
+    }
+}
+
+/// Merges `overlay` into `base`: tables key by key, anything else replaced.
+fn merge(base: &mut toml::Table, overlay: toml::Table) {
+    for (key, value) in overlay {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(base_table)), toml::Value::Table(overlay_table)) => {
+                merge(base_table, overlay_table)
+            }
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::academic::Level;
+    use crate::domain::fees::Concept;
+
+    #[test]
+    fn defaults_load_with_domain_figures() {
+        let settings = Settings::from_env(&[("VENTANILLA_DATA_DIR", "/tmp/v")]).unwrap();
+        assert_eq!(settings.database_url, "sqlite:///tmp/v/ventanilla.db");
+        let fee = settings.procedure.fees.fee(2026, Level::Licenciatura, Concept::Registration);
+        assert_eq!(fee.map(|c| c.payable_pesos()), Some(1773));
+        assert_eq!(settings.procedure.offices[0].daily_capacity, 50);
+        assert_eq!(settings.procedure.eligibility_cutoff.to_string(), "2018-10-01");
+    }
+
+    #[test]
+    fn a_file_overrides_keys_and_keeps_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v.toml");
+        std::fs::write(
+            &path,
+            "[procedure]\neligibility_cutoff = \"2018-04-16\"\n[fees.2026]\ncotejo = 250.5\n",
+        )
+        .unwrap();
+        let path = path.to_str().unwrap();
+        let settings = Settings::from_env(&[("VENTANILLA_CONFIG", path)]).unwrap();
+        assert_eq!(settings.procedure.eligibility_cutoff.to_string(), "2018-04-16");
+        assert_eq!(settings.procedure.clave_referencia, "0141");
+        let cotejo = settings.procedure.fees.fee(2026, Level::Licenciatura, Concept::Cotejo);
+        assert_eq!(cotejo.map(|c| c.payable_pesos()), Some(250));
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let err = Settings::from_env(&[("VENTANILLA_NOW", "tomorrow")]).unwrap_err();
+        assert!(format!("{err:#}").contains("VENTANILLA_NOW"));
+        let err = Settings::from_env(&[("DATABASE_URL", "mysql://x")]).unwrap_err();
+        assert!(format!("{err:#}").contains("DATABASE_URL"));
+    }
+}

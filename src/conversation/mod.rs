@@ -1,0 +1,156 @@
+//! The dialogue, as a pure function: `(state, input, context) → (state, replies, effects,
+//! request)`. It knows no channel, no database and no clock of its own; the turn
+//! (`crate::service`) loads the context, applies what the step asks for, and stores the result.
+//!
+//! - `state`: what is collected and what is awaited (serde, versioned).
+//! - `step`: the transitions.
+//! - `input`: normalising what people type (dates in Spanish, sí/no, choices).
+//! - `reply`: channel-neutral messages.
+
+pub mod input;
+pub mod reply;
+pub mod state;
+pub mod step;
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::config::Procedure;
+use crate::domain::application::{Folio, Status};
+use crate::domain::email::EmailAddress;
+use crate::domain::payment::PaymentKey;
+use crate::templates::Labels;
+use reply::Reply;
+use state::{ApplicationData, State};
+
+pub use step::step;
+
+/// What arrived from the applicant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "value")]
+pub enum Input {
+    /// Typed text.
+    Text(String),
+    /// A button press carrying a choice id.
+    Choice(String),
+    /// Something that is not text (a sticker, a photo, a voice note…): its kind.
+    Unsupported(String),
+    /// The outcome of the request made by the previous step of this same turn.
+    Outcome(RequestOutcome),
+}
+
+/// The channel the conversation happens on, as far as the dialogue cares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChannelKind {
+    Terminal,
+    Telegram,
+    /// E-mail: the sender's address is the one to confirm.
+    Email(EmailAddress),
+}
+
+/// Everything a step may read, loaded by the turn before the step.
+#[derive(Debug, Clone)]
+pub struct Context<'a> {
+    pub now: DateTime<Utc>,
+    pub procedure: &'a Procedure,
+    pub labels: &'a Labels,
+    pub public_url: &'a str,
+    pub channel: ChannelKind,
+    pub conversation_id: i64,
+    /// The application as the store has it (staff may have moved it on).
+    pub application: Option<ApplicationView>,
+    pub availability: Availability,
+}
+
+/// A submitted application as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplicationView {
+    pub id: i64,
+    pub folio: Folio,
+    pub status: Status,
+    /// When the payment key was given: the first bookable day counts from it.
+    pub paid_on: NaiveDate,
+    pub appointment: Option<AppointmentView>,
+}
+
+/// An active appointment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppointmentView {
+    pub id: i64,
+    pub office_id: String,
+    pub day: NaiveDate,
+    pub slot: NaiveTime,
+}
+
+/// Seats taken per office and day, and per slot, within the booking window.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Availability {
+    pub days: HashMap<(String, NaiveDate), u32>,
+    pub slots: HashMap<(String, NaiveDate, NaiveTime), u32>,
+}
+
+impl Availability {
+    pub fn day_taken(&self, office: &str, day: NaiveDate) -> u32 {
+        self.days.get(&(office.to_string(), day)).copied().unwrap_or(0)
+    }
+
+    pub fn slot_taken(&self, office: &str, day: NaiveDate, slot: NaiveTime) -> u32 {
+        self.slots.get(&(office.to_string(), day, slot)).copied().unwrap_or(0)
+    }
+}
+
+/// Something only the store can answer, asked by a step and answered within the same turn:
+/// the outcome comes back to the step as [`Input::Outcome`] with the state unchanged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "request")]
+pub enum Request {
+    /// Bind a llave de pago to this conversation (one application per key).
+    ClaimPaymentKey { key: PaymentKey },
+    /// Create the application and give it a folio.
+    Submit { data: Box<ApplicationData> },
+    /// Take a seat (and free `replacing`'s seat in the same transaction).
+    Book {
+        application_id: i64,
+        office_id: String,
+        day: NaiveDate,
+        slot: NaiveTime,
+        replacing: Option<i64>,
+    },
+}
+
+/// The store's answer to a [`Request`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "outcome")]
+pub enum RequestOutcome {
+    PaymentKeyClaimed { key: PaymentKey },
+    PaymentKeyTaken { key: PaymentKey },
+    Submitted { application_id: i64, folio: Folio },
+    Booked { appointment: AppointmentView },
+    DayFull { day: NaiveDate },
+    SlotFull { day: NaiveDate, slot: NaiveTime },
+    /// The application can no longer be booked (withdrawn, rejected, issued meanwhile).
+    NotOpen,
+}
+
+/// Changes to the store that always succeed within the turn.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "effect")]
+pub enum Effect {
+    /// The applicant changed or abandoned the key: free it for another application.
+    ReleasePaymentKey { key: PaymentKey },
+    /// Cancel the active appointment, freeing its seat.
+    CancelAppointment { application_id: i64, appointment_id: i64 },
+    /// Withdraw the application (and cancel its appointment).
+    Withdraw { application_id: i64 },
+}
+
+/// The result of one step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub state: State,
+    pub replies: Vec<Reply>,
+    pub effects: Vec<Effect>,
+    pub request: Option<Request>,
+}

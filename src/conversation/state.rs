@@ -1,0 +1,276 @@
+//! The conversation's state: what the dialogue is waiting for and everything collected so far,
+//! already parsed. Stored as JSON in the `conversations` table inside a versioned envelope, so a
+//! future change of shape can migrate old rows instead of losing them.
+
+use chrono::{NaiveDate, NaiveTime};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::academic::{AcademicRecord, Level, ProfessionalExam};
+use crate::domain::application::Folio;
+use crate::domain::curp::Curp;
+use crate::domain::email::EmailAddress;
+use crate::domain::entity::Entity;
+use crate::domain::payment::PaymentKey;
+use crate::domain::person::PersonName;
+
+/// Version of the stored shape. Raise it with a migration in [`State::from_json`].
+pub const STATE_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum State {
+    /// Nothing said yet.
+    New,
+    /// The privacy notice was shown; waiting for consent.
+    AwaitingConsent,
+    /// Collecting the request, one question at a time.
+    Collecting { draft: Box<Draft>, question: Question },
+    /// Everything collected; the applicant reviews it and submits or corrects.
+    Reviewing { draft: Box<Draft> },
+    /// Which field to correct.
+    ChoosingCorrection { draft: Box<Draft> },
+    /// Submitted; choosing the office for the appointment.
+    ChoosingOffice { app: AppRef, replacing: Option<i64> },
+    /// Choosing a day of the month shown.
+    ChoosingDay {
+        app: AppRef,
+        office: String,
+        month: NaiveDate,
+        offered: Vec<NaiveDate>,
+        replacing: Option<i64>,
+    },
+    /// Choosing a time on the chosen day.
+    ChoosingSlot {
+        app: AppRef,
+        office: String,
+        day: NaiveDate,
+        offered: Vec<NaiveTime>,
+        replacing: Option<i64>,
+    },
+    /// Following a submitted application (with or without an appointment; the store knows).
+    Tracking { app: AppRef },
+    /// A yes/no confirmation before something that cannot be undone.
+    Confirming { action: Confirmable, resume: Box<State> },
+    /// The conversation ended (consent declined, draft abandoned, application withdrawn).
+    Closed { app: Option<AppRef> },
+}
+
+/// A submitted application, as the conversation refers to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppRef {
+    pub id: i64,
+    pub folio: Folio,
+}
+
+/// What a confirmation is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Confirmable {
+    /// Discard the draft.
+    Abandon,
+    /// Discard the draft and start again.
+    Restart,
+    /// Cancel the appointment, freeing the seat.
+    CancelAppointment,
+    /// Withdraw the submitted application.
+    Withdraw,
+}
+
+/// The questions of the request, in the order of the real procedure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Question {
+    Curp,
+    CurpConfirm,
+    GivenNames,
+    FirstSurname,
+    SecondSurname,
+    InitialsMismatch,
+    Level,
+    PaymentKey,
+    Institution,
+    Program,
+    Entity,
+    TitleDate,
+    ExamDate,
+    StudyStart,
+    StudyEnd,
+    Email,
+    EmailConfirm,
+}
+
+impl Question {
+    /// "Paso N" of this question.
+    pub fn step(self) -> u8 {
+        match self {
+            Question::Curp | Question::CurpConfirm => 2,
+            Question::GivenNames => 3,
+            Question::FirstSurname => 4,
+            Question::SecondSurname | Question::InitialsMismatch => 5,
+            Question::Level => 6,
+            Question::PaymentKey => 7,
+            Question::Institution => 8,
+            Question::Program => 9,
+            Question::Entity => 10,
+            Question::TitleDate => 11,
+            Question::ExamDate => 12,
+            Question::StudyStart => 13,
+            Question::StudyEnd => 14,
+            Question::Email | Question::EmailConfirm => 15,
+        }
+    }
+}
+
+/// Steps after the questions.
+pub const STEP_CONSENT: u8 = 1;
+pub const STEP_REVIEW: u8 = 16;
+pub const STEP_OFFICE: u8 = 17;
+pub const STEP_DAY: u8 = 18;
+pub const STEP_SLOT: u8 = 19;
+
+/// What has been collected so far. Each field is already parsed; `None` means not yet asked
+/// (or cleared to be asked again after a correction).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Draft {
+    pub curp: Option<Curp>,
+    #[serde(default)]
+    pub curp_confirmed: bool,
+    pub given_names: Option<String>,
+    pub first_surname: Option<String>,
+    /// `Some(None)`: the applicant has no second surname.
+    pub second_surname: Option<Option<String>>,
+    /// The applicant confirmed their name although the CURP's initials differ.
+    #[serde(default)]
+    pub initials_accepted: bool,
+    pub level: Option<Level>,
+    pub payment_key: Option<PaymentKey>,
+    /// When the payment key was given (the first bookable day counts from it).
+    pub paid_on: Option<NaiveDate>,
+    pub institution: Option<String>,
+    pub program: Option<String>,
+    pub entity: Option<Entity>,
+    pub title_date: Option<NaiveDate>,
+    pub exam: Option<ProfessionalExam>,
+    pub study_start: Option<NaiveDate>,
+    pub study_end: Option<NaiveDate>,
+    pub email: Option<EmailAddress>,
+}
+
+impl Draft {
+    /// The name, once all its parts were given.
+    pub fn name(&self) -> Option<PersonName> {
+        let second = self.second_surname.as_ref()?;
+        PersonName::new(self.given_names.as_ref()?, self.first_surname.as_ref()?, second.as_deref())
+            .ok()
+    }
+
+    /// The complete request, when nothing is missing.
+    pub fn complete(&self) -> Option<ApplicationData> {
+        Some(ApplicationData {
+            curp: self.curp.clone()?,
+            name: self.name()?,
+            payment_key: self.payment_key.clone()?,
+            paid_on: self.paid_on?,
+            academic: AcademicRecord {
+                level: self.level?,
+                institution: self.institution.clone()?,
+                program: self.program.clone()?,
+                entity: self.entity?,
+                title_issued_on: self.title_date?,
+                exam: self.exam?,
+                studies_started_on: self.study_start?,
+                studies_ended_on: self.study_end?,
+            },
+            email: self.email.clone()?,
+        })
+    }
+}
+
+/// A complete request, as submitted and stored with the application.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApplicationData {
+    pub curp: Curp,
+    pub name: PersonName,
+    pub payment_key: PaymentKey,
+    pub paid_on: NaiveDate,
+    pub academic: AcademicRecord,
+    pub email: EmailAddress,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Envelope {
+    v: u32,
+    #[serde(flatten)]
+    state: serde_json::Value,
+}
+
+/// A stored state that cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("stored conversation state has version {0}, this build reads {STATE_VERSION}")]
+    UnknownVersion(u32),
+    #[error("stored conversation state is malformed")]
+    Malformed(#[from] serde_json::Error),
+}
+
+impl State {
+    pub fn to_json(&self) -> String {
+        let state = serde_json::to_value(self).expect("state serializes");
+        serde_json::to_string(&Envelope { v: STATE_VERSION, state }).expect("state serializes")
+    }
+
+    pub fn from_json(json: &str) -> Result<State, StateError> {
+        let envelope: Envelope = serde_json::from_str(json)?;
+        match envelope.v {
+            STATE_VERSION => Ok(serde_json::from_value(envelope.state)?),
+            other => Err(StateError::UnknownVersion(other)),
+        }
+    }
+
+    /// The submitted application this state refers to, if any.
+    pub fn app(&self) -> Option<&AppRef> {
+        match self {
+            State::ChoosingOffice { app, .. }
+            | State::ChoosingDay { app, .. }
+            | State::ChoosingSlot { app, .. }
+            | State::Tracking { app } => Some(app),
+            State::Closed { app } => app.as_ref(),
+            State::Confirming { resume, .. } => resume.app(),
+            _ => None,
+        }
+    }
+
+    /// Whether the turn must load seat availability for this state.
+    pub fn needs_availability(&self) -> bool {
+        match self {
+            State::ChoosingOffice { .. }
+            | State::ChoosingDay { .. }
+            | State::ChoosingSlot { .. }
+            | State::Tracking { .. } => true,
+            State::Confirming { resume, .. } => resume.needs_availability(),
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_round_trips_through_the_versioned_envelope() {
+        let state = State::Collecting { draft: Box::default(), question: Question::Curp };
+        let json = state.to_json();
+        assert!(json.contains("\"v\":1"), "{json}");
+        assert_eq!(State::from_json(&json).unwrap(), state);
+    }
+
+    #[test]
+    fn unknown_versions_and_garbage_are_errors_not_panics() {
+        assert!(matches!(
+            State::from_json(r#"{"v":99,"state":"new"}"#),
+            Err(StateError::UnknownVersion(99))
+        ));
+        assert!(matches!(State::from_json("not json"), Err(StateError::Malformed(_))));
+    }
+}

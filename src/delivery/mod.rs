@@ -1,0 +1,262 @@
+//! The outbox worker: claims due messages, hands them to the channel's sender, and records the
+//! result. Transient failures are retried with exponential backoff; permanent ones are marked
+//! failed with the reason; an unreachable recipient (a blocked bot, a bouncing address) marks
+//! the conversation so that nothing more is sent to it. No row is ever dropped.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::service::{Clock, OutgoingMessage};
+use crate::store::outbox::{OutboxRow, Scope};
+use crate::store::{self, Db};
+
+/// A message claimed for delivery.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub id: i64,
+    pub conversation_id: i64,
+    pub address: String,
+    pub message: OutgoingMessage,
+    /// 1 for the first attempt.
+    pub attempt: u32,
+}
+
+/// Why a send did not succeed, sorted by what the worker should do about it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// Try again later (network error, 5xx, 4xx SMTP, rate limited).
+    #[error("transient: {reason}")]
+    Transient { reason: String, retry_after: Option<Duration> },
+    /// Will never succeed as it is (malformed, refused).
+    #[error("permanent: {0}")]
+    Permanent(String),
+    /// The recipient cannot be reached on this channel any more.
+    #[error("unreachable: {0}")]
+    Unreachable(String),
+}
+
+pub type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<(), SendError>> + Send + 'a>>;
+
+/// A channel's way out.
+pub trait Sender: Send + Sync {
+    /// The channel name (`terminal`, `telegram`, `email`).
+    fn channel(&self) -> &'static str;
+    fn send<'a>(&'a self, delivery: &'a Delivery) -> SendFuture<'a>;
+}
+
+/// When to try again.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    pub base: Duration,
+    pub max_delay: Duration,
+    pub max_attempts: u32,
+    /// How long a claimed message is reserved for the worker that claimed it.
+    pub lease: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            base: Duration::from_secs(2),
+            max_delay: Duration::from_secs(3600),
+            max_attempts: 12,
+            lease: Duration::from_secs(120),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Exponential backoff: base, 2·base, 4·base… capped.
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let factor = 2u32.saturating_pow(attempt.saturating_sub(1).min(20));
+        self.base.saturating_mul(factor).min(self.max_delay)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExecutionOutcome {
+    TaskCompleted,
+    EmptyQueue,
+}
+
+/// Delivery counters and the worker's heartbeat, for `/metrics` and `/healthz`.
+#[derive(Debug, Default)]
+pub struct DeliveryStats {
+    pub sent: AtomicU64,
+    pub retried: AtomicU64,
+    pub failed: AtomicU64,
+    /// Unix milliseconds of the worker's last loop.
+    pub heartbeat: AtomicI64,
+}
+
+/// The outbox worker.
+#[derive(Clone)]
+pub struct Worker {
+    db: Db,
+    senders: HashMap<&'static str, Arc<dyn Sender>>,
+    scope: Scope,
+    clock: Clock,
+    policy: RetryPolicy,
+    pub stats: Arc<DeliveryStats>,
+}
+
+impl Worker {
+    pub fn new(db: Db, senders: Vec<Arc<dyn Sender>>, clock: Clock, policy: RetryPolicy) -> Worker {
+        let scope = Scope {
+            channels: senders.iter().map(|s| s.channel().to_string()).collect(),
+            conversation_id: None,
+        };
+        let senders = senders.into_iter().map(|s| (s.channel(), s)).collect();
+        Worker { db, senders, scope, clock, policy, stats: Arc::default() }
+    }
+
+    /// Only deliver messages of one conversation (the terminal delivers its own).
+    pub fn for_conversation(mut self, conversation_id: i64) -> Worker {
+        self.scope.conversation_id = Some(conversation_id);
+        self
+    }
+
+    /// Whether this worker delivers anything at all.
+    pub fn has_senders(&self) -> bool {
+        !self.senders.is_empty()
+    }
+
+    /// Claims one due message and tries to deliver it.
+    #[tracing::instrument(name = "deliver", skip(self), fields(outbox_id = tracing::field::Empty))]
+    pub async fn try_execute_task(&self) -> Result<ExecutionOutcome, sqlx::Error> {
+        let now = self.clock.now();
+        let Some(row) = store::outbox::claim(&self.db, &self.scope, now, self.policy.lease).await? else {
+            return Ok(ExecutionOutcome::EmptyQueue);
+        };
+        tracing::Span::current().record("outbox_id", row.id);
+        self.deliver(row, now).await?;
+        Ok(ExecutionOutcome::TaskCompleted)
+    }
+
+    async fn deliver(&self, row: OutboxRow, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+        let attempt = u32::try_from(row.attempts).unwrap_or(u32::MAX);
+        let Some(sender) = self.senders.get(row.channel.as_str()) else {
+            // Claimed by scope, so this cannot happen; release it for a worker that can.
+            return store::outbox::mark_retry(&self.db, row.id, now, "no sender for channel").await;
+        };
+        let unreachable = {
+            let mut reader = self.db.reader().await?;
+            store::conversations::get(&mut reader.conn(), row.conversation_id)
+                .await?
+                .and_then(|c| c.unreachable_reason)
+        };
+        if let Some(reason) = unreachable {
+            self.stats.failed.fetch_add(1, Ordering::Relaxed);
+            return store::outbox::mark_failed(&self.db, row.id, &format!("unreachable: {reason}")).await;
+        }
+        let message: OutgoingMessage = match serde_json::from_str(&row.payload) {
+            Ok(message) => message,
+            Err(error) => {
+                self.stats.failed.fetch_add(1, Ordering::Relaxed);
+                return store::outbox::mark_failed(&self.db, row.id, &format!("unreadable payload: {error}")).await;
+            }
+        };
+        let delivery = Delivery {
+            id: row.id,
+            conversation_id: row.conversation_id,
+            address: row.address,
+            message,
+            attempt,
+        };
+        match sender.send(&delivery).await {
+            Ok(()) => {
+                self.stats.sent.fetch_add(1, Ordering::Relaxed);
+                store::outbox::mark_sent(&self.db, row.id, self.clock.now()).await
+            }
+            Err(SendError::Transient { reason, retry_after }) if attempt < self.policy.max_attempts => {
+                self.stats.retried.fetch_add(1, Ordering::Relaxed);
+                let delay = retry_after.unwrap_or_else(|| self.policy.delay(attempt));
+                tracing::warn!(attempt, delay_ms = delay.as_millis() as u64, %reason, "delivery will be retried");
+                let next = now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::hours(1));
+                store::outbox::mark_retry(&self.db, row.id, next, &reason).await
+            }
+            Err(SendError::Transient { reason, .. }) | Err(SendError::Permanent(reason)) => {
+                self.stats.failed.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(attempt, %reason, "delivery failed");
+                store::outbox::mark_failed(&self.db, row.id, &reason).await
+            }
+            Err(SendError::Unreachable(reason)) => {
+                self.stats.failed.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(%reason, "recipient unreachable; the conversation is marked");
+                let mut tx = self.db.begin().await?;
+                store::conversations::mark_unreachable(&mut tx.conn(), row.conversation_id, &reason, now).await?;
+                let detail = serde_json::json!({ "channel": row.channel, "reason": reason });
+                store::audit::record(&mut tx.conn(), now, "delivery", Some(row.conversation_id), None, "unreachable", &detail).await?;
+                tx.commit().await?;
+                store::outbox::mark_failed(&self.db, row.id, &format!("unreachable: {reason}")).await
+            }
+        }
+    }
+
+    /// Delivers everything due now; returns how many messages were handled.
+    pub async fn drain(&self) -> Result<usize, sqlx::Error> {
+        let mut handled = 0;
+        while self.try_execute_task().await? == ExecutionOutcome::TaskCompleted {
+            handled += 1;
+        }
+        Ok(handled)
+    }
+
+    /// Runs until `shutdown` completes, sleeping when the queue is empty. Database errors are
+    /// logged and retried; they never stop the worker.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            self.stats.heartbeat.store(Utc::now().timestamp_millis(), Ordering::Relaxed);
+            let pause = match self.try_execute_task().await {
+                Ok(ExecutionOutcome::TaskCompleted) => None,
+                Ok(ExecutionOutcome::EmptyQueue) => Some(Duration::from_millis(500)),
+                Err(error) => {
+                    tracing::error!(error.cause_chain = ?error, error.message = %error, "outbox worker error");
+                    Some(Duration::from_secs(2))
+                }
+            };
+            match pause {
+                Some(pause) => tokio::select! {
+                    _ = &mut shutdown => break,
+                    _ = tokio::time::sleep(pause) => {}
+                },
+                None => {
+                    if futures_ready(&mut shutdown).await {
+                        break;
+                    }
+                }
+            }
+        }
+        tracing::info!("outbox worker stopped");
+    }
+}
+
+/// Whether the shutdown future has completed, without waiting.
+async fn futures_ready<F: Future<Output = ()>>(future: &mut Pin<&mut F>) -> bool {
+    tokio::select! {
+        biased;
+        _ = future.as_mut() => true,
+        _ = std::future::ready(()) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        let policy = RetryPolicy::default();
+        assert_eq!(policy.delay(1), Duration::from_secs(2));
+        assert_eq!(policy.delay(2), Duration::from_secs(4));
+        assert_eq!(policy.delay(5), Duration::from_secs(32));
+        assert_eq!(policy.delay(40), Duration::from_secs(3600));
+    }
+}

@@ -1,0 +1,161 @@
+//! The application's lifecycle and its folio.
+//!
+//! draft (in the conversation) → submitted (folio) → scheduled → attended → issued | rejected;
+//! withdrawn (by the applicant) from submitted or scheduled.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// Where an application stands. Drafts live in the conversation until submission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Submitted,
+    Scheduled,
+    Attended,
+    Issued,
+    Rejected,
+    Withdrawn,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Submitted => "submitted",
+            Status::Scheduled => "scheduled",
+            Status::Attended => "attended",
+            Status::Issued => "issued",
+            Status::Rejected => "rejected",
+            Status::Withdrawn => "withdrawn",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Status> {
+        [
+            Status::Submitted,
+            Status::Scheduled,
+            Status::Attended,
+            Status::Issued,
+            Status::Rejected,
+            Status::Withdrawn,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == value)
+    }
+
+    /// Whether the lifecycle allows moving from `self` to `next`.
+    pub fn can_become(self, next: Status) -> bool {
+        use Status::*;
+        matches!(
+            (self, next),
+            (Submitted, Scheduled)
+                | (Scheduled, Submitted)
+                | (Scheduled, Scheduled)
+                | (Scheduled, Attended)
+                | (Attended, Issued)
+                | (Attended, Rejected)
+                | (Submitted, Rejected)
+                | (Scheduled, Rejected)
+                | (Submitted, Withdrawn)
+                | (Scheduled, Withdrawn)
+        )
+    }
+
+    /// Whether the applicant may still book, move or cancel an appointment.
+    pub fn is_open(self) -> bool {
+        matches!(self, Status::Submitted | Status::Scheduled)
+    }
+}
+
+/// An application's public identifier, `SOL-2026-000123`: year of submission and a sequence
+/// number within that year.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Folio {
+    year: i32,
+    number: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("not a folio of the form SOL-YYYY-NNNNNN")]
+pub struct FolioError;
+
+impl Folio {
+    pub fn new(year: i32, number: u32) -> Folio {
+        Folio { year, number }
+    }
+}
+
+impl fmt::Display for Folio {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SOL-{}-{:06}", self.year, self.number)
+    }
+}
+
+impl FromStr for Folio {
+    type Err = FolioError;
+
+    fn from_str(input: &str) -> Result<Folio, FolioError> {
+        let upper = input.trim().to_ascii_uppercase();
+        let mut parts = upper.split('-');
+        let (Some("SOL"), Some(year), Some(number), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(FolioError);
+        };
+        if year.len() != 4 || number.len() != 6 {
+            return Err(FolioError);
+        }
+        Ok(Folio {
+            year: year.parse().map_err(|_| FolioError)?,
+            number: number.parse().map_err(|_| FolioError)?,
+        })
+    }
+}
+
+impl TryFrom<String> for Folio {
+    type Error = FolioError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        value.parse()
+    }
+}
+
+impl From<Folio> for String {
+    fn from(folio: Folio) -> String {
+        folio.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folios_format_and_parse() {
+        let folio = Folio::new(2026, 123);
+        assert_eq!(folio.to_string(), "SOL-2026-000123");
+        assert_eq!("sol-2026-000123".parse::<Folio>(), Ok(folio));
+        for bad in ["SOL-26-000123", "SOL-2026-123", "ABC-2026-000123", "SOL-2026-000123-1", ""] {
+            assert_eq!(bad.parse::<Folio>(), Err(FolioError), "{bad}");
+        }
+    }
+
+    #[test]
+    fn lifecycle_transitions() {
+        use Status::*;
+        let allowed = [(Submitted, Scheduled), (Scheduled, Attended), (Attended, Issued)];
+        let refused = [(Rejected, Issued), (Issued, Rejected), (Withdrawn, Scheduled), (Submitted, Issued)];
+        for (from, to) in allowed {
+            assert!(from.can_become(to), "{from:?} → {to:?}");
+        }
+        for (from, to) in refused {
+            assert!(!from.can_become(to), "{from:?} → {to:?}");
+        }
+        for status in [Submitted, Scheduled, Attended, Issued, Rejected, Withdrawn] {
+            assert_eq!(Status::parse(status.as_str()), Some(status));
+        }
+    }
+}

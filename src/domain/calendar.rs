@@ -1,0 +1,243 @@
+//! The appointment calendar as data: offices with their opening days, hours, slot length and
+//! daily capacity; which days are bookable (weekends, federal rest days and configured closures
+//! are not; the first is a number of business days after payment; the window is bounded).
+//! Seats themselves are counted in the database (see `store::appointments`).
+
+use chrono::{Datelike, Duration, NaiveDate, NaiveTime, Weekday};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::holidays::is_federal_rest_day;
+
+/// One office that receives applicants.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Office {
+    /// Stable identifier, used as choice id and in the store (e.g. `dgp-cdmx`).
+    pub id: String,
+    pub name: String,
+    pub address: String,
+    /// IANA time zone the office's hours are expressed in.
+    pub time_zone: Tz,
+    /// Days of the week the office opens (before rest days and closures).
+    #[serde(default = "default_opening_days")]
+    pub opening_days: Vec<Weekday>,
+    pub opens_at: NaiveTime,
+    pub closes_at: NaiveTime,
+    pub slot_minutes: u32,
+    /// Seats per day (DOMAIN.md: about 50 a day in 2020).
+    pub daily_capacity: u32,
+}
+
+fn default_opening_days() -> Vec<Weekday> {
+    vec![Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri]
+}
+
+impl Office {
+    /// The start times of the day's slots.
+    pub fn slots(&self) -> Vec<NaiveTime> {
+        let step = Duration::minutes(i64::from(self.slot_minutes.max(1)));
+        let mut slots = Vec::new();
+        let mut at = self.opens_at;
+        while at + step <= self.closes_at && at >= self.opens_at {
+            slots.push(at);
+            let (next, wrapped) = at.overflowing_add_signed(step);
+            if wrapped != 0 {
+                break;
+            }
+            at = next;
+        }
+        slots
+    }
+
+    /// Seats per slot: the day's capacity spread over its slots, rounded up, so the day's
+    /// capacity (counted separately) is what binds when every slot is used.
+    pub fn slot_capacity(&self) -> u32 {
+        let slots = self.slots().len().max(1) as u32;
+        self.daily_capacity.div_ceil(slots)
+    }
+}
+
+/// Rules that decide which days can be booked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BookingRules {
+    /// Business days between giving the payment key and the first bookable day
+    /// (press reports: pay at least 72 hours before the appointment).
+    pub business_days_after_payment: u32,
+    /// How far ahead appointments can be booked, in calendar days from today.
+    pub window_days: u32,
+    /// Extra closures (office events, local holidays), besides weekends and federal rest days.
+    #[serde(default)]
+    pub closures: Vec<NaiveDate>,
+}
+
+impl Default for BookingRules {
+    fn default() -> Self {
+        BookingRules { business_days_after_payment: 3, window_days: 60, closures: Vec::new() }
+    }
+}
+
+/// Why a day cannot be booked, for the calendar view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DayStatus {
+    Available,
+    /// Open, but every seat is taken (a "saturated" day).
+    Full,
+    /// Closed: weekend, rest day or closure.
+    Closed,
+    /// Open, but before the first bookable day or after the window.
+    OutOfWindow,
+}
+
+impl BookingRules {
+    /// Whether the office opens that day at all.
+    pub fn is_open(&self, office: &Office, date: NaiveDate) -> bool {
+        office.opening_days.contains(&date.weekday())
+            && !is_federal_rest_day(date)
+            && !self.closures.contains(&date)
+    }
+
+    /// A business day for the payment delay: Monday to Friday, not a rest day or closure.
+    pub fn is_business_day(&self, date: NaiveDate) -> bool {
+        !matches!(date.weekday(), Weekday::Sat | Weekday::Sun)
+            && !is_federal_rest_day(date)
+            && !self.closures.contains(&date)
+    }
+
+    /// `n` business days after `from` (not counting `from`).
+    pub fn add_business_days(&self, from: NaiveDate, n: u32) -> NaiveDate {
+        let mut date = from;
+        let mut left = n;
+        while left > 0 {
+            date = date.succ_opt().expect("date within range");
+            if self.is_business_day(date) {
+                left -= 1;
+            }
+        }
+        date
+    }
+
+    /// The first and last days that may be booked, given when the payment key was given.
+    pub fn window(&self, today: NaiveDate, paid_on: NaiveDate) -> (NaiveDate, NaiveDate) {
+        let after_payment = self.add_business_days(paid_on, self.business_days_after_payment);
+        let tomorrow = today.succ_opt().expect("date within range");
+        let first = after_payment.max(tomorrow);
+        let last = today + Duration::days(i64::from(self.window_days));
+        (first, last)
+    }
+
+    /// The status of a day given the seats already taken that day.
+    pub fn day_status(
+        &self,
+        office: &Office,
+        date: NaiveDate,
+        window: (NaiveDate, NaiveDate),
+        taken: u32,
+    ) -> DayStatus {
+        if !self.is_open(office, date) {
+            DayStatus::Closed
+        } else if date < window.0 || date > window.1 {
+            DayStatus::OutOfWindow
+        } else if taken >= office.daily_capacity {
+            DayStatus::Full
+        } else {
+            DayStatus::Available
+        }
+    }
+}
+
+/// First day of the month of `date`.
+pub fn month_start(date: NaiveDate) -> NaiveDate {
+    date.with_day(1).expect("day 1 exists")
+}
+
+/// The days of the month starting at `start`.
+pub fn month_days(start: NaiveDate) -> Vec<NaiveDate> {
+    start.iter_days().take_while(|d| d.month() == start.month()).collect()
+}
+
+/// First day of the next month.
+pub fn next_month(start: NaiveDate) -> NaiveDate {
+    month_start(start + Duration::days(32))
+}
+
+/// First day of the previous month.
+pub fn previous_month(start: NaiveDate) -> NaiveDate {
+    month_start(start - Duration::days(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    fn office() -> Office {
+        Office {
+            id: "dgp-cdmx".into(),
+            name: "DGP".into(),
+            address: "Viaducto".into(),
+            time_zone: chrono_tz::America::Mexico_City,
+            opening_days: default_opening_days(),
+            opens_at: NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
+            closes_at: NaiveTime::from_hms_opt(15, 0, 0).unwrap(),
+            slot_minutes: 30,
+            daily_capacity: 50,
+        }
+    }
+
+    #[test]
+    fn slots_fill_the_opening_hours() {
+        let office = office();
+        let slots = office.slots();
+        assert_eq!(slots.len(), 12);
+        assert_eq!(slots[0], NaiveTime::from_hms_opt(9, 0, 0).unwrap());
+        assert_eq!(slots[11], NaiveTime::from_hms_opt(14, 30, 0).unwrap());
+        assert_eq!(office.slot_capacity(), 5);
+    }
+
+    #[test]
+    fn closed_days() {
+        let rules = BookingRules { closures: vec![d(2026, 12, 24)], ..BookingRules::default() };
+        let office = office();
+        let cases = [
+            ("a Monday is open", d(2026, 11, 30), true),
+            ("a Saturday is closed", d(2026, 11, 28), false),
+            ("Christmas is a rest day", d(2026, 12, 25), false),
+            ("third Monday of November 2026", d(2026, 11, 16), false),
+            ("configured closure", d(2026, 12, 24), false),
+        ];
+        for (description, date, open) in cases {
+            assert_eq!(rules.is_open(&office, date), open, "{description}");
+        }
+    }
+
+    #[test]
+    fn first_bookable_day_is_three_business_days_after_payment() {
+        let rules = BookingRules::default();
+        // Paid on Friday 2026-11-13: Monday 16 is a rest day, so Tue 17, Wed 18, Thu 19.
+        let (first, last) = rules.window(d(2026, 11, 13), d(2026, 11, 13));
+        assert_eq!(first, d(2026, 11, 19));
+        assert_eq!(last, d(2027, 1, 12));
+    }
+
+    #[test]
+    fn day_status_marks_full_closed_and_out_of_window() {
+        let rules = BookingRules::default();
+        let office = office();
+        let window = (d(2026, 12, 2), d(2027, 1, 26));
+        assert_eq!(rules.day_status(&office, d(2026, 12, 3), window, 0), DayStatus::Available);
+        assert_eq!(rules.day_status(&office, d(2026, 12, 3), window, 50), DayStatus::Full);
+        assert_eq!(rules.day_status(&office, d(2026, 12, 5), window, 0), DayStatus::Closed);
+        assert_eq!(rules.day_status(&office, d(2026, 12, 1), window, 0), DayStatus::OutOfWindow);
+    }
+
+    #[test]
+    fn month_navigation() {
+        assert_eq!(next_month(d(2026, 12, 1)), d(2027, 1, 1));
+        assert_eq!(previous_month(d(2027, 1, 1)), d(2026, 12, 1));
+        assert_eq!(month_days(d(2027, 2, 1)).len(), 28);
+    }
+}

@@ -1,0 +1,20 @@
+//! Pure types and rules of the procedure. Nothing here performs I/O or reads a clock: callers
+//! pass the date in. Every type that can only exist valid is built by a `parse` constructor.
+//!
+//! - `curp`, `person`, `entity`, `email`: who the applicant is.
+//! - `academic`, `fees`, `payment`: what they studied and what they pay.
+//! - `calendar`, `holidays`: offices, opening days and the booking window.
+//! - `application`: the lifecycle and the folio.
+//! - `text`: folding free text for comparisons.
+
+pub mod academic;
+pub mod application;
+pub mod calendar;
+pub mod curp;
+pub mod email;
+pub mod entity;
+pub mod fees;
+pub mod holidays;
+pub mod payment;
+pub mod person;
+pub mod text;

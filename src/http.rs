@@ -1,0 +1,114 @@
+//! The HTTP server: `/healthz` (database reachable, workers alive) and `/metrics` (Prometheus
+//! text format). Later channels (Telegram webhook) and the verification page mount here too.
+
+use std::fmt::Write as _;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+
+use crate::delivery::DeliveryStats;
+use crate::service::Service;
+use crate::store;
+
+/// What the handlers read.
+#[derive(Clone)]
+pub struct AppState {
+    pub service: Service,
+    pub delivery: Arc<DeliveryStats>,
+    /// Whether a delivery worker runs (its heartbeat is checked only then).
+    pub worker_running: bool,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .with_state(state)
+}
+
+/// Serves until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+}
+
+/// How old the worker's heartbeat may be before the service is unhealthy.
+const HEARTBEAT_LIMIT_MS: i64 = 30_000;
+
+async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    let database = state.service.db.ping().await;
+    let beat = state.delivery.heartbeat.load(Ordering::Relaxed);
+    let workers = !state.worker_running || chrono::Utc::now().timestamp_millis() - beat < HEARTBEAT_LIMIT_MS;
+    let body = serde_json::json!({
+        "database": if database { "ok" } else { "unreachable" },
+        "workers": if workers { "ok" } else { "stalled" },
+    });
+    let status = if database && workers { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, axum::Json(body))
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let metrics = &state.service.metrics;
+    let mut out = String::new();
+    let mut counter = |name: &str, help: &str, value: u64| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
+    };
+    counter("ventanilla_turns_total", "Turns processed.", metrics.turns.load(Ordering::Relaxed));
+    counter(
+        "ventanilla_duplicate_inputs_total",
+        "Inputs ignored because they were already processed.",
+        metrics.duplicates.load(Ordering::Relaxed),
+    );
+    counter("ventanilla_turn_errors_total", "Turns that failed.", metrics.turn_errors.load(Ordering::Relaxed));
+    let delivery = &state.delivery;
+    let _ = writeln!(
+        out,
+        "# HELP ventanilla_deliveries_total Delivery attempts by this process, by result.\n\
+         # TYPE ventanilla_deliveries_total counter\n\
+         ventanilla_deliveries_total{{result=\"sent\"}} {}\n\
+         ventanilla_deliveries_total{{result=\"retried\"}} {}\n\
+         ventanilla_deliveries_total{{result=\"failed\"}} {}",
+        delivery.sent.load(Ordering::Relaxed),
+        delivery.retried.load(Ordering::Relaxed),
+        delivery.failed.load(Ordering::Relaxed),
+    );
+    let stored = async {
+        let mut reader = state.service.db.reader().await?;
+        let mut conn = reader.conn();
+        let depth = store::outbox::depth(&mut conn).await?;
+        let counts = store::outbox::counts(&mut conn).await?;
+        Ok::<_, sqlx::Error>((depth, counts))
+    }
+    .await;
+    match stored {
+        Ok((depth, counts)) => {
+            let _ = writeln!(
+                out,
+                "# HELP ventanilla_outbox_depth Messages waiting to be delivered.\n\
+                 # TYPE ventanilla_outbox_depth gauge\nventanilla_outbox_depth {depth}"
+            );
+            let _ = writeln!(
+                out,
+                "# HELP ventanilla_outbox_messages Outbox messages by channel and status.\n\
+                 # TYPE ventanilla_outbox_messages gauge"
+            );
+            for (channel, status, count) in counts {
+                let _ = writeln!(out, "ventanilla_outbox_messages{{channel=\"{channel}\",status=\"{status}\"}} {count}");
+            }
+        }
+        Err(error) => {
+            tracing::warn!(error.message = %error, "metrics: database unavailable");
+            return (StatusCode::SERVICE_UNAVAILABLE, [(header::CONTENT_TYPE, "text/plain")], out);
+        }
+    }
+    (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
+}

@@ -1,0 +1,24 @@
+//! Ventanilla: the cédula profesional without a queue.
+//!
+//! # Layout
+//! - [`config`]: settings from defaults, an optional TOML file and the environment.
+//! - [`domain`]: pure rules of the procedure (CURP, fees, calendar, lifecycle…).
+//! - [`conversation`]: the dialogue as a pure function of state, input and context.
+//! - [`templates`]: every sentence the applicant reads, rendered from `templates/`.
+//! - [`service`]: one turn = one transaction (receipt, step, store, outbox).
+//! - [`store`]: sqlx persistence on SQLite (default) or PostgreSQL.
+//! - [`channels`]: adapters that turn channel input into turns and deliver replies.
+//! - [`delivery`]: the outbox worker (retries, backoff, statuses).
+//! - [`http`]: health, metrics.
+//! - [`telemetry`]: logging set-up.
+
+pub mod channels;
+pub mod config;
+pub mod conversation;
+pub mod delivery;
+pub mod domain;
+pub mod http;
+pub mod service;
+pub mod store;
+pub mod telemetry;
+pub mod templates;

@@ -1,0 +1,152 @@
+//! The `ventanilla` command: loads the settings, sets up logging, and runs what was asked.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use secrecy::ExposeSecret;
+use tokio::sync::watch;
+
+use ventanilla::config::Settings;
+use ventanilla::delivery::{RetryPolicy, Sender, Worker};
+use ventanilla::service::Service;
+use ventanilla::store::Db;
+use ventanilla::{channels, http, telemetry};
+
+#[derive(Parser)]
+#[command(name = "ventanilla", version, about = "Cédula profesional without a queue")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the service: workers, channels and the HTTP server.
+    Serve,
+    /// Talk to Ventanilla in the terminal.
+    Chat {
+        /// Who you are: each id is a distinct applicant; the same id resumes its conversation.
+        #[arg(long, default_value = "terminal")]
+        user: String,
+        /// One JSON line in, one JSON line out per turn (for scripts).
+        #[arg(long)]
+        jsonl: bool,
+    },
+    /// Apply the database migrations and exit.
+    Migrate,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let settings = Arc::new(Settings::load()?);
+    match cli.command {
+        Command::Serve => {
+            telemetry::init("info");
+            serve(settings).await
+        }
+        Command::Chat { user, jsonl } => {
+            telemetry::init("warn");
+            let service = connect(settings).await?;
+            let stdin = tokio::io::BufReader::new(tokio::io::stdin());
+            let result = channels::terminal::run(&service, &user, jsonl, stdin, tokio::io::stdout()).await;
+            service.db.close().await;
+            result
+        }
+        Command::Migrate => {
+            telemetry::init("info");
+            let service = connect(settings).await?;
+            service.db.close().await;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+    }
+}
+
+async fn connect(settings: Arc<Settings>) -> anyhow::Result<Service> {
+    let db = Db::connect(&settings.database_url).await?;
+    db.migrate().await?;
+    Ok(Service::new(db, settings))
+}
+
+async fn serve(settings: Arc<Settings>) -> anyhow::Result<()> {
+    let service = connect(settings.clone()).await?;
+    tracing::info!(backend = service.db.backend(), "database ready");
+    log_channels(&settings);
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let stopped = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+
+    // Channel senders join here as the channels are built; the terminal delivers its own.
+    let senders: Vec<Arc<dyn Sender>> = Vec::new();
+    let worker = Worker::new(service.db.clone(), senders, service.clock, RetryPolicy::default());
+    let stats = worker.stats.clone();
+    let worker_running = worker.has_senders();
+    let worker_task = worker_running.then(|| tokio::spawn(worker.run(stopped(stop_rx.clone()))));
+
+    let listener = tokio::net::TcpListener::bind(settings.http_addr)
+        .await
+        .with_context(|| format!("HTTP_ADDR: cannot listen on {}", settings.http_addr))?;
+    tracing::info!(addr = %settings.http_addr, "HTTP server on: /healthz, /metrics");
+    let state = http::AppState { service: service.clone(), delivery: stats, worker_running };
+    let http_task = tokio::spawn(http::serve(listener, state, stopped(stop_rx.clone())));
+
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    let _ = stop_tx.send(true);
+    match http_task.await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => tracing::error!(error.message = %error, "HTTP server exited with an error"),
+        Err(error) => tracing::error!(error.message = %error, "HTTP server task failed"),
+    }
+    if let Some(task) = worker_task {
+        if let Err(error) = task.await {
+            tracing::error!(error.message = %error, "outbox worker task failed");
+        }
+    }
+    service.db.close().await;
+    Ok(())
+}
+
+/// Says what is on and off, and how to turn things on.
+fn log_channels(settings: &Settings) {
+    tracing::info!("terminal channel: on (`ventanilla chat`)");
+    match &settings.telegram_bot_token {
+        Some(token) if !token.expose_secret().is_empty() => {
+            tracing::warn!("Telegram: TELEGRAM_BOT_TOKEN is set but this build has no Telegram channel yet")
+        }
+        _ => tracing::info!("Telegram: off (set TELEGRAM_BOT_TOKEN to turn it on)"),
+    }
+    if settings.imap_url.is_some() || settings.smtp_url.is_some() {
+        tracing::warn!("e-mail: IMAP_URL/SMTP_URL are set but this build has no e-mail channel yet");
+    } else {
+        tracing::info!("e-mail: off (not in this build yet)");
+    }
+    if settings.now.is_some() {
+        tracing::warn!("clock fixed by VENTANILLA_NOW");
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

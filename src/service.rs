@@ -1,0 +1,481 @@
+//! The turn: one input from one applicant becomes one transaction.
+//!
+//! 1. the receipt `(channel, external id)` is unique: a redelivery changes nothing;
+//! 2. the conversation and what the step needs (application, seats) are loaded;
+//! 3. `conversation::step` (pure) gives the new state, replies, effects and maybe a request;
+//! 4. the request and effects are applied in the store (folio, seat, payment key…), and a
+//!    request's outcome goes back to the step within the same transaction;
+//! 5. replies are rendered with the templates into outbox rows;
+//! 6. commit.
+//!
+//! The state is read before the write transaction starts and written back only if the
+//! conversation's `version` is unchanged; a turn that lost a race is retried from the start.
+//! This keeps SQLite's single write lock short (the pure step and the rendering run outside
+//! it) while turns of one conversation stay strictly ordered on both backends.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tracing::Instrument;
+
+use crate::config::Settings;
+use crate::conversation::reply::{CalendarView, Choice, Reply};
+use crate::conversation::state::State;
+use crate::conversation::{
+    self, Availability, ChannelKind, Context, Effect, Input, Request, RequestOutcome,
+};
+use crate::domain::application::Status;
+use crate::domain::email::EmailAddress;
+use crate::store::appointments::{Booking, SeatRequest};
+use crate::store::applications::{Claim, Submission};
+use crate::store::outbox::NewMessage;
+use crate::store::{self, Conn, Db};
+use crate::templates::Templates;
+
+/// The channels Ventanilla speaks on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Terminal,
+    Telegram,
+    Email,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Terminal => "terminal",
+            Channel::Telegram => "telegram",
+            Channel::Email => "email",
+        }
+    }
+}
+
+/// One input, as a channel adapter hands it over.
+#[derive(Debug, Clone)]
+pub struct Inbound {
+    pub channel: Channel,
+    /// Who: the chat id, the e-mail address, the terminal user.
+    pub address: String,
+    /// The channel's id of this input (update id, Message-ID…): the idempotency key.
+    pub external_id: String,
+    pub input: Input,
+}
+
+/// A rendered message, as stored in the outbox and handed to a channel sender.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutgoingMessage {
+    pub text: String,
+    #[serde(default)]
+    pub choices: Vec<Choice>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calendar: Option<CalendarView>,
+    /// The template it came from (channels may present some messages differently).
+    pub template: String,
+}
+
+/// What a turn did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TurnResult {
+    Processed { conversation_id: i64, messages: usize },
+    /// This input was processed before: nothing changed, nothing was sent.
+    Duplicate,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TurnError {
+    /// The database failed or is unreachable: the input can be retried later.
+    #[error("the database is unavailable")]
+    Database(#[from] sqlx::Error),
+    /// Other turns of the same conversation kept winning; the input can be retried.
+    #[error("the conversation changed during the turn too many times")]
+    Contended,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// The clock: the system's, or fixed by `VENTANILLA_NOW`.
+#[derive(Debug, Clone, Copy)]
+pub enum Clock {
+    System,
+    Fixed(DateTime<Utc>),
+}
+
+impl Clock {
+    pub fn now(&self) -> DateTime<Utc> {
+        match self {
+            Clock::System => Utc::now(),
+            Clock::Fixed(at) => *at,
+        }
+    }
+}
+
+/// Counters for `/metrics`.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    pub turns: AtomicU64,
+    pub duplicates: AtomicU64,
+    pub turn_errors: AtomicU64,
+}
+
+/// Everything a turn needs: the store, the settings, the templates and the clock.
+#[derive(Clone)]
+pub struct Service {
+    pub db: Db,
+    pub settings: Arc<Settings>,
+    pub templates: Templates,
+    pub clock: Clock,
+    pub metrics: Arc<Metrics>,
+}
+
+/// How many times a turn that lost a race on its conversation is retried.
+const MAX_ATTEMPTS: usize = 20;
+/// A request's outcome may lead to another request at most this many times in one turn.
+const MAX_REQUESTS: usize = 3;
+
+impl Service {
+    pub fn new(db: Db, settings: Arc<Settings>) -> Service {
+        let clock = settings.now.map(Clock::Fixed).unwrap_or(Clock::System);
+        Service { db, settings, templates: Templates::new(), clock, metrics: Arc::default() }
+    }
+
+    /// Processes one input: see the module documentation.
+    pub async fn handle(&self, inbound: &Inbound) -> Result<TurnResult, TurnError> {
+        let span = tracing::info_span!(
+            "turn",
+            channel = inbound.channel.as_str(),
+            external_id = %inbound.external_id,
+            conversation_id = tracing::field::Empty,
+        );
+        async {
+            for _ in 0..MAX_ATTEMPTS {
+                match self.try_turn(inbound).await {
+                    Ok(Some(result)) => {
+                        let counter = match result {
+                            TurnResult::Duplicate => &self.metrics.duplicates,
+                            TurnResult::Processed { .. } => &self.metrics.turns,
+                        };
+                        counter.fetch_add(1, Ordering::Relaxed);
+                        return Ok(result);
+                    }
+                    Ok(None) => continue,
+                    Err(error) => {
+                        self.metrics.turn_errors.fetch_add(1, Ordering::Relaxed);
+                        tracing::error!(error.cause_chain = ?error, error.message = %error, "turn failed");
+                        return Err(error);
+                    }
+                }
+            }
+            self.metrics.turn_errors.fetch_add(1, Ordering::Relaxed);
+            Err(TurnError::Contended)
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// One attempt; `None` when the conversation changed meanwhile and the turn must be redone.
+    async fn try_turn(&self, inbound: &Inbound) -> Result<Option<TurnResult>, TurnError> {
+        let now = self.clock.now();
+        let channel = inbound.channel.as_str();
+        let channel_kind = self.channel_kind(inbound);
+
+        // Read phase: no write lock held.
+        let (existing, state, mut ctx_data) = {
+            let mut reader = self.db.reader().await?;
+            let mut conn = reader.conn();
+            if store::receipts::exists(&mut conn, channel, &inbound.external_id).await? {
+                return Ok(Some(TurnResult::Duplicate));
+            }
+            let existing = store::conversations::find(&mut conn, channel, &inbound.address).await?;
+            let state = match &existing {
+                Some(row) => State::from_json(&row.state)
+                    .map_err(|e| anyhow::anyhow!(e).context("Failed to read the conversation state"))?,
+                None => State::New,
+            };
+            let id = existing.as_ref().map(|r| r.id).unwrap_or(0);
+            let data = self.load_context(&mut conn, &state, id, now).await?;
+            (existing, state, data)
+        };
+        let conversation_id = existing.as_ref().map(|r| r.id).unwrap_or(0);
+        let mut outcome = conversation::step(&state, &inbound.input, &ctx_data.context(self, now, channel_kind.clone(), conversation_id));
+
+        // Write phase.
+        let mut tx = self.db.begin().await?;
+        let (conversation_id, version) = match &existing {
+            Some(row) => (row.id, row.version),
+            None => {
+                let created = store::conversations::create(
+                    &mut tx.conn(),
+                    channel,
+                    &inbound.address,
+                    &state.to_json(),
+                    now,
+                )
+                .await?;
+                match created {
+                    Some(id) => (id, 0),
+                    None => {
+                        tx.rollback().await?;
+                        return Ok(None);
+                    }
+                }
+            }
+        };
+        tracing::Span::current().record("conversation_id", conversation_id);
+        let input_json = serde_json::to_string(&inbound.input).expect("input serializes");
+        if !store::receipts::record(&mut tx.conn(), channel, &inbound.external_id, conversation_id, &input_json, now).await? {
+            tx.rollback().await?;
+            return Ok(Some(TurnResult::Duplicate));
+        }
+
+        let mut replies = std::mem::take(&mut outcome.replies);
+        let mut effects = std::mem::take(&mut outcome.effects);
+        let mut requests = Vec::new();
+        for _ in 0..MAX_REQUESTS {
+            let Some(request) = outcome.request.take() else { break };
+            let answer = self.apply_request(&mut tx.conn(), conversation_id, &request, now).await?;
+            requests.push((request, answer.clone()));
+            ctx_data = self.load_context(&mut tx.conn(), &outcome.state, conversation_id, now).await?;
+            let ctx = ctx_data.context(self, now, channel_kind.clone(), conversation_id);
+            outcome = conversation::step(&outcome.state, &Input::Outcome(answer), &ctx);
+            replies.append(&mut outcome.replies);
+            effects.append(&mut outcome.effects);
+        }
+        for effect in &effects {
+            self.apply_effect(&mut tx.conn(), conversation_id, effect, now).await?;
+        }
+
+        let messages = replies
+            .iter()
+            .map(|reply| self.render(reply))
+            .collect::<anyhow::Result<Vec<String>>>()?;
+        let rows: Vec<NewMessage<'_>> = messages
+            .into_iter()
+            .map(|payload| NewMessage { conversation_id, channel, address: &inbound.address, payload })
+            .collect();
+        store::outbox::enqueue(&mut tx.conn(), &rows, now).await?;
+
+        if !store::conversations::update_state(&mut tx.conn(), conversation_id, version, &outcome.state.to_json(), now).await? {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        self.audit(&mut tx.conn(), conversation_id, &state, &outcome.state, &effects, &requests, now).await?;
+        tx.commit().await?;
+        Ok(Some(TurnResult::Processed { conversation_id, messages: rows.len() }))
+    }
+
+    fn channel_kind(&self, inbound: &Inbound) -> ChannelKind {
+        match inbound.channel {
+            Channel::Terminal => ChannelKind::Terminal,
+            Channel::Telegram => ChannelKind::Telegram,
+            Channel::Email => match EmailAddress::parse(&inbound.address) {
+                Ok(address) => ChannelKind::Email(address),
+                Err(_) => ChannelKind::Terminal,
+            },
+        }
+    }
+
+    /// Loads what the step may read for `state`.
+    async fn load_context(
+        &self,
+        conn: &mut Conn<'_>,
+        state: &State,
+        _conversation_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<ContextData, sqlx::Error> {
+        let application = match state.app() {
+            Some(app) => store::applications::view(conn, app.id).await?,
+            None => None,
+        };
+        let availability = if state.needs_availability() {
+            let zone = self.settings.procedure.offices[0].time_zone;
+            let today = now.with_timezone(&zone).date_naive();
+            let to = today + chrono::Duration::days(i64::from(self.settings.procedure.booking.window_days) + 31);
+            store::appointments::availability(conn, today, to).await?
+        } else {
+            Availability::default()
+        };
+        Ok(ContextData { application, availability })
+    }
+
+    async fn apply_request(
+        &self,
+        conn: &mut Conn<'_>,
+        conversation_id: i64,
+        request: &Request,
+        now: DateTime<Utc>,
+    ) -> Result<RequestOutcome, TurnError> {
+        let procedure = &self.settings.procedure;
+        Ok(match request {
+            Request::ClaimPaymentKey { key } => {
+                match store::applications::claim_payment_key(conn, key, conversation_id, now).await? {
+                    Claim::Claimed => RequestOutcome::PaymentKeyClaimed { key: key.clone() },
+                    Claim::Taken => RequestOutcome::PaymentKeyTaken { key: key.clone() },
+                }
+            }
+            Request::Submit { data } => {
+                let year = store::applications::folio_year(now, procedure.offices[0].time_zone);
+                match store::applications::submit(conn, conversation_id, data, now, year).await? {
+                    Submission::Submitted { application_id, folio } => {
+                        RequestOutcome::Submitted { application_id, folio }
+                    }
+                    Submission::PaymentKeyTaken => RequestOutcome::PaymentKeyTaken {
+                        key: data.payment_key.clone(),
+                    },
+                }
+            }
+            Request::Book { application_id, office_id, day, slot, replacing } => {
+                let Some(office) = procedure.office(office_id) else {
+                    return Ok(RequestOutcome::NotOpen);
+                };
+                let open = store::applications::view(conn, *application_id)
+                    .await?
+                    .is_some_and(|a| a.status.is_open());
+                if !open {
+                    return Ok(RequestOutcome::NotOpen);
+                }
+                let seat = SeatRequest {
+                    application_id: *application_id,
+                    office_id,
+                    day: *day,
+                    slot: *slot,
+                    day_capacity: office.daily_capacity,
+                    slot_capacity: office.slot_capacity(),
+                    replacing: *replacing,
+                };
+                match store::appointments::book(conn, &seat, now).await? {
+                    Booking::Booked(appointment) => {
+                        store::applications::set_status(conn, *application_id, Status::Scheduled, now).await?;
+                        RequestOutcome::Booked { appointment }
+                    }
+                    Booking::DayFull => RequestOutcome::DayFull { day: *day },
+                    Booking::SlotFull => RequestOutcome::SlotFull { day: *day, slot: *slot },
+                }
+            }
+        })
+    }
+
+    async fn apply_effect(
+        &self,
+        conn: &mut Conn<'_>,
+        conversation_id: i64,
+        effect: &Effect,
+        now: DateTime<Utc>,
+    ) -> Result<(), TurnError> {
+        match effect {
+            Effect::ReleasePaymentKey { key } => {
+                store::applications::release_payment_key(conn, key, conversation_id).await?
+            }
+            Effect::CancelAppointment { application_id, appointment_id } => {
+                if store::appointments::cancel(conn, *appointment_id, now).await? {
+                    store::applications::set_status(conn, *application_id, Status::Submitted, now).await?;
+                }
+            }
+            Effect::Withdraw { application_id } => {
+                store::appointments::cancel_active(conn, *application_id, now).await?;
+                store::applications::set_status(conn, *application_id, Status::Withdrawn, now).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Records what changed: the conversation's stage, requests and effects. No personal data.
+    #[allow(clippy::too_many_arguments)]
+    async fn audit(
+        &self,
+        conn: &mut Conn<'_>,
+        conversation_id: i64,
+        before: &State,
+        after: &State,
+        effects: &[Effect],
+        requests: &[(Request, RequestOutcome)],
+        now: DateTime<Utc>,
+    ) -> Result<(), sqlx::Error> {
+        let (from, to) = (stage(before), stage(after));
+        let application_id = after.app().or(before.app()).map(|a| a.id);
+        if from != to {
+            let detail = serde_json::json!({ "from": from, "to": to });
+            store::audit::record(conn, now, "applicant", Some(conversation_id), application_id, "stage", &detail).await?;
+        }
+        for (request, answer) in requests {
+            let (event, app) = match answer {
+                RequestOutcome::PaymentKeyClaimed { .. } => ("payment_key_claimed", application_id),
+                RequestOutcome::PaymentKeyTaken { .. } => ("payment_key_refused", application_id),
+                RequestOutcome::Submitted { application_id, .. } => ("submitted", Some(*application_id)),
+                RequestOutcome::Booked { .. } => ("appointment_booked", application_id),
+                RequestOutcome::DayFull { .. } | RequestOutcome::SlotFull { .. } => ("booking_refused_full", application_id),
+                RequestOutcome::NotOpen => ("booking_refused_closed", application_id),
+            };
+            let detail = match (request, answer) {
+                (_, RequestOutcome::Booked { appointment }) => serde_json::json!({
+                    "appointment_id": appointment.id, "office": appointment.office_id,
+                    "day": appointment.day, "replacing": match request { Request::Book { replacing, .. } => *replacing, _ => None },
+                }),
+                (_, RequestOutcome::Submitted { folio, .. }) => serde_json::json!({ "folio": folio }),
+                _ => serde_json::json!({}),
+            };
+            store::audit::record(conn, now, "applicant", Some(conversation_id), app, event, &detail).await?;
+        }
+        for effect in effects {
+            let (event, app) = match effect {
+                Effect::ReleasePaymentKey { .. } => ("payment_key_released", application_id),
+                Effect::CancelAppointment { application_id, .. } => ("appointment_cancelled", Some(*application_id)),
+                Effect::Withdraw { application_id } => ("withdrawn", Some(*application_id)),
+            };
+            store::audit::record(conn, now, "applicant", Some(conversation_id), app, event, &serde_json::json!({})).await?;
+        }
+        Ok(())
+    }
+
+    /// Renders a reply into the outbox payload.
+    pub fn render(&self, reply: &Reply) -> anyhow::Result<String> {
+        let text = self.templates.render_reply(reply)?;
+        let message = OutgoingMessage {
+            text,
+            choices: reply.choices.clone(),
+            calendar: reply.calendar.clone(),
+            template: reply.template.clone(),
+        };
+        Ok(serde_json::to_string(&message).expect("message serializes"))
+    }
+}
+
+/// The stage of a state, for the audit trail.
+fn stage(state: &State) -> &'static str {
+    match state {
+        State::New => "new",
+        State::AwaitingConsent => "awaiting_consent",
+        State::Collecting { .. } => "collecting",
+        State::Reviewing { .. } => "reviewing",
+        State::ChoosingCorrection { .. } => "correcting",
+        State::ChoosingOffice { .. } => "choosing_office",
+        State::ChoosingDay { .. } => "choosing_day",
+        State::ChoosingSlot { .. } => "choosing_slot",
+        State::Tracking { .. } => "tracking",
+        State::Confirming { .. } => "confirming",
+        State::Closed { .. } => "closed",
+    }
+}
+
+/// The loaded part of a step's context.
+struct ContextData {
+    application: Option<conversation::ApplicationView>,
+    availability: Availability,
+}
+
+impl ContextData {
+    fn context<'a>(&self, service: &'a Service, now: DateTime<Utc>, channel: ChannelKind, conversation_id: i64) -> Context<'a> {
+        Context {
+            now,
+            procedure: &service.settings.procedure,
+            labels: service.templates.labels(),
+            public_url: &service.settings.public_url,
+            channel,
+            conversation_id,
+            application: self.application.clone(),
+            availability: self.availability.clone(),
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! Seats and appointments. A seat is taken by a conditional update (`taken < capacity`) on the
+//! day's counter and then on the slot's counter, inside the turn's transaction: the database,
+//! not Rust, decides who gets the last seat. On PostgreSQL the updated row stays locked until
+//! commit and a concurrent update re-checks the condition; on SQLite writers are serialized.
+
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use sqlx::FromRow;
+
+use super::{Conn, on};
+use crate::conversation::{AppointmentView, Availability};
+use crate::templates::clock_time;
+
+/// Outcome of a booking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Booking {
+    Booked(AppointmentView),
+    DayFull,
+    SlotFull,
+}
+
+/// What to book.
+#[derive(Debug, Clone)]
+pub struct SeatRequest<'a> {
+    pub application_id: i64,
+    pub office_id: &'a str,
+    pub day: NaiveDate,
+    pub slot: NaiveTime,
+    pub day_capacity: u32,
+    pub slot_capacity: u32,
+    /// The appointment this one replaces (a reschedule): freed only if the new seat is taken.
+    pub replacing: Option<i64>,
+}
+
+async fn take_seat(
+    conn: &mut Conn<'_>,
+    table_day: bool,
+    office_id: &str,
+    day: NaiveDate,
+    slot: &str,
+    capacity: u32,
+) -> Result<bool, sqlx::Error> {
+    let capacity = i64::from(capacity);
+    let affected = if table_day {
+        on!(conn, c => sqlx::query(
+            "INSERT INTO day_seats (office_id, day, taken) VALUES ($1, $2, 0)
+             ON CONFLICT (office_id, day) DO NOTHING",
+        )
+        .bind(office_id)
+        .bind(day)
+        .execute(&mut *c)
+        .await
+        .map(|_| ()))?;
+        on!(conn, c => sqlx::query(
+            "UPDATE day_seats SET taken = taken + 1
+             WHERE office_id = $1 AND day = $2 AND taken < $3",
+        )
+        .bind(office_id)
+        .bind(day)
+        .bind(capacity)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?
+    } else {
+        on!(conn, c => sqlx::query(
+            "INSERT INTO slot_seats (office_id, day, slot, taken) VALUES ($1, $2, $3, 0)
+             ON CONFLICT (office_id, day, slot) DO NOTHING",
+        )
+        .bind(office_id)
+        .bind(day)
+        .bind(slot)
+        .execute(&mut *c)
+        .await
+        .map(|_| ()))?;
+        on!(conn, c => sqlx::query(
+            "UPDATE slot_seats SET taken = taken + 1
+             WHERE office_id = $1 AND day = $2 AND slot = $3 AND taken < $4",
+        )
+        .bind(office_id)
+        .bind(day)
+        .bind(slot)
+        .bind(capacity)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?
+    };
+    Ok(affected == 1)
+}
+
+async fn free_seat(conn: &mut Conn<'_>, office_id: &str, day: NaiveDate, slot: &str) -> Result<(), sqlx::Error> {
+    on!(conn, c => sqlx::query(
+        "UPDATE day_seats SET taken = taken - 1 WHERE office_id = $1 AND day = $2 AND taken > 0",
+    )
+    .bind(office_id)
+    .bind(day)
+    .execute(&mut *c)
+    .await
+    .map(|_| ()))?;
+    on!(conn, c => sqlx::query(
+        "UPDATE slot_seats SET taken = taken - 1
+         WHERE office_id = $1 AND day = $2 AND slot = $3 AND taken > 0",
+    )
+    .bind(office_id)
+    .bind(day)
+    .bind(slot)
+    .execute(c)
+    .await
+    .map(|_| ()))?;
+    Ok(())
+}
+
+/// Takes a seat for the application (freeing the replaced appointment's seat in the same
+/// transaction). The caller's transaction is left as it was when the result is not `Booked`.
+pub async fn book(conn: &mut Conn<'_>, request: &SeatRequest<'_>, now: DateTime<Utc>) -> Result<Booking, sqlx::Error> {
+    let slot = clock_time(request.slot);
+    if !take_seat(conn, true, request.office_id, request.day, &slot, request.day_capacity).await? {
+        return Ok(Booking::DayFull);
+    }
+    if !take_seat(conn, false, request.office_id, request.day, &slot, request.slot_capacity).await? {
+        // Give the day's seat back: this transaction holds that row, so nobody saw it taken.
+        on!(conn, c => sqlx::query(
+            "UPDATE day_seats SET taken = taken - 1 WHERE office_id = $1 AND day = $2",
+        )
+        .bind(request.office_id)
+        .bind(request.day)
+        .execute(c)
+        .await
+        .map(|_| ()))?;
+        return Ok(Booking::SlotFull);
+    }
+    if let Some(old) = request.replacing {
+        cancel(conn, old, now).await?;
+    } else if let Some(active) = active_for(conn, request.application_id).await? {
+        // One active appointment per application: a new booking replaces the old one.
+        cancel(conn, active, now).await?;
+    }
+    let id = on!(conn, c => sqlx::query_scalar::<_, i64>(
+        "INSERT INTO appointments (application_id, office_id, day, slot, status, created_at)
+         VALUES ($1, $2, $3, $4, 'active', $5) RETURNING id",
+    )
+    .bind(request.application_id)
+    .bind(request.office_id)
+    .bind(request.day)
+    .bind(&slot)
+    .bind(now)
+    .fetch_one(c)
+    .await)?;
+    Ok(Booking::Booked(AppointmentView {
+        id,
+        office_id: request.office_id.to_string(),
+        day: request.day,
+        slot: request.slot,
+    }))
+}
+
+async fn active_for(conn: &mut Conn<'_>, application_id: i64) -> Result<Option<i64>, sqlx::Error> {
+    on!(conn, c => sqlx::query_scalar::<_, i64>(
+        "SELECT id FROM appointments WHERE application_id = $1 AND status = 'active'",
+    )
+    .bind(application_id)
+    .fetch_optional(c)
+    .await)
+}
+
+#[derive(FromRow)]
+struct SeatRow {
+    office_id: String,
+    day: NaiveDate,
+    slot: String,
+}
+
+/// Cancels an active appointment and frees its seat. Returns false if it was not active.
+pub async fn cancel(conn: &mut Conn<'_>, appointment_id: i64, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+    let row = on!(conn, c => sqlx::query_as::<_, SeatRow>(
+        "UPDATE appointments SET status = 'cancelled', cancelled_at = $1
+         WHERE id = $2 AND status = 'active'
+         RETURNING office_id, day, slot",
+    )
+    .bind(now)
+    .bind(appointment_id)
+    .fetch_optional(c)
+    .await)?;
+    match row {
+        Some(row) => {
+            free_seat(conn, &row.office_id, row.day, &row.slot).await?;
+            Ok(true)
+        }
+        None => Ok(false),
+    }
+}
+
+/// Cancels the application's active appointment, if any.
+pub async fn cancel_active(conn: &mut Conn<'_>, application_id: i64, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+    match active_for(conn, application_id).await? {
+        Some(id) => cancel(conn, id, now).await,
+        None => Ok(false),
+    }
+}
+
+#[derive(FromRow)]
+struct DayRow {
+    office_id: String,
+    day: NaiveDate,
+    taken: i64,
+}
+
+#[derive(FromRow)]
+struct SlotRow {
+    office_id: String,
+    day: NaiveDate,
+    slot: String,
+    taken: i64,
+}
+
+/// Seats taken between `from` and `to` (inclusive), per day and per slot.
+pub async fn availability(
+    conn: &mut Conn<'_>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Availability, sqlx::Error> {
+    let days = on!(conn, c => sqlx::query_as::<_, DayRow>(
+        "SELECT office_id, day, taken FROM day_seats WHERE day >= $1 AND day <= $2 AND taken > 0",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(c)
+    .await)?;
+    let slots = on!(conn, c => sqlx::query_as::<_, SlotRow>(
+        "SELECT office_id, day, slot, taken FROM slot_seats
+         WHERE day >= $1 AND day <= $2 AND taken > 0",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(c)
+    .await)?;
+    let mut availability = Availability::default();
+    for row in days {
+        availability.days.insert((row.office_id, row.day), row.taken.max(0) as u32);
+    }
+    for row in slots {
+        if let Ok(slot) = NaiveTime::parse_from_str(&row.slot, "%H:%M") {
+            availability.slots.insert((row.office_id, row.day, slot), row.taken.max(0) as u32);
+        }
+    }
+    Ok(availability)
+}
+
+/// Seats taken on one day (for tests and the staff agenda).
+pub async fn day_taken(conn: &mut Conn<'_>, office_id: &str, day: NaiveDate) -> Result<i64, sqlx::Error> {
+    let taken = on!(conn, c => sqlx::query_scalar::<_, i64>(
+        "SELECT taken FROM day_seats WHERE office_id = $1 AND day = $2",
+    )
+    .bind(office_id)
+    .bind(day)
+    .fetch_optional(c)
+    .await)?;
+    Ok(taken.unwrap_or(0))
+}
+
+/// Active appointments on one day.
+pub async fn active_count(conn: &mut Conn<'_>, office_id: &str, day: NaiveDate) -> Result<i64, sqlx::Error> {
+    on!(conn, c => sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM appointments WHERE office_id = $1 AND day = $2 AND status = 'active'",
+    )
+    .bind(office_id)
+    .bind(day)
+    .fetch_one(c)
+    .await)
+}

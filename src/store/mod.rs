@@ -1,0 +1,217 @@
+//! Persistence with sqlx on SQLite (embedded default) or PostgreSQL (several instances).
+//!
+//! Queries are written once with `$N` placeholders, valid on both backends, and run through
+//! [`Conn`], which is either backend's connection; the `on!` macro expands one query body for
+//! each. Every query is proven on both by the same integration tests.
+//!
+//! On SQLite, writes go through a pool of one connection (`BEGIN IMMEDIATE`), so writers queue
+//! in the application instead of spinning on SQLite's busy handler; reads use a separate pool
+//! and see the last committed state thanks to WAL.
+
+pub mod appointments;
+pub mod applications;
+pub mod audit;
+pub mod conversations;
+pub mod outbox;
+pub mod receipts;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
+
+/// Runs `$body` with `$c` bound to the backend's connection (`&mut SqliteConnection` or
+/// `&mut PgConnection`). The body is the same text for both; sqlx infers the database type.
+macro_rules! on {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::store::Conn::Sqlite(inner) => {
+                let $c = &mut **inner;
+                $body
+            }
+            $crate::store::Conn::Postgres(inner) => {
+                let $c = &mut **inner;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use on;
+
+/// The database: SQLite (a single writer and a pool of readers) or PostgreSQL.
+#[derive(Debug, Clone)]
+pub enum Db {
+    Sqlite { write: SqlitePool, read: SqlitePool },
+    Postgres(PgPool),
+}
+
+/// A connection of either backend, borrowed from a pool or a transaction.
+pub enum Conn<'c> {
+    Sqlite(&'c mut SqliteConnection),
+    Postgres(&'c mut PgConnection),
+}
+
+/// A write transaction.
+pub enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+impl Tx {
+    pub fn conn(&mut self) -> Conn<'_> {
+        match self {
+            Tx::Sqlite(tx) => Conn::Sqlite(&mut *tx),
+            Tx::Postgres(tx) => Conn::Postgres(&mut *tx),
+        }
+    }
+
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        match self {
+            Tx::Sqlite(tx) => tx.commit().await,
+            Tx::Postgres(tx) => tx.commit().await,
+        }
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        match self {
+            Tx::Sqlite(tx) => tx.rollback().await,
+            Tx::Postgres(tx) => tx.rollback().await,
+        }
+    }
+}
+
+/// A pooled connection for reads outside a transaction.
+pub enum Reader {
+    Sqlite(PoolConnection<Sqlite>),
+    Postgres(PoolConnection<Postgres>),
+}
+
+impl Reader {
+    pub fn conn(&mut self) -> Conn<'_> {
+        match self {
+            Reader::Sqlite(c) => Conn::Sqlite(&mut *c),
+            Reader::Postgres(c) => Conn::Postgres(&mut *c),
+        }
+    }
+}
+
+/// Which backend a URL names.
+pub fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+impl Db {
+    /// Connects to `url` (`sqlite:…` or `postgres://…`), creating a SQLite file and its folder
+    /// when missing.
+    pub async fn connect(url: &str) -> anyhow::Result<Db> {
+        if is_postgres(url) {
+            let options = PgConnectOptions::from_str(url).context("DATABASE_URL is not a valid PostgreSQL URL")?;
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(30))
+                .connect_with(options)
+                .await
+                .context("Failed to connect to PostgreSQL (DATABASE_URL)")?;
+            return Ok(Db::Postgres(pool));
+        }
+        let options = SqliteConnectOptions::from_str(url)
+            .context("DATABASE_URL is not a valid SQLite URL")?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let path = options.get_filename().to_path_buf();
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        if !in_memory {
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("Failed to create the database folder {}", parent.display()))?;
+            }
+        }
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(60))
+            .connect_with(options.clone())
+            .await
+            .context("Failed to open the SQLite database (DATABASE_URL)")?;
+        // An in-memory database exists once per connection: readers must share the writer.
+        let read = if in_memory {
+            write.clone()
+        } else {
+            SqlitePoolOptions::new()
+                .max_connections(4)
+                .acquire_timeout(Duration::from_secs(60))
+                .connect_with(options)
+                .await
+                .context("Failed to open the SQLite database for reading")?
+        };
+        Ok(Db::Sqlite { write, read })
+    }
+
+    /// Applies the migrations of the backend.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        match self {
+            Db::Sqlite { write, .. } => sqlx::migrate!("./migrations/sqlite")
+                .run(write)
+                .await
+                .context("Failed to migrate the SQLite database")?,
+            Db::Postgres(pool) => sqlx::migrate!("./migrations/postgres")
+                .run(pool)
+                .await
+                .context("Failed to migrate the PostgreSQL database")?,
+        }
+        Ok(())
+    }
+
+    /// Starts a write transaction (`BEGIN IMMEDIATE` on SQLite: the write lock is taken at the
+    /// start, so a transaction never fails half-way on lock upgrade).
+    pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        match self {
+            Db::Sqlite { write, .. } => Ok(Tx::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?)),
+            Db::Postgres(pool) => Ok(Tx::Postgres(pool.begin().await?)),
+        }
+    }
+
+    /// A connection for reads.
+    pub async fn reader(&self) -> Result<Reader, sqlx::Error> {
+        match self {
+            Db::Sqlite { read, .. } => Ok(Reader::Sqlite(read.acquire().await?)),
+            Db::Postgres(pool) => Ok(Reader::Postgres(pool.acquire().await?)),
+        }
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> bool {
+        let Ok(mut reader) = self.reader().await else { return false };
+        let mut conn = reader.conn();
+        on!(&mut conn, c => sqlx::query("SELECT 1").execute(c).await.is_ok())
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Db::Sqlite { .. } => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Db::Sqlite { write, read } => {
+                read.close().await;
+                write.close().await;
+            }
+            Db::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch, for columns compared as numbers.
+pub fn millis(at: chrono::DateTime<chrono::Utc>) -> i64 {
+    at.timestamp_millis()
+}

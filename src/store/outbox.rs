@@ -1,0 +1,193 @@
+//! The outbox: messages written in the turn's transaction, delivered afterwards by the worker.
+//!
+//! Claiming uses a lease (`status = 'sending'`, `lease_until`), so a send happens outside any
+//! transaction and a worker that dies mid-send leaves a row that is claimed again when the
+//! lease runs out. Within a conversation, messages go out in order: a row is only claimable
+//! when no earlier row of its conversation is still waiting. On PostgreSQL the claim uses
+//! `FOR UPDATE SKIP LOCKED`, so any number of workers share the queue.
+
+use chrono::{DateTime, Utc};
+use sqlx::FromRow;
+
+use super::{Conn, Db, millis, on};
+
+/// A message to deliver.
+#[derive(Debug, Clone)]
+pub struct NewMessage<'a> {
+    pub conversation_id: i64,
+    pub channel: &'a str,
+    pub address: &'a str,
+    /// The rendered message (JSON of `delivery::OutgoingMessage`).
+    pub payload: String,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub conversation_id: i64,
+    pub channel: String,
+    pub address: String,
+    pub payload: String,
+    pub attempts: i64,
+}
+
+/// Writes the messages of a turn in one statement.
+pub async fn enqueue(conn: &mut Conn<'_>, messages: &[NewMessage<'_>], now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    if messages.is_empty() {
+        return Ok(());
+    }
+    let due = millis(now);
+    on!(conn, c => {
+        let mut builder = sqlx::QueryBuilder::new(
+            "INSERT INTO outbox (conversation_id, channel, address, payload, next_attempt_at, created_at) ",
+        );
+        builder.push_values(messages, |mut row, m| {
+            row.push_bind(m.conversation_id)
+                .push_bind(m.channel)
+                .push_bind(m.address)
+                .push_bind(&m.payload)
+                .push_bind(due)
+                .push_bind(now);
+        });
+        builder.build().execute(c).await.map(|_| ())
+    })
+}
+
+/// Which rows a worker may claim.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    /// Channels this worker can deliver to.
+    pub channels: Vec<String>,
+    /// Only this conversation (the terminal channel delivers its own conversation).
+    pub conversation_id: Option<i64>,
+}
+
+const CLAIM_SQLITE: &str = "
+    UPDATE outbox SET status = 'sending', lease_until = $1, attempts = attempts + 1
+    WHERE id = (
+        SELECT o.id FROM outbox o
+        WHERE (o.status = 'pending' OR (o.status = 'sending' AND o.lease_until < $2))
+          AND o.next_attempt_at <= $2
+          AND (',' || $3 || ',') LIKE ('%,' || o.channel || ',%')
+          AND ($4 IS NULL OR o.conversation_id = $4)
+          AND NOT EXISTS (
+              SELECT 1 FROM outbox e
+              WHERE e.conversation_id = o.conversation_id AND e.id < o.id
+                AND e.status IN ('pending', 'sending'))
+        ORDER BY o.id LIMIT 1)
+    RETURNING id, conversation_id, channel, address, payload, attempts";
+
+const CLAIM_POSTGRES: &str = "
+    UPDATE outbox SET status = 'sending', lease_until = $1, attempts = attempts + 1
+    WHERE id = (
+        SELECT o.id FROM outbox o
+        WHERE (o.status = 'pending' OR (o.status = 'sending' AND o.lease_until < $2))
+          AND o.next_attempt_at <= $2
+          AND o.channel = ANY(string_to_array($3, ','))
+          AND ($4::BIGINT IS NULL OR o.conversation_id = $4)
+          AND NOT EXISTS (
+              SELECT 1 FROM outbox e
+              WHERE e.conversation_id = o.conversation_id AND e.id < o.id
+                AND e.status IN ('pending', 'sending'))
+        ORDER BY o.id LIMIT 1
+        FOR UPDATE SKIP LOCKED)
+    RETURNING id, conversation_id, channel, address, payload, attempts";
+
+/// Claims the next due message, leasing it for `lease`.
+pub async fn claim(
+    db: &Db,
+    scope: &Scope,
+    now: DateTime<Utc>,
+    lease: std::time::Duration,
+) -> Result<Option<OutboxRow>, sqlx::Error> {
+    let lease_until = millis(now) + lease.as_millis() as i64;
+    let channels = scope.channels.join(",");
+    let mut tx = db.begin().await?;
+    let sql = match db {
+        Db::Sqlite { .. } => CLAIM_SQLITE,
+        Db::Postgres(_) => CLAIM_POSTGRES,
+    };
+    let row = on!(&mut tx.conn(), c => sqlx::query_as::<_, OutboxRow>(sqlx::AssertSqlSafe(sql))
+        .bind(lease_until)
+        .bind(millis(now))
+        .bind(&channels)
+        .bind(scope.conversation_id)
+        .fetch_optional(c)
+        .await)?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// Delivered.
+pub async fn mark_sent(db: &Db, id: i64, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin().await?;
+    on!(&mut tx.conn(), c => sqlx::query(
+        "UPDATE outbox SET status = 'sent', sent_at = $1, lease_until = NULL, last_error = NULL
+         WHERE id = $2",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|_| ()))?;
+    tx.commit().await
+}
+
+/// Not delivered this time: try again at `next_attempt`.
+pub async fn mark_retry(db: &Db, id: i64, next_attempt: DateTime<Utc>, error: &str) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin().await?;
+    on!(&mut tx.conn(), c => sqlx::query(
+        "UPDATE outbox SET status = 'pending', next_attempt_at = $1, lease_until = NULL,
+         last_error = $2 WHERE id = $3",
+    )
+    .bind(millis(next_attempt))
+    .bind(error)
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|_| ()))?;
+    tx.commit().await
+}
+
+/// Will not be delivered (permanent error, unreachable recipient, attempts exhausted). The row
+/// stays, with the reason.
+pub async fn mark_failed(db: &Db, id: i64, error: &str) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin().await?;
+    on!(&mut tx.conn(), c => sqlx::query(
+        "UPDATE outbox SET status = 'failed', lease_until = NULL, last_error = $1 WHERE id = $2",
+    )
+    .bind(error)
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|_| ()))?;
+    tx.commit().await
+}
+
+/// Messages not yet delivered (pending or being sent).
+pub async fn depth(conn: &mut Conn<'_>) -> Result<i64, sqlx::Error> {
+    on!(conn, c => sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'sending')",
+    )
+    .fetch_one(c)
+    .await)
+}
+
+/// Messages per channel and status.
+pub async fn counts(conn: &mut Conn<'_>) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
+    on!(conn, c => sqlx::query_as::<_, (String, String, i64)>(
+        "SELECT channel, status, COUNT(*) FROM outbox GROUP BY channel, status ORDER BY channel, status",
+    )
+    .fetch_all(c)
+    .await)
+}
+
+/// Messages of a conversation, oldest first (for tests and the terminal).
+pub async fn for_conversation(conn: &mut Conn<'_>, conversation_id: i64) -> Result<Vec<(i64, String, String)>, sqlx::Error> {
+    on!(conn, c => sqlx::query_as::<_, (i64, String, String)>(
+        "SELECT id, status, payload FROM outbox WHERE conversation_id = $1 ORDER BY id",
+    )
+    .bind(conversation_id)
+    .fetch_all(c)
+    .await)
+}
