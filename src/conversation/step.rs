@@ -37,7 +37,7 @@ pub fn step(state: &State, input: &Input, ctx: &Context<'_>) -> Outcome {
         return on_command(state, command, ctx);
     }
     match state {
-        State::New | State::Closed { .. } => welcome(None),
+        State::New | State::Closed { .. } => welcome(None, ctx),
         State::AwaitingConsent => on_consent(&text, ctx),
         State::Collecting { draft, question } => on_answer(state, draft, *question, &text, ctx),
         State::Reviewing { draft } => on_review(state, draft, &text, ctx),
@@ -79,25 +79,10 @@ fn with_effects(mut outcome: Outcome, effects: Vec<Effect>) -> Outcome {
     outcome
 }
 
-fn welcome(before: Option<Reply>) -> Outcome {
-    Outcome {
-        state: State::AwaitingConsent,
-        replies: before.into_iter().chain([Reply::new("welcome")]).collect(),
-        effects: Vec::new(),
-        request: None,
-    }
-    .with_consent_prompt()
-}
-
-impl Outcome {
-    fn with_consent_prompt(mut self) -> Outcome {
-        // The welcome text and the privacy notice are one message with the consent choices.
-        if let Some(last) = self.replies.last_mut() {
-            last.progress = None;
-        }
-        self.replies.push(consent_prompt());
-        self
-    }
+/// Greets (after `before`, if any) and asks for consent to the privacy notice.
+fn welcome(before: Option<Reply>, ctx: &Context<'_>) -> Outcome {
+    let replies = before.into_iter().chain([Reply::new("welcome")]).collect();
+    go(State::AwaitingConsent, replies, ctx)
 }
 
 fn consent_prompt() -> Reply {
@@ -1253,8 +1238,8 @@ fn on_outcome(state: &State, outcome: &RequestOutcome, ctx: &Context<'_>) -> Out
 
 fn on_command(state: &State, command: Command, ctx: &Context<'_>) -> Outcome {
     match (command, state) {
-        (Command::Start, State::New | State::Closed { .. }) => welcome(None),
-        (Command::Help, State::New | State::Closed { .. }) => welcome(Some(Reply::new("help"))),
+        (Command::Start, State::New | State::Closed { .. }) => welcome(None, ctx),
+        (Command::Help, State::New | State::Closed { .. }) => welcome(Some(Reply::new("help")), ctx),
         (Command::Start, _) => stay(state, vec![Reply::new("welcome_back")], ctx),
         (Command::Help, _) => stay(state, vec![Reply::new("help")], ctx),
         (Command::Status, _) => stay(state, vec![status(state, ctx)], ctx),
@@ -1295,7 +1280,7 @@ fn on_command(state: &State, command: Command, ctx: &Context<'_>) -> Outcome {
         (Command::Restart, State::Collecting { .. } | State::Reviewing { .. } | State::ChoosingCorrection { .. }) => {
             confirm(state, Confirmable::Restart, ctx)
         }
-        (Command::Restart, State::New | State::AwaitingConsent | State::Closed { .. }) => welcome(None),
+        (Command::Restart, State::New | State::AwaitingConsent | State::Closed { .. }) => welcome(None, ctx),
         (Command::Restart, _) => stay(state, vec![Reply::new("cannot_restart_submitted")], ctx),
     }
 }
@@ -1318,7 +1303,7 @@ fn status(state: &State, ctx: &Context<'_>) -> Reply {
 fn unsupported(state: &State, kind: &str, ctx: &Context<'_>) -> Outcome {
     let explanation = Reply::new("unsupported_input").with("kind", kind);
     match state {
-        State::New => welcome(Some(explanation)),
+        State::New => welcome(Some(explanation), ctx),
         _ => stay(state, vec![explanation], ctx),
     }
 }

@@ -66,11 +66,29 @@ pub struct YearFees {
     pub cotejo: Option<f64>,
 }
 
-/// The fee table: year → fees of that year.
+/// The fee table: year → fees of that year. In TOML the years are table keys
+/// (`[fees.2025.registration]`), so they arrive as strings and are parsed here.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(transparent)]
+#[serde(try_from = "BTreeMap<String, YearFees>")]
 pub struct FeeTable {
     pub years: BTreeMap<i32, YearFees>,
+}
+
+impl TryFrom<BTreeMap<String, YearFees>> for FeeTable {
+    type Error = String;
+
+    fn try_from(raw: BTreeMap<String, YearFees>) -> Result<Self, Self::Error> {
+        let years = raw
+            .into_iter()
+            .map(|(year, fees)| {
+                year.trim()
+                    .parse::<i32>()
+                    .map(|year| (year, fees))
+                    .map_err(|_| format!("fees: {year:?} is not a year"))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(FeeTable { years })
+    }
 }
 
 impl FeeTable {
