@@ -1237,6 +1237,11 @@ fn on_outcome(state: &State, outcome: &RequestOutcome, ctx: &Context<'_>) -> Out
 // Commands and unsupported input
 
 fn on_command(state: &State, command: Command, ctx: &Context<'_>) -> Outcome {
+    if matches!(state, State::New) {
+        // Nothing to act on yet: greet (after the help, when that is what was asked).
+        let help = (command == Command::Help).then(|| Reply::new("help"));
+        return welcome(help, ctx);
+    }
     match (command, state) {
         (Command::Start, State::New | State::Closed { .. }) => welcome(None, ctx),
         (Command::Help, State::New | State::Closed { .. }) => welcome(Some(Reply::new("help")), ctx),

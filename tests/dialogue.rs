@@ -1,0 +1,423 @@
+//! The dialogue as a pure function, driven without a database: the store's answers to its
+//! requests are simulated here. These tests also render every reply, and the last one checks
+//! that every template in `templates/` was rendered by some path.
+
+use std::collections::{BTreeSet, HashSet};
+use std::sync::{Mutex, OnceLock};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use ventanilla::config::Settings;
+use ventanilla::conversation::reply::Reply;
+use ventanilla::conversation::state::{Question, State};
+use ventanilla::conversation::{
+    AppointmentView, ApplicationView, Availability, ChannelKind, Context, Input, Request, RequestOutcome, step,
+};
+use ventanilla::domain::application::{Folio, Status};
+use ventanilla::domain::email::EmailAddress;
+use ventanilla::templates::Templates;
+
+/// Every template rendered by any test of this file.
+fn rendered() -> &'static Mutex<BTreeSet<String>> {
+    static RENDERED: OnceLock<Mutex<BTreeSet<String>>> = OnceLock::new();
+    RENDERED.get_or_init(Mutex::default)
+}
+
+struct Pure {
+    settings: Settings,
+    templates: Templates,
+    state: State,
+    channel: ChannelKind,
+    now: DateTime<Utc>,
+    application: Option<ApplicationView>,
+    availability: Availability,
+    taken_keys: HashSet<String>,
+    full_slots: bool,
+}
+
+impl Pure {
+    fn new() -> Pure {
+        Pure {
+            settings: Settings::from_env(&[("VENTANILLA_DATA_DIR", "/tmp/unused")]).unwrap(),
+            templates: Templates::new(),
+            state: State::New,
+            channel: ChannelKind::Terminal,
+            now: DateTime::parse_from_rfc3339("2026-11-30T10:00:00-06:00").unwrap().with_timezone(&Utc),
+            application: None,
+            availability: Availability::default(),
+            taken_keys: HashSet::new(),
+            full_slots: false,
+        }
+    }
+
+    fn input(&mut self, input: Input) -> Vec<Reply> {
+        let settings = self.settings.clone();
+        let templates = self.templates.clone();
+        let ctx = Context {
+            now: self.now,
+            procedure: &settings.procedure,
+            labels: templates.labels(),
+            public_url: "http://localhost",
+            channel: self.channel.clone(),
+            conversation_id: 7,
+            application: self.application.clone(),
+            availability: self.availability.clone(),
+        };
+        let mut outcome = step(&self.state, &input, &ctx);
+        let mut replies = std::mem::take(&mut outcome.replies);
+        while let Some(request) = outcome.request.take() {
+            let answer = self.answer(&request);
+            let ctx = Context { application: self.application.clone(), ..ctx.clone() };
+            outcome = step(&outcome.state, &Input::Outcome(answer), &ctx);
+            replies.append(&mut outcome.replies);
+        }
+        self.state = outcome.state;
+        for reply in &replies {
+            let text = self.templates.render_reply(reply).unwrap_or_else(|e| panic!("{}: {e:#}", reply.template));
+            assert!(!text.trim().is_empty(), "{} rendered empty", reply.template);
+            assert!(!text.contains("choice."), "{}: a label key leaked: {text}", reply.template);
+            let mut seen = rendered().lock().unwrap();
+            seen.insert(format!("conversation/{}.txt", reply.template));
+            if reply.progress.is_some() {
+                seen.insert("conversation/_progress.txt".into());
+            }
+        }
+        replies
+    }
+
+    /// The store's answer, simulated.
+    fn answer(&mut self, request: &Request) -> RequestOutcome {
+        match request {
+            Request::ClaimPaymentKey { key } if self.taken_keys.contains(key.as_str()) => {
+                RequestOutcome::PaymentKeyTaken { key: key.clone() }
+            }
+            Request::ClaimPaymentKey { key } => RequestOutcome::PaymentKeyClaimed { key: key.clone() },
+            Request::Submit { data } => {
+                let folio = Folio::new(2026, 1);
+                self.application = Some(ApplicationView {
+                    id: 1,
+                    folio: folio.clone(),
+                    status: Status::Submitted,
+                    paid_on: data.paid_on,
+                    appointment: None,
+                });
+                RequestOutcome::Submitted { application_id: 1, folio }
+            }
+            Request::Book { day, slot, office_id, .. } => {
+                if self.full_slots {
+                    self.full_slots = false;
+                    return RequestOutcome::SlotFull { day: *day, slot: *slot };
+                }
+                let appointment = AppointmentView { id: 9, office_id: office_id.clone(), day: *day, slot: *slot };
+                if let Some(app) = self.application.as_mut() {
+                    app.appointment = Some(appointment.clone());
+                    app.status = Status::Scheduled;
+                }
+                RequestOutcome::Booked { appointment }
+            }
+        }
+    }
+
+    fn say(&mut self, text: &str) -> Vec<String> {
+        self.input(Input::Text(text.to_string())).into_iter().map(|r| r.template).collect()
+    }
+
+    fn question(&self) -> Option<Question> {
+        match &self.state {
+            State::Collecting { question, .. } => Some(*question),
+            _ => None,
+        }
+    }
+}
+
+const TO_LEVEL: [&str; 7] = ["hola", "acepto", "PEGL890909MJCRMS08", "sí", "Luz María", "Pérez", "Gómez"];
+const AFTER_LEVEL: [&str; 9] = [
+    "AB12CD34EF",
+    "Universidad de Guadalajara",
+    "Licenciatura en Derecho",
+    "Jalisco",
+    "15/03/2015",
+    "exento",
+    "2009-08-01",
+    "30 jun 2013",
+    "luz@example.mx",
+];
+
+fn at_review() -> Pure {
+    let mut pure = Pure::new();
+    for answer in TO_LEVEL.iter().chain(["licenciatura"].iter()).chain(AFTER_LEVEL.iter()) {
+        pure.say(answer);
+    }
+    assert!(matches!(pure.state, State::Reviewing { .. }));
+    pure
+}
+
+fn scheduled() -> Pure {
+    let mut pure = at_review();
+    for answer in ["enviar", "1", "1", "1"] {
+        pure.say(answer);
+    }
+    assert!(matches!(pure.state, State::Tracking { .. }));
+    pure
+}
+
+#[test]
+fn consent_is_asked_before_any_data_and_refusal_keeps_nothing() {
+    let mut pure = Pure::new();
+    assert_eq!(pure.say("buenas tardes"), ["welcome", "privacy_notice"]);
+    assert_eq!(pure.say("quizás"), ["yes_no_expected", "privacy_notice"]);
+    assert_eq!(pure.say("no"), ["consent_declined", "closed"]);
+    assert!(matches!(pure.state, State::Closed { app: None }));
+    assert_eq!(pure.say("hola otra vez"), ["welcome", "privacy_notice"]);
+}
+
+#[test]
+fn every_curp_error_is_explained_and_the_question_repeated() {
+    let cases = [
+        ("check digit", "PEGL890909MJCRMS09"),
+        ("inconvenient word", "BACA890909MJCRMS05"),
+        ("impossible date", "PEGL891313MJCRMS06"),
+        ("sex", "PEGL890909QJCRMS08"),
+        ("state", "PEGL890909MQQRMS02"),
+        ("too short", "PEGL8909"),
+        ("a digit where a letter goes", "P3GL890909MJCRMS08"),
+    ];
+    for (description, curp) in cases {
+        let mut pure = Pure::new();
+        pure.say("hola");
+        pure.say("sí");
+        assert_eq!(pure.say(curp), ["curp_invalid", "ask_curp"], "{description}");
+        assert_eq!(pure.question(), Some(Question::Curp), "{description}");
+    }
+}
+
+#[test]
+fn a_curp_whose_initials_differ_from_the_name_is_a_warning_not_a_block() {
+    let mut pure = Pure::new();
+    for answer in ["hola", "si", "PEGL890909MJCRMS08", "si", "Juan", "Ramírez"] {
+        pure.say(answer);
+    }
+    assert_eq!(pure.say("Soto"), ["initials_mismatch"]);
+    assert_eq!(pure.say("mi nombre está bien"), ["ask_level"]);
+}
+
+#[test]
+fn names_keep_accents_and_refuse_digits_and_symbols() {
+    let mut pure = Pure::new();
+    for answer in &TO_LEVEL[..4] {
+        pure.say(answer);
+    }
+    let long = "a".repeat(61);
+    for (description, name) in [("digits", "Luz 2"), ("symbols", "Luz@"), ("too long", long.as_str()), ("no letters", "-.-")] {
+        assert_eq!(pure.say(name), ["name_invalid", "ask_given_names"], "{description}");
+    }
+    assert_eq!(pure.say("María de los Ángeles"), ["ask_first_surname"]);
+    assert_eq!(pure.say("Núñez"), ["ask_second_surname"]);
+    assert_eq!(pure.say("no tengo"), ["initials_mismatch"]);
+}
+
+#[test]
+fn people_type_dates_many_ways() {
+    for date in ["15/03/2015", "15-03-2015", "2015-03-15", "15 de marzo de 2015", "15 mar 2015", "marzo 15, 2015"] {
+        let mut pure = Pure::new();
+        for answer in TO_LEVEL.iter().chain(["3"].iter()).chain(AFTER_LEVEL[..4].iter()) {
+            pure.say(answer);
+        }
+        assert_eq!(pure.question(), Some(Question::TitleDate));
+        assert_eq!(pure.say(date), ["ask_exam_date"], "{date}");
+    }
+}
+
+#[test]
+fn academic_dates_are_checked_against_each_other() {
+    let mut pure = Pure::new();
+    for answer in TO_LEVEL.iter().chain(["licenciatura"].iter()).chain(AFTER_LEVEL[..4].iter()) {
+        pure.say(answer);
+    }
+    assert_eq!(pure.say("15/03/15"), ["date_invalid", "ask_title_date"]);
+    assert_eq!(pure.say("31/02/2015"), ["date_invalid", "ask_title_date"]);
+    assert_eq!(pure.say("15 de marzo"), ["date_invalid", "ask_title_date"]);
+    assert_eq!(pure.say("ayer"), ["date_invalid", "ask_title_date"]);
+    assert_eq!(pure.say("01/01/2030"), ["date_rule", "ask_title_date"]);
+    assert_eq!(pure.say("5 de mayo de 2019"), ["electronic_route", "ask_title_date"]);
+    assert_eq!(pure.say("15/03/2015"), ["ask_exam_date"]);
+    assert_eq!(pure.say("01/04/2015"), ["date_rule", "ask_exam_date"]);
+    assert_eq!(pure.say("20/02/2015"), ["ask_study_start"]);
+    assert_eq!(pure.say("01/08/2009"), ["ask_study_end"]);
+    assert_eq!(pure.say("01/08/2008"), ["date_rule", "ask_study_end"]);
+}
+
+#[test]
+fn free_text_choices_and_addresses_are_validated() {
+    let mut pure = Pure::new();
+    for answer in TO_LEVEL {
+        pure.say(answer);
+    }
+    assert_eq!(pure.say("bachillerato"), ["choice_not_understood", "ask_level"]);
+    assert_eq!(pure.say("tec"), ["choice_ambiguous", "ask_level"]);
+    assert_eq!(pure.say("la licenciatura"), ["payment_sheets", "ask_payment_key"]);
+    assert_eq!(pure.say("12"), ["payment_key_invalid", "ask_payment_key"]);
+    pure.taken_keys.insert("TAKEN00001".into());
+    assert_eq!(pure.say("taken-00001"), ["payment_key_taken", "ask_payment_key"]);
+    assert_eq!(pure.say("AB12CD34EF"), ["ask_institution"]);
+    assert_eq!(pure.say("?"), ["text_invalid", "ask_institution"]);
+    pure.say("UNAM");
+    pure.say("Medicina");
+    assert_eq!(pure.say("baja"), ["choice_ambiguous", "ask_entity"]);
+    assert_eq!(pure.say("cdmx"), ["ask_title_date"]);
+    for answer in &AFTER_LEVEL[4..8] {
+        pure.say(answer);
+    }
+    assert_eq!(pure.say("luz arroba gmail"), ["email_invalid", "ask_email"]);
+    assert_eq!(pure.say("luz@gmail.com"), ["review"]);
+}
+
+#[test]
+fn on_email_the_sender_address_is_confirmed_instead_of_asked() {
+    let mut pure = Pure::new();
+    pure.channel = ChannelKind::Email(EmailAddress::parse("luz@example.mx").unwrap());
+    for answer in TO_LEVEL.iter().chain(["licenciatura"].iter()).chain(AFTER_LEVEL[..8].iter()) {
+        pure.say(answer);
+    }
+    assert_eq!(pure.question(), Some(Question::EmailConfirm));
+    assert_eq!(pure.say("sí"), ["review"]);
+}
+
+#[test]
+fn corrections_go_back_to_the_review() {
+    let mut pure = at_review();
+    assert_eq!(pure.say("corregir"), ["choose_correction"]);
+    assert_eq!(pure.say("institución"), ["ask_institution"]);
+    assert_eq!(pure.say("Universidad de Colima"), ["review"]);
+    // "no" at the review means correct.
+    assert_eq!(pure.say("no"), ["choose_correction"]);
+    assert_eq!(pure.say("cancelar"), ["nothing_changed", "review"]);
+}
+
+#[test]
+fn commands_work_in_any_state() {
+    let mut pure = Pure::new();
+    assert_eq!(pure.say("cancelar"), ["welcome", "privacy_notice"]);
+    assert_eq!(pure.say("cancelar"), ["nothing_to_cancel", "privacy_notice"]);
+    let mut pure = Pure::new();
+    assert_eq!(pure.say("AYUDA"), ["help", "welcome", "privacy_notice"]);
+    pure.say("si");
+    assert_eq!(pure.say("corregir"), ["nothing_to_correct", "ask_curp"]);
+    assert_eq!(pure.say("Estado"), ["status_draft", "ask_curp"]);
+    assert_eq!(pure.say("/start"), ["welcome_back", "ask_curp"]);
+    pure.say("PEGL890909MJCRMS08");
+    assert_eq!(pure.say("reiniciar"), ["confirm"]);
+    assert_eq!(pure.say("no"), ["nothing_changed", "confirm_curp"]);
+    assert_eq!(pure.say("reiniciar"), ["confirm"]);
+    assert_eq!(pure.say("sí"), ["restarted", "ask_curp"]);
+    pure.say("PEGL890909MJCRMS08");
+    assert_eq!(pure.say("cancelar"), ["confirm"]);
+    assert_eq!(pure.say("sí"), ["abandoned", "closed"]);
+}
+
+#[test]
+fn after_submission_the_data_is_fixed_and_the_appointment_managed() {
+    let mut pure = scheduled();
+    assert_eq!(pure.say("corregir"), ["cannot_correct_submitted", "status"]);
+    assert_eq!(pure.say("reiniciar"), ["cannot_restart_submitted", "status"]);
+    assert_eq!(pure.say("estado"), ["status", "status"]);
+    assert_eq!(pure.say("cancelar mi cita"), ["confirm"]);
+    assert_eq!(pure.say("si"), ["appointment_cancelled", "status"]);
+    // The simulated store reflects the cancellation.
+    if let Some(app) = pure.application.as_mut() {
+        app.appointment = None;
+        app.status = Status::Submitted;
+    }
+    assert_eq!(pure.say("retirar mi solicitud"), ["confirm"]);
+    assert_eq!(pure.say("sí"), ["withdrawn", "closed"]);
+}
+
+#[test]
+fn the_calendar_marks_full_and_closed_days_and_moves_between_months() {
+    let mut pure = at_review();
+    pure.say("enviar");
+    let first = NaiveDate::from_ymd_opt(2026, 12, 3).unwrap();
+    pure.availability.days.insert(("dgp-cdmx".into(), first), 50);
+    let replies = pure.input(Input::Text("1".into()));
+    let calendar = replies[0].calendar.as_ref().unwrap();
+    let status_of = |day: u32| {
+        let date = NaiveDate::from_ymd_opt(2026, 12, day).unwrap();
+        calendar.days.iter().find(|d| d.date == date).map(|d| d.status)
+    };
+    use ventanilla::conversation::reply::DayStatusView;
+    assert_eq!(status_of(3), Some(DayStatusView::Full));
+    assert_eq!(status_of(5), Some(DayStatusView::Closed), "a Saturday");
+    assert_eq!(status_of(25), Some(DayStatusView::Closed), "Christmas");
+    assert_eq!(status_of(2), Some(DayStatusView::OutOfWindow), "before 3 business days");
+    assert_eq!(status_of(4), Some(DayStatusView::Available));
+    assert!(!replies[0].choices.iter().any(|c| c.id == "2026-12-03"), "a full day is not offered");
+    assert_eq!(pure.say("3/12/2026"), ["day_not_bookable", "choose_day"]);
+    assert_eq!(pure.say("sábado 5"), ["choice_not_understood", "choose_day"]);
+    assert_eq!(pure.say("mes siguiente"), ["choose_day"]);
+    assert_eq!(pure.say("mes anterior"), ["choose_day"]);
+    assert_eq!(pure.say("vie 4 dic"), ["choose_slot"]);
+    pure.full_slots = true;
+    assert_eq!(pure.say("9"), ["slot_just_filled", "choose_slot"]);
+    assert_eq!(pure.say("elegir otro día"), ["choose_day"]);
+}
+
+#[test]
+fn no_free_day_in_the_window_is_said_plainly() {
+    let mut pure = at_review();
+    pure.say("enviar");
+    let start = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+    for offset in 0..120 {
+        pure.availability.days.insert(("dgp-cdmx".into(), start + chrono::Duration::days(offset)), 50);
+    }
+    assert_eq!(pure.say("1"), ["no_days_available", "status"]);
+}
+
+#[test]
+fn unsupported_messages_get_an_explanation_and_keep_the_state() {
+    for kind in ["sticker", "photo", "voice", "location", "edited", "poll"] {
+        let mut pure = Pure::new();
+        pure.say("hola");
+        pure.say("si");
+        let before = pure.state.clone();
+        let replies = pure.input(Input::Unsupported(kind.into()));
+        assert_eq!(replies[0].template, "unsupported_input", "{kind}");
+        assert_eq!(pure.state, before, "{kind}");
+    }
+}
+
+#[test]
+fn zz_every_template_was_rendered() {
+    // Runs the other paths first so this test sees them all, whatever the test order.
+    consent_is_asked_before_any_data_and_refusal_keeps_nothing();
+    every_curp_error_is_explained_and_the_question_repeated();
+    a_curp_whose_initials_differ_from_the_name_is_a_warning_not_a_block();
+    names_keep_accents_and_refuse_digits_and_symbols();
+    academic_dates_are_checked_against_each_other();
+    free_text_choices_and_addresses_are_validated();
+    on_email_the_sender_address_is_confirmed_instead_of_asked();
+    corrections_go_back_to_the_review();
+    commands_work_in_any_state();
+    after_submission_the_data_is_fixed_and_the_appointment_managed();
+    the_calendar_marks_full_and_closed_days_and_moves_between_months();
+    no_free_day_in_the_window_is_said_plainly();
+    unsupported_messages_get_an_explanation_and_keep_the_state();
+    let mut pure = Pure::new();
+    pure.say("hola");
+    pure.say("si");
+    pure.say("PEGL890909MJCRMS08");
+    assert_eq!(pure.say("no"), ["curp_retype", "ask_curp"]);
+
+    let templates = Templates::new();
+    for code in ["database", "contended", "unexpected"] {
+        let text = templates.render("terminal/error.txt", serde_json::json!({ "code": code })).unwrap();
+        assert!(!text.trim().is_empty());
+    }
+    let banner = templates.render("terminal/banner.txt", serde_json::json!({ "user": "luz" })).unwrap();
+    assert!(banner.contains("luz"));
+    let mut seen = rendered().lock().unwrap().clone();
+    seen.insert("terminal/error.txt".into());
+    seen.insert("terminal/banner.txt".into());
+
+    let all: BTreeSet<String> = templates.names().into_iter().filter(|n| n.ends_with(".txt")).collect();
+    let missing: Vec<&String> = all.difference(&seen).collect();
+    assert!(missing.is_empty(), "templates never rendered by a test: {missing:?}");
+}
