@@ -88,7 +88,9 @@ impl Env for ProcessEnv {
 
 impl<const N: usize> Env for [(&str, &str); N] {
     fn get(&self, key: &str) -> Option<String> {
-        self.iter().find(|(k, _)| *k == key).map(|(_, v)| v.to_string())
+        self.iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.to_string())
     }
 }
 
@@ -104,8 +106,9 @@ impl Settings {
         if let Some(path) = env.get("VENTANILLA_CONFIG") {
             let text = std::fs::read_to_string(&path)
                 .with_context(|| format!("VENTANILLA_CONFIG: cannot read {path}"))?;
-            let overlay: toml::Table =
-                text.parse().with_context(|| format!("VENTANILLA_CONFIG: {path} is not valid TOML"))?;
+            let overlay: toml::Table = text
+                .parse()
+                .with_context(|| format!("VENTANILLA_CONFIG: {path} is not valid TOML"))?;
             merge(&mut merged, overlay);
         }
         let file: FileSettings = toml::Value::Table(merged)
@@ -114,10 +117,13 @@ impl Settings {
         let payment_key = PaymentKeyRule::new(&file.procedure.payment_key_pattern)
             .context("procedure.payment_key_pattern is not a valid regular expression")?;
 
-        let data_dir = PathBuf::from(env.get("VENTANILLA_DATA_DIR").unwrap_or_else(|| "./var".into()));
-        let database_url = env.get("DATABASE_URL").unwrap_or_else(|| {
-            format!("sqlite://{}", data_dir.join("ventanilla.db").display())
-        });
+        let data_dir = PathBuf::from(
+            env.get("VENTANILLA_DATA_DIR")
+                .unwrap_or_else(|| "./var".into()),
+        );
+        let database_url = env
+            .get("DATABASE_URL")
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("ventanilla.db").display()));
         let http_addr = env
             .get("HTTP_ADDR")
             .unwrap_or_else(|| "127.0.0.1:8080".into())
@@ -173,7 +179,10 @@ impl Settings {
         }
         for office in &self.procedure.offices {
             if office.slots().is_empty() {
-                bail!("office {}: opens_at, closes_at and slot_minutes leave no slot", office.id);
+                bail!(
+                    "office {}: opens_at, closes_at and slot_minutes leave no slot",
+                    office.id
+                );
             }
             if office.daily_capacity == 0 {
                 bail!("office {}: daily_capacity must be at least 1", office.id);
@@ -182,7 +191,12 @@ impl Settings {
                 bail!("office {}: opening_days is empty", office.id);
             }
         }
-        let mut ids: Vec<&str> = self.procedure.offices.iter().map(|o| o.id.as_str()).collect();
+        let mut ids: Vec<&str> = self
+            .procedure
+            .offices
+            .iter()
+            .map(|o| o.id.as_str())
+            .collect();
         ids.sort_unstable();
         if ids.windows(2).any(|w| w[0] == w[1]) {
             bail!("VENTANILLA_CONFIG: office ids must be unique");
@@ -218,10 +232,16 @@ mod tests {
     fn defaults_load_with_domain_figures() {
         let settings = Settings::from_env(&[("VENTANILLA_DATA_DIR", "/tmp/v")]).unwrap();
         assert_eq!(settings.database_url, "sqlite:///tmp/v/ventanilla.db");
-        let fee = settings.procedure.fees.fee(2026, Level::Licenciatura, Concept::Registration);
+        let fee = settings
+            .procedure
+            .fees
+            .fee(2026, Level::Licenciatura, Concept::Registration);
         assert_eq!(fee.map(|c| c.payable_pesos()), Some(1773));
         assert_eq!(settings.procedure.offices[0].daily_capacity, 50);
-        assert_eq!(settings.procedure.eligibility_cutoff.to_string(), "2018-10-01");
+        assert_eq!(
+            settings.procedure.eligibility_cutoff.to_string(),
+            "2018-10-01"
+        );
     }
 
     #[test]
@@ -235,9 +255,15 @@ mod tests {
         .unwrap();
         let path = path.to_str().unwrap();
         let settings = Settings::from_env(&[("VENTANILLA_CONFIG", path)]).unwrap();
-        assert_eq!(settings.procedure.eligibility_cutoff.to_string(), "2018-04-16");
+        assert_eq!(
+            settings.procedure.eligibility_cutoff.to_string(),
+            "2018-04-16"
+        );
         assert_eq!(settings.procedure.clave_referencia, "0141");
-        let cotejo = settings.procedure.fees.fee(2026, Level::Licenciatura, Concept::Cotejo);
+        let cotejo = settings
+            .procedure
+            .fees
+            .fee(2026, Level::Licenciatura, Concept::Cotejo);
         assert_eq!(cotejo.map(|c| c.payable_pesos()), Some(250));
     }
 

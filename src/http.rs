@@ -38,7 +38,9 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// How old the worker's heartbeat may be before the service is unhealthy.
@@ -47,12 +49,17 @@ const HEARTBEAT_LIMIT_MS: i64 = 30_000;
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     let database = state.service.db.ping().await;
     let beat = state.delivery.heartbeat.load(Ordering::Relaxed);
-    let workers = !state.worker_running || chrono::Utc::now().timestamp_millis() - beat < HEARTBEAT_LIMIT_MS;
+    let workers =
+        !state.worker_running || chrono::Utc::now().timestamp_millis() - beat < HEARTBEAT_LIMIT_MS;
     let body = serde_json::json!({
         "database": if database { "ok" } else { "unreachable" },
         "workers": if workers { "ok" } else { "stalled" },
     });
-    let status = if database && workers { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if database && workers {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (status, axum::Json(body))
 }
 
@@ -60,15 +67,26 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let metrics = &state.service.metrics;
     let mut out = String::new();
     let mut counter = |name: &str, help: &str, value: u64| {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
+        );
     };
-    counter("ventanilla_turns_total", "Turns processed.", metrics.turns.load(Ordering::Relaxed));
+    counter(
+        "ventanilla_turns_total",
+        "Turns processed.",
+        metrics.turns.load(Ordering::Relaxed),
+    );
     counter(
         "ventanilla_duplicate_inputs_total",
         "Inputs ignored because they were already processed.",
         metrics.duplicates.load(Ordering::Relaxed),
     );
-    counter("ventanilla_turn_errors_total", "Turns that failed.", metrics.turn_errors.load(Ordering::Relaxed));
+    counter(
+        "ventanilla_turn_errors_total",
+        "Turns that failed.",
+        metrics.turn_errors.load(Ordering::Relaxed),
+    );
     let delivery = &state.delivery;
     let _ = writeln!(
         out,
@@ -102,13 +120,24 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
                  # TYPE ventanilla_outbox_messages gauge"
             );
             for (channel, status, count) in counts {
-                let _ = writeln!(out, "ventanilla_outbox_messages{{channel=\"{channel}\",status=\"{status}\"}} {count}");
+                let _ = writeln!(
+                    out,
+                    "ventanilla_outbox_messages{{channel=\"{channel}\",status=\"{status}\"}} {count}"
+                );
             }
         }
         Err(error) => {
             tracing::warn!(error.message = %error, "metrics: database unavailable");
-            return (StatusCode::SERVICE_UNAVAILABLE, [(header::CONTENT_TYPE, "text/plain")], out);
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::CONTENT_TYPE, "text/plain")],
+                out,
+            );
         }
     }
-    (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        out,
+    )
 }

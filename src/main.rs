@@ -14,7 +14,11 @@ use ventanilla::store::Db;
 use ventanilla::{channels, http, telemetry};
 
 #[derive(Parser)]
-#[command(name = "ventanilla", version, about = "Cédula profesional without a queue")]
+#[command(
+    name = "ventanilla",
+    version,
+    about = "Cédula profesional without a queue"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -50,7 +54,8 @@ async fn main() -> anyhow::Result<()> {
             telemetry::init("warn");
             let service = connect(settings).await?;
             let stdin = tokio::io::BufReader::new(tokio::io::stdin());
-            let result = channels::terminal::run(&service, &user, jsonl, stdin, tokio::io::stdout()).await;
+            let result =
+                channels::terminal::run(&service, &user, jsonl, stdin, tokio::io::stdout()).await;
             service.db.close().await;
             result
         }
@@ -82,7 +87,12 @@ async fn serve(settings: Arc<Settings>) -> anyhow::Result<()> {
 
     // Channel senders join here as the channels are built; the terminal delivers its own.
     let senders: Vec<Arc<dyn Sender>> = Vec::new();
-    let worker = Worker::new(service.db.clone(), senders, service.clock, RetryPolicy::default());
+    let worker = Worker::new(
+        service.db.clone(),
+        senders,
+        service.clock,
+        RetryPolicy::default(),
+    );
     let stats = worker.stats.clone();
     let worker_running = worker.has_senders();
     let worker_task = worker_running.then(|| tokio::spawn(worker.run(stopped(stop_rx.clone()))));
@@ -91,7 +101,11 @@ async fn serve(settings: Arc<Settings>) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("HTTP_ADDR: cannot listen on {}", settings.http_addr))?;
     tracing::info!(addr = %settings.http_addr, "HTTP server on: /healthz, /metrics");
-    let state = http::AppState { service: service.clone(), delivery: stats, worker_running };
+    let state = http::AppState {
+        service: service.clone(),
+        delivery: stats,
+        worker_running,
+    };
     let http_task = tokio::spawn(http::serve(listener, state, stopped(stop_rx.clone())));
 
     shutdown_signal().await;
@@ -99,13 +113,15 @@ async fn serve(settings: Arc<Settings>) -> anyhow::Result<()> {
     let _ = stop_tx.send(true);
     match http_task.await {
         Ok(Ok(())) => {}
-        Ok(Err(error)) => tracing::error!(error.message = %error, "HTTP server exited with an error"),
+        Ok(Err(error)) => {
+            tracing::error!(error.message = %error, "HTTP server exited with an error")
+        }
         Err(error) => tracing::error!(error.message = %error, "HTTP server task failed"),
     }
-    if let Some(task) = worker_task {
-        if let Err(error) = task.await {
-            tracing::error!(error.message = %error, "outbox worker task failed");
-        }
+    if let Some(task) = worker_task
+        && let Err(error) = task.await
+    {
+        tracing::error!(error.message = %error, "outbox worker task failed");
     }
     service.db.close().await;
     Ok(())
@@ -116,12 +132,16 @@ fn log_channels(settings: &Settings) {
     tracing::info!("terminal channel: on (`ventanilla chat`)");
     match &settings.telegram_bot_token {
         Some(token) if !token.expose_secret().is_empty() => {
-            tracing::warn!("Telegram: TELEGRAM_BOT_TOKEN is set but this build has no Telegram channel yet")
+            tracing::warn!(
+                "Telegram: TELEGRAM_BOT_TOKEN is set but this build has no Telegram channel yet"
+            )
         }
         _ => tracing::info!("Telegram: off (set TELEGRAM_BOT_TOKEN to turn it on)"),
     }
     if settings.imap_url.is_some() || settings.smtp_url.is_some() {
-        tracing::warn!("e-mail: IMAP_URL/SMTP_URL are set but this build has no e-mail channel yet");
+        tracing::warn!(
+            "e-mail: IMAP_URL/SMTP_URL are set but this build has no e-mail channel yet"
+        );
     } else {
         tracing::info!("e-mail: off (not in this build yet)");
     }

@@ -28,8 +28,8 @@ use crate::conversation::{
 };
 use crate::domain::application::Status;
 use crate::domain::email::EmailAddress;
-use crate::store::appointments::{Booking, SeatRequest};
 use crate::store::applications::{Claim, Submission};
+use crate::store::appointments::{Booking, SeatRequest};
 use crate::store::outbox::NewMessage;
 use crate::store::{self, Conn, Db};
 use crate::templates::Templates;
@@ -79,7 +79,10 @@ pub struct OutgoingMessage {
 /// What a turn did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TurnResult {
-    Processed { conversation_id: i64, messages: usize },
+    Processed {
+        conversation_id: i64,
+        messages: usize,
+    },
     /// This input was processed before: nothing changed, nothing was sent.
     Duplicate,
 }
@@ -138,7 +141,13 @@ const MAX_REQUESTS: usize = 3;
 impl Service {
     pub fn new(db: Db, settings: Arc<Settings>) -> Service {
         let clock = settings.now.map(Clock::Fixed).unwrap_or(Clock::System);
-        Service { db, settings, templates: Templates::new(), clock, metrics: Arc::default() }
+        Service {
+            db,
+            settings,
+            templates: Templates::new(),
+            clock,
+            metrics: Arc::default(),
+        }
     }
 
     /// Processes one input: see the module documentation.
@@ -190,8 +199,9 @@ impl Service {
             }
             let existing = store::conversations::find(&mut conn, channel, &inbound.address).await?;
             let state = match &existing {
-                Some(row) => State::from_json(&row.state)
-                    .map_err(|e| anyhow::anyhow!(e).context("Failed to read the conversation state"))?,
+                Some(row) => State::from_json(&row.state).map_err(|e| {
+                    anyhow::anyhow!(e).context("Failed to read the conversation state")
+                })?,
                 None => State::New,
             };
             let id = existing.as_ref().map(|r| r.id).unwrap_or(0);
@@ -199,7 +209,11 @@ impl Service {
             (existing, state, data)
         };
         let conversation_id = existing.as_ref().map(|r| r.id).unwrap_or(0);
-        let mut outcome = conversation::step(&state, &inbound.input, &ctx_data.context(self, now, channel_kind.clone(), conversation_id));
+        let mut outcome = conversation::step(
+            &state,
+            &inbound.input,
+            &ctx_data.context(self, now, channel_kind.clone(), conversation_id),
+        );
 
         // Write phase.
         let mut tx = self.db.begin().await?;
@@ -225,7 +239,16 @@ impl Service {
         };
         tracing::Span::current().record("conversation_id", conversation_id);
         let input_json = serde_json::to_string(&inbound.input).expect("input serializes");
-        if !store::receipts::record(&mut tx.conn(), channel, &inbound.external_id, conversation_id, &input_json, now).await? {
+        if !store::receipts::record(
+            &mut tx.conn(),
+            channel,
+            &inbound.external_id,
+            conversation_id,
+            &input_json,
+            now,
+        )
+        .await?
+        {
             tx.rollback().await?;
             return Ok(Some(TurnResult::Duplicate));
         }
@@ -234,17 +257,24 @@ impl Service {
         let mut effects = std::mem::take(&mut outcome.effects);
         let mut requests = Vec::new();
         for _ in 0..MAX_REQUESTS {
-            let Some(request) = outcome.request.take() else { break };
-            let answer = self.apply_request(&mut tx.conn(), conversation_id, &request, now).await?;
+            let Some(request) = outcome.request.take() else {
+                break;
+            };
+            let answer = self
+                .apply_request(&mut tx.conn(), conversation_id, &request, now)
+                .await?;
             requests.push((request, answer.clone()));
-            ctx_data = self.load_context(&mut tx.conn(), &outcome.state, conversation_id, now).await?;
+            ctx_data = self
+                .load_context(&mut tx.conn(), &outcome.state, conversation_id, now)
+                .await?;
             let ctx = ctx_data.context(self, now, channel_kind.clone(), conversation_id);
             outcome = conversation::step(&outcome.state, &Input::Outcome(answer), &ctx);
             replies.append(&mut outcome.replies);
             effects.append(&mut outcome.effects);
         }
         for effect in &effects {
-            self.apply_effect(&mut tx.conn(), conversation_id, effect, now).await?;
+            self.apply_effect(&mut tx.conn(), conversation_id, effect, now)
+                .await?;
         }
 
         let messages = replies
@@ -253,17 +283,42 @@ impl Service {
             .collect::<anyhow::Result<Vec<String>>>()?;
         let rows: Vec<NewMessage<'_>> = messages
             .into_iter()
-            .map(|payload| NewMessage { conversation_id, channel, address: &inbound.address, payload })
+            .map(|payload| NewMessage {
+                conversation_id,
+                channel,
+                address: &inbound.address,
+                payload,
+            })
             .collect();
         store::outbox::enqueue(&mut tx.conn(), &rows, now).await?;
 
-        if !store::conversations::update_state(&mut tx.conn(), conversation_id, version, &outcome.state.to_json(), now).await? {
+        if !store::conversations::update_state(
+            &mut tx.conn(),
+            conversation_id,
+            version,
+            &outcome.state.to_json(),
+            now,
+        )
+        .await?
+        {
             tx.rollback().await?;
             return Ok(None);
         }
-        self.audit(&mut tx.conn(), conversation_id, &state, &outcome.state, &effects, &requests, now).await?;
+        self.audit(
+            &mut tx.conn(),
+            conversation_id,
+            &state,
+            &outcome.state,
+            &effects,
+            &requests,
+            now,
+        )
+        .await?;
         tx.commit().await?;
-        Ok(Some(TurnResult::Processed { conversation_id, messages: rows.len() }))
+        Ok(Some(TurnResult::Processed {
+            conversation_id,
+            messages: rows.len(),
+        }))
     }
 
     fn channel_kind(&self, inbound: &Inbound) -> ChannelKind {
@@ -292,12 +347,18 @@ impl Service {
         let availability = if state.needs_availability() {
             let zone = self.settings.procedure.offices[0].time_zone;
             let today = now.with_timezone(&zone).date_naive();
-            let to = today + chrono::Duration::days(i64::from(self.settings.procedure.booking.window_days) + 31);
+            let to = today
+                + chrono::Duration::days(
+                    i64::from(self.settings.procedure.booking.window_days) + 31,
+                );
             store::appointments::availability(conn, today, to).await?
         } else {
             Availability::default()
         };
-        Ok(ContextData { application, availability })
+        Ok(ContextData {
+            application,
+            availability,
+        })
     }
 
     async fn apply_request(
@@ -310,7 +371,9 @@ impl Service {
         let procedure = &self.settings.procedure;
         Ok(match request {
             Request::ClaimPaymentKey { key } => {
-                match store::applications::claim_payment_key(conn, key, conversation_id, now).await? {
+                match store::applications::claim_payment_key(conn, key, conversation_id, now)
+                    .await?
+                {
                     Claim::Claimed => RequestOutcome::PaymentKeyClaimed { key: key.clone() },
                     Claim::Taken => RequestOutcome::PaymentKeyTaken { key: key.clone() },
                 }
@@ -318,15 +381,25 @@ impl Service {
             Request::Submit { data } => {
                 let year = store::applications::folio_year(now, procedure.offices[0].time_zone);
                 match store::applications::submit(conn, conversation_id, data, now, year).await? {
-                    Submission::Submitted { application_id, folio } => {
-                        RequestOutcome::Submitted { application_id, folio }
-                    }
+                    Submission::Submitted {
+                        application_id,
+                        folio,
+                    } => RequestOutcome::Submitted {
+                        application_id,
+                        folio,
+                    },
                     Submission::PaymentKeyTaken => RequestOutcome::PaymentKeyTaken {
                         key: data.payment_key.clone(),
                     },
                 }
             }
-            Request::Book { application_id, office_id, day, slot, replacing } => {
+            Request::Book {
+                application_id,
+                office_id,
+                day,
+                slot,
+                replacing,
+            } => {
                 let Some(office) = procedure.office(office_id) else {
                     return Ok(RequestOutcome::NotOpen);
                 };
@@ -347,11 +420,20 @@ impl Service {
                 };
                 match store::appointments::book(conn, &seat, now).await? {
                     Booking::Booked(appointment) => {
-                        store::applications::set_status(conn, *application_id, Status::Scheduled, now).await?;
+                        store::applications::set_status(
+                            conn,
+                            *application_id,
+                            Status::Scheduled,
+                            now,
+                        )
+                        .await?;
                         RequestOutcome::Booked { appointment }
                     }
                     Booking::DayFull => RequestOutcome::DayFull { day: *day },
-                    Booking::SlotFull => RequestOutcome::SlotFull { day: *day, slot: *slot },
+                    Booking::SlotFull => RequestOutcome::SlotFull {
+                        day: *day,
+                        slot: *slot,
+                    },
                 }
             }
         })
@@ -368,14 +450,19 @@ impl Service {
             Effect::ReleasePaymentKey { key } => {
                 store::applications::release_payment_key(conn, key, conversation_id).await?
             }
-            Effect::CancelAppointment { application_id, appointment_id } => {
+            Effect::CancelAppointment {
+                application_id,
+                appointment_id,
+            } => {
                 if store::appointments::cancel(conn, *appointment_id, now).await? {
-                    store::applications::set_status(conn, *application_id, Status::Submitted, now).await?;
+                    store::applications::set_status(conn, *application_id, Status::Submitted, now)
+                        .await?;
                 }
             }
             Effect::Withdraw { application_id } => {
                 store::appointments::cancel_active(conn, *application_id, now).await?;
-                store::applications::set_status(conn, *application_id, Status::Withdrawn, now).await?;
+                store::applications::set_status(conn, *application_id, Status::Withdrawn, now)
+                    .await?;
             }
         }
         Ok(())
@@ -397,15 +484,28 @@ impl Service {
         let application_id = after.app().or(before.app()).map(|a| a.id);
         if from != to {
             let detail = serde_json::json!({ "from": from, "to": to });
-            store::audit::record(conn, now, "applicant", Some(conversation_id), application_id, "stage", &detail).await?;
+            store::audit::record(
+                conn,
+                now,
+                "applicant",
+                Some(conversation_id),
+                application_id,
+                "stage",
+                &detail,
+            )
+            .await?;
         }
         for (request, answer) in requests {
             let (event, app) = match answer {
                 RequestOutcome::PaymentKeyClaimed { .. } => ("payment_key_claimed", application_id),
                 RequestOutcome::PaymentKeyTaken { .. } => ("payment_key_refused", application_id),
-                RequestOutcome::Submitted { application_id, .. } => ("submitted", Some(*application_id)),
+                RequestOutcome::Submitted { application_id, .. } => {
+                    ("submitted", Some(*application_id))
+                }
                 RequestOutcome::Booked { .. } => ("appointment_booked", application_id),
-                RequestOutcome::DayFull { .. } | RequestOutcome::SlotFull { .. } => ("booking_refused_full", application_id),
+                RequestOutcome::DayFull { .. } | RequestOutcome::SlotFull { .. } => {
+                    ("booking_refused_full", application_id)
+                }
                 RequestOutcome::NotOpen => ("booking_refused_closed", application_id),
             };
             let detail = match (request, answer) {
@@ -413,18 +513,40 @@ impl Service {
                     "appointment_id": appointment.id, "office": appointment.office_id,
                     "day": appointment.day, "replacing": match request { Request::Book { replacing, .. } => *replacing, _ => None },
                 }),
-                (_, RequestOutcome::Submitted { folio, .. }) => serde_json::json!({ "folio": folio }),
+                (_, RequestOutcome::Submitted { folio, .. }) => {
+                    serde_json::json!({ "folio": folio })
+                }
                 _ => serde_json::json!({}),
             };
-            store::audit::record(conn, now, "applicant", Some(conversation_id), app, event, &detail).await?;
+            store::audit::record(
+                conn,
+                now,
+                "applicant",
+                Some(conversation_id),
+                app,
+                event,
+                &detail,
+            )
+            .await?;
         }
         for effect in effects {
             let (event, app) = match effect {
                 Effect::ReleasePaymentKey { .. } => ("payment_key_released", application_id),
-                Effect::CancelAppointment { application_id, .. } => ("appointment_cancelled", Some(*application_id)),
+                Effect::CancelAppointment { application_id, .. } => {
+                    ("appointment_cancelled", Some(*application_id))
+                }
                 Effect::Withdraw { application_id } => ("withdrawn", Some(*application_id)),
             };
-            store::audit::record(conn, now, "applicant", Some(conversation_id), app, event, &serde_json::json!({})).await?;
+            store::audit::record(
+                conn,
+                now,
+                "applicant",
+                Some(conversation_id),
+                app,
+                event,
+                &serde_json::json!({}),
+            )
+            .await?;
         }
         Ok(())
     }
@@ -466,7 +588,13 @@ struct ContextData {
 }
 
 impl ContextData {
-    fn context<'a>(&self, service: &'a Service, now: DateTime<Utc>, channel: ChannelKind, conversation_id: i64) -> Context<'a> {
+    fn context<'a>(
+        &self,
+        service: &'a Service,
+        now: DateTime<Utc>,
+        channel: ChannelKind,
+        conversation_id: i64,
+    ) -> Context<'a> {
         Context {
             now,
             procedure: &service.settings.procedure,

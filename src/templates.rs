@@ -42,7 +42,9 @@ impl Labels {
             .groups
             .into_iter()
             .flat_map(|(group, entries)| {
-                entries.into_iter().map(move |(key, label)| (format!("{group}.{key}"), label))
+                entries
+                    .into_iter()
+                    .map(move |(key, label)| (format!("{group}.{key}"), label))
             })
             .collect();
         Labels {
@@ -65,7 +67,12 @@ impl Labels {
 
     /// "15 de marzo de 2015".
     pub fn long_date(&self, date: NaiveDate) -> String {
-        format!("{} de {} de {}", date.day(), self.months[date.month0() as usize], date.year())
+        format!(
+            "{} de {} de {}",
+            date.day(),
+            self.months[date.month0() as usize],
+            date.year()
+        )
     }
 
     /// "lunes 7 de diciembre".
@@ -104,7 +111,7 @@ pub fn pesos(amount: i64) -> String {
     let digits = amount.abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -133,34 +140,51 @@ impl Templates {
         );
         minijinja_embed::load_templates!(&mut env);
         let l = labels.clone();
-        env.add_filter("long_date", move |value: String| -> Result<String, minijinja::Error> {
-            let date = parse_date_value(&value)?;
-            Ok(l.long_date(date))
-        });
+        env.add_filter(
+            "long_date",
+            move |value: String| -> Result<String, minijinja::Error> {
+                let date = parse_date_value(&value)?;
+                Ok(l.long_date(date))
+            },
+        );
         let l = labels.clone();
-        env.add_filter("weekday_date", move |value: String| -> Result<String, minijinja::Error> {
-            let date = parse_date_value(&value)?;
-            Ok(l.weekday_date(date))
-        });
+        env.add_filter(
+            "weekday_date",
+            move |value: String| -> Result<String, minijinja::Error> {
+                let date = parse_date_value(&value)?;
+                Ok(l.weekday_date(date))
+            },
+        );
         let l = labels.clone();
-        env.add_filter("month_year", move |value: String| -> Result<String, minijinja::Error> {
-            let date = parse_date_value(&value)?;
-            Ok(l.month_year(date))
-        });
+        env.add_filter(
+            "month_year",
+            move |value: String| -> Result<String, minijinja::Error> {
+                let date = parse_date_value(&value)?;
+                Ok(l.month_year(date))
+            },
+        );
         let l = labels.clone();
-        env.add_filter("label", move |key: String| -> Result<String, minijinja::Error> {
-            if l.has(&key) {
-                Ok(l.get(&key).to_string())
-            } else {
-                Err(minijinja::Error::new(
-                    minijinja::ErrorKind::UndefinedError,
-                    format!("no label {key}"),
-                ))
-            }
-        });
+        env.add_filter(
+            "label",
+            move |key: String| -> Result<String, minijinja::Error> {
+                if l.has(&key) {
+                    Ok(l.get(&key).to_string())
+                } else {
+                    Err(minijinja::Error::new(
+                        minijinja::ErrorKind::UndefinedError,
+                        format!("no label {key}"),
+                    ))
+                }
+            },
+        );
         env.add_filter("pesos", |amount: i64| pesos(amount));
-        env.add_filter("hhmm", |value: String| value.chars().take(5).collect::<String>());
-        Templates { env: Arc::new(env), labels }
+        env.add_filter("hhmm", |value: String| {
+            value.chars().take(5).collect::<String>()
+        });
+        Templates {
+            env: Arc::new(env),
+            labels,
+        }
     }
 
     pub fn labels(&self) -> &Arc<Labels> {
@@ -172,7 +196,7 @@ impl Templates {
         let body = self.render(&format!("conversation/{}.txt", reply.template), &reply.vars)?;
         match reply.progress {
             Some(progress) => {
-                let line = self.render("conversation/_progress.txt", &progress)?;
+                let line = self.render("conversation/_progress.txt", progress)?;
                 Ok(format!("{}\n{}", line.trim_end(), body.trim_end()))
             }
             None => Ok(body.trim_end().to_string()),
@@ -181,7 +205,10 @@ impl Templates {
 
     /// Renders any template with a serializable context.
     pub fn render(&self, name: &str, context: impl serde::Serialize) -> anyhow::Result<String> {
-        let template = self.env.get_template(name).with_context(|| format!("no template {name}"))?;
+        let template = self
+            .env
+            .get_template(name)
+            .with_context(|| format!("no template {name}"))?;
         template
             .render(Value::from(minijinja::value::Serde(&context)))
             .with_context(|| format!("failed to render template {name}"))
@@ -189,7 +216,10 @@ impl Templates {
 
     /// Names of every template, for the test that renders them all.
     pub fn names(&self) -> Vec<String> {
-        self.env.templates().map(|(name, _)| name.to_string()).collect()
+        self.env
+            .templates()
+            .map(|(name, _)| name.to_string())
+            .collect()
     }
 }
 
@@ -201,7 +231,10 @@ impl Default for Templates {
 
 fn parse_date_value(value: &str) -> Result<NaiveDate, minijinja::Error> {
     NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| {
-        minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, format!("not a date: {value}"))
+        minijinja::Error::new(
+            minijinja::ErrorKind::InvalidOperation,
+            format!("not a date: {value}"),
+        )
     })
 }
 

@@ -25,13 +25,23 @@ fn chat(dir: &std::path::Path, user: &str, lines: &[&str]) -> Vec<JsonTurn> {
     }
     drop(stdin);
     let output = child.wait_with_output().unwrap();
-    assert!(output.status.success(), "chat failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "chat failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let stdout = String::from_utf8(output.stdout).unwrap();
     let turns: Vec<JsonTurn> = stdout
         .lines()
-        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON turn: {line}: {e}")))
+        .map(|line| {
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON turn: {line}: {e}"))
+        })
         .collect();
-    assert_eq!(turns.len(), lines.len(), "exactly one JSON line per input line");
+    assert_eq!(
+        turns.len(),
+        lines.len(),
+        "exactly one JSON line per input line"
+    );
     turns
 }
 
@@ -69,14 +79,27 @@ fn a_full_journey_typed_the_way_people_type() {
 
     let turns = chat(dir.path(), "luz", &JOURNEY);
 
-    assert!(last_text(&turns[2]).contains("PEGL890909MJCRMS08"), "the CURP was normalised");
-    assert!(last_text(&turns[12]).contains("Paso 12 de 19"), "the title date was accepted");
+    assert!(
+        last_text(&turns[2]).contains("PEGL890909MJCRMS08"),
+        "the CURP was normalised"
+    );
+    assert!(
+        last_text(&turns[12]).contains("Paso 12 de 19"),
+        "the title date was accepted"
+    );
     let level = &turns[7].replies[0];
-    assert!(level.text.contains("$1,773"), "the payment sheet shows the 2025 fee: {}", level.text);
+    assert!(
+        level.text.contains("$1,773"),
+        "the payment sheet shows the 2025 fee: {}",
+        level.text
+    );
     assert!(turns[17].replies[0].text.contains("SOL-2026-000001"));
     let confirmation = &turns[20].replies[0].text;
     assert!(confirmation.contains("Cita confirmada"), "{confirmation}");
-    assert!(confirmation.contains("viernes 4 de diciembre a las 10:30"), "{confirmation}");
+    assert!(
+        confirmation.contains("viernes 4 de diciembre a las 10:30"),
+        "{confirmation}"
+    );
     // Choices travel with their ids and labels.
     let office_question = turns[17].replies.last().unwrap();
     assert_eq!(office_question.choices[0].id, "dgp-cdmx");
@@ -87,13 +110,25 @@ fn a_full_journey_typed_the_way_people_type() {
 fn running_chat_again_resumes_at_the_same_question() {
     let dir = tempfile::tempdir().unwrap();
     let first = chat(dir.path(), "mar", &JOURNEY[..6]);
-    assert!(last_text(&first[5]).contains("segundo apellido"), "{}", last_text(&first[5]));
+    assert!(
+        last_text(&first[5]).contains("segundo apellido"),
+        "{}",
+        last_text(&first[5])
+    );
 
     let second = chat(dir.path(), "mar", &["ayuda", "Gómez"]);
 
     // Help, then the same question again; then the answer moves on to the level.
-    assert!(last_text(&second[0]).contains("segundo apellido"), "{}", last_text(&second[0]));
-    assert!(last_text(&second[1]).contains("nivel de estudios"), "{}", last_text(&second[1]));
+    assert!(
+        last_text(&second[0]).contains("segundo apellido"),
+        "{}",
+        last_text(&second[0])
+    );
+    assert!(
+        last_text(&second[1]).contains("nivel de estudios"),
+        "{}",
+        last_text(&second[1])
+    );
     // Another user is a different applicant, starting from the beginning.
     let other = chat(dir.path(), "otra", &["hola"]);
     assert!(last_text(&other[0]).contains("Aviso de privacidad"));
@@ -106,10 +141,21 @@ fn a_repeated_input_id_gives_an_empty_turn() {
     let turns = chat(
         dir.path(),
         "neo",
-        &[r#"{"id":"m-1","text":"hola"}"#, r#"{"id":"m-1","text":"hola"}"#, r#"{"unsupported":"sticker"}"#],
+        &[
+            r#"{"id":"m-1","text":"hola"}"#,
+            r#"{"id":"m-1","text":"hola"}"#,
+            r#"{"unsupported":"sticker"}"#,
+        ],
     );
 
     assert!(!turns[0].replies.is_empty());
-    assert!(turns[1].replies.is_empty(), "the same id again sends nothing");
-    assert!(turns[2].replies[0].text.contains("sticker"), "{}", turns[2].replies[0].text);
+    assert!(
+        turns[1].replies.is_empty(),
+        "the same id again sends nothing"
+    );
+    assert!(
+        turns[2].replies[0].text.contains("sticker"),
+        "{}",
+        turns[2].replies[0].text
+    );
 }

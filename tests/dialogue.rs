@@ -10,7 +10,8 @@ use ventanilla::config::Settings;
 use ventanilla::conversation::reply::Reply;
 use ventanilla::conversation::state::{Question, State};
 use ventanilla::conversation::{
-    AppointmentView, ApplicationView, Availability, ChannelKind, Context, Input, Request, RequestOutcome, step,
+    ApplicationView, AppointmentView, Availability, ChannelKind, Context, Input, Request,
+    RequestOutcome, step,
 };
 use ventanilla::domain::application::{Folio, Status};
 use ventanilla::domain::email::EmailAddress;
@@ -41,7 +42,9 @@ impl Pure {
             templates: Templates::new(),
             state: State::New,
             channel: ChannelKind::Terminal,
-            now: DateTime::parse_from_rfc3339("2026-11-30T10:00:00-06:00").unwrap().with_timezone(&Utc),
+            now: DateTime::parse_from_rfc3339("2026-11-30T10:00:00-06:00")
+                .unwrap()
+                .with_timezone(&Utc),
             application: None,
             availability: Availability::default(),
             taken_keys: HashSet::new(),
@@ -66,15 +69,25 @@ impl Pure {
         let mut replies = std::mem::take(&mut outcome.replies);
         while let Some(request) = outcome.request.take() {
             let answer = self.answer(&request);
-            let ctx = Context { application: self.application.clone(), ..ctx.clone() };
+            let ctx = Context {
+                application: self.application.clone(),
+                ..ctx.clone()
+            };
             outcome = step(&outcome.state, &Input::Outcome(answer), &ctx);
             replies.append(&mut outcome.replies);
         }
         self.state = outcome.state;
         for reply in &replies {
-            let text = self.templates.render_reply(reply).unwrap_or_else(|e| panic!("{}: {e:#}", reply.template));
+            let text = self
+                .templates
+                .render_reply(reply)
+                .unwrap_or_else(|e| panic!("{}: {e:#}", reply.template));
             assert!(!text.trim().is_empty(), "{} rendered empty", reply.template);
-            assert!(!text.contains("choice."), "{}: a label key leaked: {text}", reply.template);
+            assert!(
+                !text.contains("choice."),
+                "{}: a label key leaked: {text}",
+                reply.template
+            );
             let mut seen = rendered().lock().unwrap();
             seen.insert(format!("conversation/{}.txt", reply.template));
             if reply.progress.is_some() {
@@ -90,7 +103,9 @@ impl Pure {
             Request::ClaimPaymentKey { key } if self.taken_keys.contains(key.as_str()) => {
                 RequestOutcome::PaymentKeyTaken { key: key.clone() }
             }
-            Request::ClaimPaymentKey { key } => RequestOutcome::PaymentKeyClaimed { key: key.clone() },
+            Request::ClaimPaymentKey { key } => {
+                RequestOutcome::PaymentKeyClaimed { key: key.clone() }
+            }
             Request::Submit { data } => {
                 let folio = Folio::new(2026, 1);
                 self.application = Some(ApplicationView {
@@ -100,14 +115,30 @@ impl Pure {
                     paid_on: data.paid_on,
                     appointment: None,
                 });
-                RequestOutcome::Submitted { application_id: 1, folio }
+                RequestOutcome::Submitted {
+                    application_id: 1,
+                    folio,
+                }
             }
-            Request::Book { day, slot, office_id, .. } => {
+            Request::Book {
+                day,
+                slot,
+                office_id,
+                ..
+            } => {
                 if self.full_slots {
                     self.full_slots = false;
-                    return RequestOutcome::SlotFull { day: *day, slot: *slot };
+                    return RequestOutcome::SlotFull {
+                        day: *day,
+                        slot: *slot,
+                    };
                 }
-                let appointment = AppointmentView { id: 9, office_id: office_id.clone(), day: *day, slot: *slot };
+                let appointment = AppointmentView {
+                    id: 9,
+                    office_id: office_id.clone(),
+                    day: *day,
+                    slot: *slot,
+                };
                 if let Some(app) = self.application.as_mut() {
                     app.appointment = Some(appointment.clone());
                     app.status = Status::Scheduled;
@@ -118,7 +149,10 @@ impl Pure {
     }
 
     fn say(&mut self, text: &str) -> Vec<String> {
-        self.input(Input::Text(text.to_string())).into_iter().map(|r| r.template).collect()
+        self.input(Input::Text(text.to_string()))
+            .into_iter()
+            .map(|r| r.template)
+            .collect()
     }
 
     fn question(&self) -> Option<Question> {
@@ -129,7 +163,15 @@ impl Pure {
     }
 }
 
-const TO_LEVEL: [&str; 7] = ["hola", "acepto", "PEGL890909MJCRMS08", "sí", "Luz María", "Pérez", "Gómez"];
+const TO_LEVEL: [&str; 7] = [
+    "hola",
+    "acepto",
+    "PEGL890909MJCRMS08",
+    "sí",
+    "Luz María",
+    "Pérez",
+    "Gómez",
+];
 const AFTER_LEVEL: [&str; 9] = [
     "AB12CD34EF",
     "Universidad de Guadalajara",
@@ -144,7 +186,11 @@ const AFTER_LEVEL: [&str; 9] = [
 
 fn at_review() -> Pure {
     let mut pure = Pure::new();
-    for answer in TO_LEVEL.iter().chain(["licenciatura"].iter()).chain(AFTER_LEVEL.iter()) {
+    for answer in TO_LEVEL
+        .iter()
+        .chain(["licenciatura"].iter())
+        .chain(AFTER_LEVEL.iter())
+    {
         pure.say(answer);
     }
     assert!(matches!(pure.state, State::Reviewing { .. }));
@@ -185,7 +231,11 @@ fn every_curp_error_is_explained_and_the_question_repeated() {
         let mut pure = Pure::new();
         pure.say("hola");
         pure.say("sí");
-        assert_eq!(pure.say(curp), ["curp_invalid", "ask_curp"], "{description}");
+        assert_eq!(
+            pure.say(curp),
+            ["curp_invalid", "ask_curp"],
+            "{description}"
+        );
         assert_eq!(pure.question(), Some(Question::Curp), "{description}");
     }
 }
@@ -207,8 +257,17 @@ fn names_keep_accents_and_refuse_digits_and_symbols() {
         pure.say(answer);
     }
     let long = "a".repeat(61);
-    for (description, name) in [("digits", "Luz 2"), ("symbols", "Luz@"), ("too long", long.as_str()), ("no letters", "-.-")] {
-        assert_eq!(pure.say(name), ["name_invalid", "ask_given_names"], "{description}");
+    for (description, name) in [
+        ("digits", "Luz 2"),
+        ("symbols", "Luz@"),
+        ("too long", long.as_str()),
+        ("no letters", "-.-"),
+    ] {
+        assert_eq!(
+            pure.say(name),
+            ["name_invalid", "ask_given_names"],
+            "{description}"
+        );
     }
     assert_eq!(pure.say("María de los Ángeles"), ["ask_first_surname"]);
     assert_eq!(pure.say("Núñez"), ["ask_second_surname"]);
@@ -217,9 +276,20 @@ fn names_keep_accents_and_refuse_digits_and_symbols() {
 
 #[test]
 fn people_type_dates_many_ways() {
-    for date in ["15/03/2015", "15-03-2015", "2015-03-15", "15 de marzo de 2015", "15 mar 2015", "marzo 15, 2015"] {
+    for date in [
+        "15/03/2015",
+        "15-03-2015",
+        "2015-03-15",
+        "15 de marzo de 2015",
+        "15 mar 2015",
+        "marzo 15, 2015",
+    ] {
         let mut pure = Pure::new();
-        for answer in TO_LEVEL.iter().chain(["3"].iter()).chain(AFTER_LEVEL[..4].iter()) {
+        for answer in TO_LEVEL
+            .iter()
+            .chain(["3"].iter())
+            .chain(AFTER_LEVEL[..4].iter())
+        {
             pure.say(answer);
         }
         assert_eq!(pure.question(), Some(Question::TitleDate));
@@ -230,7 +300,11 @@ fn people_type_dates_many_ways() {
 #[test]
 fn academic_dates_are_checked_against_each_other() {
     let mut pure = Pure::new();
-    for answer in TO_LEVEL.iter().chain(["licenciatura"].iter()).chain(AFTER_LEVEL[..4].iter()) {
+    for answer in TO_LEVEL
+        .iter()
+        .chain(["licenciatura"].iter())
+        .chain(AFTER_LEVEL[..4].iter())
+    {
         pure.say(answer);
     }
     assert_eq!(pure.say("15/03/15"), ["date_invalid", "ask_title_date"]);
@@ -238,7 +312,10 @@ fn academic_dates_are_checked_against_each_other() {
     assert_eq!(pure.say("15 de marzo"), ["date_invalid", "ask_title_date"]);
     assert_eq!(pure.say("ayer"), ["date_invalid", "ask_title_date"]);
     assert_eq!(pure.say("01/01/2030"), ["date_rule", "ask_title_date"]);
-    assert_eq!(pure.say("5 de mayo de 2019"), ["electronic_route", "ask_title_date"]);
+    assert_eq!(
+        pure.say("5 de mayo de 2019"),
+        ["electronic_route", "ask_title_date"]
+    );
     assert_eq!(pure.say("15/03/2015"), ["ask_exam_date"]);
     assert_eq!(pure.say("01/04/2015"), ["date_rule", "ask_exam_date"]);
     assert_eq!(pure.say("20/02/2015"), ["ask_study_start"]);
@@ -252,12 +329,21 @@ fn free_text_choices_and_addresses_are_validated() {
     for answer in TO_LEVEL {
         pure.say(answer);
     }
-    assert_eq!(pure.say("bachillerato"), ["choice_not_understood", "ask_level"]);
+    assert_eq!(
+        pure.say("bachillerato"),
+        ["choice_not_understood", "ask_level"]
+    );
     assert_eq!(pure.say("tec"), ["choice_ambiguous", "ask_level"]);
-    assert_eq!(pure.say("la licenciatura"), ["payment_sheets", "ask_payment_key"]);
+    assert_eq!(
+        pure.say("la licenciatura"),
+        ["payment_sheets", "ask_payment_key"]
+    );
     assert_eq!(pure.say("12"), ["payment_key_invalid", "ask_payment_key"]);
     pure.taken_keys.insert("TAKEN00001".into());
-    assert_eq!(pure.say("taken-00001"), ["payment_key_taken", "ask_payment_key"]);
+    assert_eq!(
+        pure.say("taken-00001"),
+        ["payment_key_taken", "ask_payment_key"]
+    );
     assert_eq!(pure.say("AB12CD34EF"), ["ask_institution"]);
     assert_eq!(pure.say("?"), ["text_invalid", "ask_institution"]);
     pure.say("UNAM");
@@ -275,7 +361,11 @@ fn free_text_choices_and_addresses_are_validated() {
 fn on_email_the_sender_address_is_confirmed_instead_of_asked() {
     let mut pure = Pure::new();
     pure.channel = ChannelKind::Email(EmailAddress::parse("luz@example.mx").unwrap());
-    for answer in TO_LEVEL.iter().chain(["licenciatura"].iter()).chain(AFTER_LEVEL[..8].iter()) {
+    for answer in TO_LEVEL
+        .iter()
+        .chain(["licenciatura"].iter())
+        .chain(AFTER_LEVEL[..8].iter())
+    {
         pure.say(answer);
     }
     assert_eq!(pure.question(), Some(Question::EmailConfirm));
@@ -297,7 +387,10 @@ fn corrections_go_back_to_the_review() {
 fn commands_work_in_any_state() {
     let mut pure = Pure::new();
     assert_eq!(pure.say("cancelar"), ["welcome", "privacy_notice"]);
-    assert_eq!(pure.say("cancelar"), ["nothing_to_cancel", "privacy_notice"]);
+    assert_eq!(
+        pure.say("cancelar"),
+        ["nothing_to_cancel", "privacy_notice"]
+    );
     let mut pure = Pure::new();
     assert_eq!(pure.say("AYUDA"), ["help", "welcome", "privacy_notice"]);
     pure.say("si");
@@ -318,7 +411,10 @@ fn commands_work_in_any_state() {
 fn after_submission_the_data_is_fixed_and_the_appointment_managed() {
     let mut pure = scheduled();
     assert_eq!(pure.say("corregir"), ["cannot_correct_submitted", "status"]);
-    assert_eq!(pure.say("reiniciar"), ["cannot_restart_submitted", "status"]);
+    assert_eq!(
+        pure.say("reiniciar"),
+        ["cannot_restart_submitted", "status"]
+    );
     assert_eq!(pure.say("estado"), ["status", "status"]);
     assert_eq!(pure.say("cancelar mi cita"), ["confirm"]);
     assert_eq!(pure.say("si"), ["appointment_cancelled", "status"]);
@@ -336,22 +432,38 @@ fn the_calendar_marks_full_and_closed_days_and_moves_between_months() {
     let mut pure = at_review();
     pure.say("enviar");
     let first = NaiveDate::from_ymd_opt(2026, 12, 3).unwrap();
-    pure.availability.days.insert(("dgp-cdmx".into(), first), 50);
+    pure.availability
+        .days
+        .insert(("dgp-cdmx".into(), first), 50);
     let replies = pure.input(Input::Text("1".into()));
     let calendar = replies[0].calendar.as_ref().unwrap();
     let status_of = |day: u32| {
         let date = NaiveDate::from_ymd_opt(2026, 12, day).unwrap();
-        calendar.days.iter().find(|d| d.date == date).map(|d| d.status)
+        calendar
+            .days
+            .iter()
+            .find(|d| d.date == date)
+            .map(|d| d.status)
     };
     use ventanilla::conversation::reply::DayStatusView;
     assert_eq!(status_of(3), Some(DayStatusView::Full));
     assert_eq!(status_of(5), Some(DayStatusView::Closed), "a Saturday");
     assert_eq!(status_of(25), Some(DayStatusView::Closed), "Christmas");
-    assert_eq!(status_of(2), Some(DayStatusView::OutOfWindow), "before 3 business days");
+    assert_eq!(
+        status_of(2),
+        Some(DayStatusView::OutOfWindow),
+        "before 3 business days"
+    );
     assert_eq!(status_of(4), Some(DayStatusView::Available));
-    assert!(!replies[0].choices.iter().any(|c| c.id == "2026-12-03"), "a full day is not offered");
+    assert!(
+        !replies[0].choices.iter().any(|c| c.id == "2026-12-03"),
+        "a full day is not offered"
+    );
     assert_eq!(pure.say("3/12/2026"), ["day_not_bookable", "choose_day"]);
-    assert_eq!(pure.say("sábado 5"), ["choice_not_understood", "choose_day"]);
+    assert_eq!(
+        pure.say("sábado 5"),
+        ["choice_not_understood", "choose_day"]
+    );
     assert_eq!(pure.say("mes siguiente"), ["choose_day"]);
     assert_eq!(pure.say("mes anterior"), ["choose_day"]);
     assert_eq!(pure.say("vie 4 dic"), ["choose_slot"]);
@@ -366,7 +478,10 @@ fn no_free_day_in_the_window_is_said_plainly() {
     pure.say("enviar");
     let start = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
     for offset in 0..120 {
-        pure.availability.days.insert(("dgp-cdmx".into(), start + chrono::Duration::days(offset)), 50);
+        pure.availability.days.insert(
+            ("dgp-cdmx".into(), start + chrono::Duration::days(offset)),
+            50,
+        );
     }
     assert_eq!(pure.say("1"), ["no_days_available", "status"]);
 }
@@ -408,16 +523,27 @@ fn zz_every_template_was_rendered() {
 
     let templates = Templates::new();
     for code in ["database", "contended", "unexpected"] {
-        let text = templates.render("terminal/error.txt", serde_json::json!({ "code": code })).unwrap();
+        let text = templates
+            .render("terminal/error.txt", serde_json::json!({ "code": code }))
+            .unwrap();
         assert!(!text.trim().is_empty());
     }
-    let banner = templates.render("terminal/banner.txt", serde_json::json!({ "user": "luz" })).unwrap();
+    let banner = templates
+        .render("terminal/banner.txt", serde_json::json!({ "user": "luz" }))
+        .unwrap();
     assert!(banner.contains("luz"));
     let mut seen = rendered().lock().unwrap().clone();
     seen.insert("terminal/error.txt".into());
     seen.insert("terminal/banner.txt".into());
 
-    let all: BTreeSet<String> = templates.names().into_iter().filter(|n| n.ends_with(".txt")).collect();
+    let all: BTreeSet<String> = templates
+        .names()
+        .into_iter()
+        .filter(|n| n.ends_with(".txt"))
+        .collect();
     let missing: Vec<&String> = all.difference(&seen).collect();
-    assert!(missing.is_empty(), "templates never rendered by a test: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "templates never rendered by a test: {missing:?}"
+    );
 }

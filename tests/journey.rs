@@ -16,10 +16,24 @@ use ventanilla::store;
 async fn to_review(app: &TestApp, user: &str, key: &str) {
     for answer in answers_to_review(key) {
         let messages = app.say(user, &answer).await;
-        assert!(!messages.is_empty(), "{:?}: no reply to {answer:?}", app.backend);
-        let errors = ["curp_invalid", "name_invalid", "date_invalid", "choice_not_understood", "yes_no_expected"];
+        assert!(
+            !messages.is_empty(),
+            "{:?}: no reply to {answer:?}",
+            app.backend
+        );
+        let errors = [
+            "curp_invalid",
+            "name_invalid",
+            "date_invalid",
+            "choice_not_understood",
+            "yes_no_expected",
+        ];
         for message in &messages {
-            assert!(!errors.contains(&message.template.as_str()), "{answer:?} was refused: {}", message.text);
+            assert!(
+                !errors.contains(&message.template.as_str()),
+                "{answer:?} was refused: {}",
+                message.text
+            );
         }
     }
     assert!(matches!(app.state(user).await, State::Reviewing { .. }));
@@ -39,11 +53,25 @@ async fn a_full_journey_ends_in_a_confirmed_appointment() {
         let booked = app.say("ana", "9:30").await;
 
         // Assert
-        assert_eq!(templates(&submitted), ["submitted", "choose_office"], "{backend:?}");
-        assert!(submitted[0].text.contains("SOL-2026-000001"), "{}", submitted[0].text);
+        assert_eq!(
+            templates(&submitted),
+            ["submitted", "choose_office"],
+            "{backend:?}"
+        );
+        assert!(
+            submitted[0].text.contains("SOL-2026-000001"),
+            "{}",
+            submitted[0].text
+        );
         assert_eq!(templates(&office), ["choose_day"]);
-        let calendar = office[0].calendar.as_ref().expect("the day question carries the month");
-        assert_eq!(calendar.month, NaiveDate::from_ymd_opt(2026, 12, 1).unwrap());
+        let calendar = office[0]
+            .calendar
+            .as_ref()
+            .expect("the day question carries the month");
+        assert_eq!(
+            calendar.month,
+            NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()
+        );
         assert_eq!(templates(&day), ["choose_slot"]);
         assert_eq!(templates(&booked), ["booked", "status"]);
         assert!(booked[0].text.contains("09:30"), "{}", booked[0].text);
@@ -52,9 +80,22 @@ async fn a_full_journey_ends_in_a_confirmed_appointment() {
         let mut reader = app.service.db.reader().await.unwrap();
         let mut conn = reader.conn();
         let day = NaiveDate::from_ymd_opt(2026, 12, 3).unwrap();
-        assert_eq!(store::appointments::active_count(&mut conn, "dgp-cdmx", day).await.unwrap(), 1);
-        assert_eq!(store::appointments::day_taken(&mut conn, "dgp-cdmx", day).await.unwrap(), 1);
-        let view = store::applications::view(&mut conn, 1).await.unwrap().expect("application 1");
+        assert_eq!(
+            store::appointments::active_count(&mut conn, "dgp-cdmx", day)
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            store::appointments::day_taken(&mut conn, "dgp-cdmx", day)
+                .await
+                .unwrap(),
+            1
+        );
+        let view = store::applications::view(&mut conn, 1)
+            .await
+            .unwrap()
+            .expect("application 1");
         assert_eq!(view.status.as_str(), "scheduled");
         let events: Vec<String> = store::audit::list(&mut conn, None, Some(1))
             .await
@@ -63,9 +104,17 @@ async fn a_full_journey_ends_in_a_confirmed_appointment() {
             .map(|e| e.event)
             .collect();
         assert!(events.contains(&"submitted".to_string()), "{events:?}");
-        assert!(events.contains(&"appointment_booked".to_string()), "{events:?}");
+        assert!(
+            events.contains(&"appointment_booked".to_string()),
+            "{events:?}"
+        );
         // Everything went out through the outbox, and nothing is left in it.
-        assert!(app.outbox("ana").await.iter().all(|(status, _)| status == "sent"));
+        assert!(
+            app.outbox("ana")
+                .await
+                .iter()
+                .all(|(status, _)| status == "sent")
+        );
         assert_eq!(store::outbox::depth(&mut conn).await.unwrap(), 0);
     }
 }
@@ -75,11 +124,15 @@ async fn the_same_inbound_twice_changes_nothing_and_sends_nothing() {
     for backend in backends() {
         let app = spawn_app(backend).await;
         app.say("beto", "hola").await;
-        let (first, replies) = app.send("beto", "update-42", Input::Text("sí".into())).await;
+        let (first, replies) = app
+            .send("beto", "update-42", Input::Text("sí".into()))
+            .await;
         let state_after_first = app.state("beto").await;
         let outbox_after_first = app.outbox("beto").await.len();
 
-        let (second, again) = app.send("beto", "update-42", Input::Text("sí".into())).await;
+        let (second, again) = app
+            .send("beto", "update-42", Input::Text("sí".into()))
+            .await;
 
         assert!(matches!(first, TurnResult::Processed { .. }), "{backend:?}");
         assert!(!replies.is_empty());
@@ -99,17 +152,45 @@ async fn bad_input_is_explained_and_loses_nothing() {
         }
         let before = app.state("caro").await;
         let cases: [(&str, Input, &str); 5] = [
-            ("a wrong check digit", Input::Text("PEGL890909MJCRMS09".into()), "curp_invalid"),
-            ("a sticker", Input::Unsupported("sticker".into()), "unsupported_input"),
-            ("a photo", Input::Unsupported("photo".into()), "unsupported_input"),
-            ("an empty message", Input::Text("   ".into()), "unsupported_input"),
-            ("control characters", Input::Text("\u{0}\u{7}".into()), "unsupported_input"),
+            (
+                "a wrong check digit",
+                Input::Text("PEGL890909MJCRMS09".into()),
+                "curp_invalid",
+            ),
+            (
+                "a sticker",
+                Input::Unsupported("sticker".into()),
+                "unsupported_input",
+            ),
+            (
+                "a photo",
+                Input::Unsupported("photo".into()),
+                "unsupported_input",
+            ),
+            (
+                "an empty message",
+                Input::Text("   ".into()),
+                "unsupported_input",
+            ),
+            (
+                "control characters",
+                Input::Text("\u{0}\u{7}".into()),
+                "unsupported_input",
+            ),
         ];
         for (description, input, expected) in cases {
             let (_, messages) = app.send("caro", &support::next_id(), input).await;
             assert_eq!(messages[0].template, expected, "{backend:?}: {description}");
-            assert_eq!(messages.last().unwrap().template, "ask_curp", "{description}: the question again");
-            assert_eq!(app.state("caro").await, before, "{description}: state unchanged");
+            assert_eq!(
+                messages.last().unwrap().template,
+                "ask_curp",
+                "{description}: the question again"
+            );
+            assert_eq!(
+                app.state("caro").await,
+                before,
+                "{description}: state unchanged"
+            );
         }
     }
 }
@@ -126,7 +207,11 @@ async fn a_payment_key_serves_one_application_only() {
 
         let refused = app.say("eva", &answers[8]).await;
 
-        assert_eq!(templates(&refused), ["payment_key_taken", "ask_payment_key"], "{backend:?}");
+        assert_eq!(
+            templates(&refused),
+            ["payment_key_taken", "ask_payment_key"],
+            "{backend:?}"
+        );
         assert!(matches!(app.state("eva").await, State::Collecting { .. }));
         // Changing the key frees it: the other applicant can then use it.
         app.say("dani", "corregir").await;
@@ -150,7 +235,9 @@ async fn cancelling_an_appointment_frees_the_seat_and_rescheduling_moves_it() {
             let db = app.service.db.clone();
             async move {
                 let mut reader = db.reader().await.unwrap();
-                store::appointments::day_taken(&mut reader.conn(), "dgp-cdmx", day).await.unwrap()
+                store::appointments::day_taken(&mut reader.conn(), "dgp-cdmx", day)
+                    .await
+                    .unwrap()
             }
         };
         assert_eq!(taken(&app, first_day).await, 1, "{backend:?}");
@@ -186,7 +273,8 @@ async fn a_restarted_service_resumes_at_the_same_question() {
         let state = app.state("gil").await;
 
         // A new service on the same database (as after a restart).
-        let restarted = ventanilla::service::Service::new(app.service.db.clone(), app.service.settings.clone());
+        let restarted =
+            ventanilla::service::Service::new(app.service.db.clone(), app.service.settings.clone());
         let inbound = ventanilla::service::Inbound {
             channel: ventanilla::service::Channel::Terminal,
             address: "gil".into(),
@@ -195,11 +283,23 @@ async fn a_restarted_service_resumes_at_the_same_question() {
         };
         restarted.handle(&inbound).await.unwrap();
 
-        assert!(matches!(state, State::Collecting { question: ventanilla::conversation::state::Question::FirstSurname, .. }));
         assert!(matches!(
-            app.state("gil").await,
-            State::Collecting { question: ventanilla::conversation::state::Question::SecondSurname, .. }
-        ), "{backend:?}");
+            state,
+            State::Collecting {
+                question: ventanilla::conversation::state::Question::FirstSurname,
+                ..
+            }
+        ));
+        assert!(
+            matches!(
+                app.state("gil").await,
+                State::Collecting {
+                    question: ventanilla::conversation::state::Question::SecondSurname,
+                    ..
+                }
+            ),
+            "{backend:?}"
+        );
     }
 }
 
@@ -227,7 +327,10 @@ async fn two_hundred_concurrent_bookers_fill_a_day_of_fifty_exactly() {
             done.unwrap();
         }
         for user in &users {
-            assert!(matches!(app.state(user).await, State::ChoosingSlot { .. }), "{backend:?} {user}");
+            assert!(
+                matches!(app.state(user).await, State::ChoosingSlot { .. }),
+                "{backend:?} {user}"
+            );
         }
 
         // All choose a time at once; whoever is refused keeps taking the first option offered.
@@ -252,20 +355,48 @@ async fn two_hundred_concurrent_bookers_fill_a_day_of_fifty_exactly() {
         let mut reader = app.service.db.reader().await.unwrap();
         let mut conn = reader.conn();
         let first_day = NaiveDate::from_ymd_opt(2026, 12, 3).unwrap();
-        assert_eq!(store::appointments::active_count(&mut conn, "dgp-cdmx", first_day).await.unwrap(), 50, "{backend:?}");
-        assert_eq!(store::appointments::day_taken(&mut conn, "dgp-cdmx", first_day).await.unwrap(), 50);
+        assert_eq!(
+            store::appointments::active_count(&mut conn, "dgp-cdmx", first_day)
+                .await
+                .unwrap(),
+            50,
+            "{backend:?}"
+        );
+        assert_eq!(
+            store::appointments::day_taken(&mut conn, "dgp-cdmx", first_day)
+                .await
+                .unwrap(),
+            50
+        );
         let mut total = 0;
         for offset in 0..60 {
             let day = first_day + chrono::Duration::days(offset);
-            let active = store::appointments::active_count(&mut conn, "dgp-cdmx", day).await.unwrap();
+            let active = store::appointments::active_count(&mut conn, "dgp-cdmx", day)
+                .await
+                .unwrap();
             assert!(active <= 50, "{day}: {active} appointments");
-            assert_eq!(active, store::appointments::day_taken(&mut conn, "dgp-cdmx", day).await.unwrap());
+            assert_eq!(
+                active,
+                store::appointments::day_taken(&mut conn, "dgp-cdmx", day)
+                    .await
+                    .unwrap()
+            );
             total += active;
         }
         assert_eq!(total, 200, "every applicant has exactly one appointment");
         let over_slot: i64 = match &mut conn {
-            store::Conn::Sqlite(c) => sqlx::query_scalar("SELECT COUNT(*) FROM slot_seats WHERE taken > 5").fetch_one(&mut **c).await.unwrap(),
-            store::Conn::Postgres(c) => sqlx::query_scalar("SELECT COUNT(*) FROM slot_seats WHERE taken > 5").fetch_one(&mut **c).await.unwrap(),
+            store::Conn::Sqlite(c) => {
+                sqlx::query_scalar("SELECT COUNT(*) FROM slot_seats WHERE taken > 5")
+                    .fetch_one(&mut **c)
+                    .await
+                    .unwrap()
+            }
+            store::Conn::Postgres(c) => {
+                sqlx::query_scalar("SELECT COUNT(*) FROM slot_seats WHERE taken > 5")
+                    .fetch_one(&mut **c)
+                    .await
+                    .unwrap()
+            }
         };
         assert_eq!(over_slot, 0, "no slot over its capacity");
         let _ = Backend::Sqlite;

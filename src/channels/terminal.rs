@@ -40,7 +40,10 @@ impl Sender for TerminalSender {
         Box::pin(async move {
             self.delivered
                 .lock()
-                .map_err(|_| SendError::Transient { reason: "terminal lock poisoned".into(), retry_after: None })?
+                .map_err(|_| SendError::Transient {
+                    reason: "terminal lock poisoned".into(),
+                    retry_after: None,
+                })?
                 .push(delivery.clone());
             Ok(())
         })
@@ -79,16 +82,17 @@ struct JsonInput {
 
 /// Reads one line into an input and its optional idempotency key.
 fn parse_line(line: &str, jsonl: bool) -> (Option<String>, Input) {
-    if jsonl && line.trim_start().starts_with('{') {
-        if let Ok(parsed) = serde_json::from_str::<JsonInput>(line) {
-            let input = match (parsed.text, parsed.choice, parsed.unsupported) {
-                (_, Some(choice), _) => Input::Choice(choice),
-                (_, _, Some(kind)) => Input::Unsupported(kind),
-                (Some(text), _, _) => Input::Text(text),
-                (None, None, None) => Input::Text(String::new()),
-            };
-            return (parsed.id, input);
-        }
+    if jsonl
+        && line.trim_start().starts_with('{')
+        && let Ok(parsed) = serde_json::from_str::<JsonInput>(line)
+    {
+        let input = match (parsed.text, parsed.choice, parsed.unsupported) {
+            (_, Some(choice), _) => Input::Choice(choice),
+            (_, _, Some(kind)) => Input::Unsupported(kind),
+            (Some(text), _, _) => Input::Text(text),
+            (None, None, None) => Input::Text(String::new()),
+        };
+        return (parsed.id, input);
     }
     (None, Input::Text(line.to_string()))
 }
@@ -113,11 +117,20 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let sender = TerminalSender::default();
     let senders: Vec<Arc<dyn Sender>> = vec![Arc::new(sender.clone())];
-    let worker = Worker::new(service.db.clone(), senders, service.clock, RetryPolicy::default());
+    let worker = Worker::new(
+        service.db.clone(),
+        senders,
+        service.clock,
+        RetryPolicy::default(),
+    );
 
     if !jsonl {
-        let banner = service.templates.render("terminal/banner.txt", serde_json::json!({ "user": user }))?;
-        output.write_all(format!("{}\n", banner.trim_end()).as_bytes()).await?;
+        let banner = service
+            .templates
+            .render("terminal/banner.txt", serde_json::json!({ "user": user }))?;
+        output
+            .write_all(format!("{}\n", banner.trim_end()).as_bytes())
+            .await?;
         if let Some(last) = last_message(service, user).await? {
             output.write_all(human(&last).as_bytes()).await?;
         }
@@ -136,8 +149,14 @@ pub async fn run(
         };
         let result = service.handle(&inbound).await;
         let delivered = match &result {
-            Ok(TurnResult::Processed { conversation_id, .. }) => {
-                worker.clone().for_conversation(*conversation_id).drain().await?;
+            Ok(TurnResult::Processed {
+                conversation_id, ..
+            }) => {
+                worker
+                    .clone()
+                    .for_conversation(*conversation_id)
+                    .drain()
+                    .await?;
                 sender.take()
             }
             _ => Vec::new(),
@@ -151,9 +170,10 @@ pub async fn run(
         } else {
             let mut text: String = delivered.iter().map(|d| human(&d.message)).collect();
             if let Err(error) = &result {
-                let message = service
-                    .templates
-                    .render("terminal/error.txt", serde_json::json!({ "code": error_code(error) }))?;
+                let message = service.templates.render(
+                    "terminal/error.txt",
+                    serde_json::json!({ "code": error_code(error) }),
+                )?;
                 text.push_str(&format!("{}\n", message.trim_end()));
             }
             text.push_str("> ");
@@ -195,14 +215,21 @@ fn human(message: &crate::service::OutgoingMessage) -> String {
 }
 
 /// The last message sent to this user, shown again when a conversation is resumed.
-async fn last_message(service: &Service, user: &str) -> anyhow::Result<Option<crate::service::OutgoingMessage>> {
+async fn last_message(
+    service: &Service,
+    user: &str,
+) -> anyhow::Result<Option<crate::service::OutgoingMessage>> {
     let mut reader = service.db.reader().await?;
     let mut conn = reader.conn();
-    let Some(conversation) = store::conversations::find(&mut conn, Channel::Terminal.as_str(), user).await? else {
+    let Some(conversation) =
+        store::conversations::find(&mut conn, Channel::Terminal.as_str(), user).await?
+    else {
         return Ok(None);
     };
     let messages = store::outbox::for_conversation(&mut conn, conversation.id).await?;
-    Ok(messages.last().and_then(|(_, _, payload)| serde_json::from_str(payload).ok()))
+    Ok(messages
+        .last()
+        .and_then(|(_, _, payload)| serde_json::from_str(payload).ok()))
 }
 
 #[cfg(test)]
@@ -216,11 +243,23 @@ mod tests {
             parse_line(r#"{"id":"m1","text":"sí"}"#, true),
             (Some("m1".into()), Input::Text("sí".into()))
         );
-        assert_eq!(parse_line(r#"{"choice":"licenciatura"}"#, true), (None, Input::Choice("licenciatura".into())));
-        assert_eq!(parse_line(r#"{"unsupported":"sticker"}"#, true), (None, Input::Unsupported("sticker".into())));
+        assert_eq!(
+            parse_line(r#"{"choice":"licenciatura"}"#, true),
+            (None, Input::Choice("licenciatura".into()))
+        );
+        assert_eq!(
+            parse_line(r#"{"unsupported":"sticker"}"#, true),
+            (None, Input::Unsupported("sticker".into()))
+        );
         // Not our JSON: the line is text, as typed.
-        assert_eq!(parse_line(r#"{"foo":1}"#, true), (None, Input::Text(r#"{"foo":1}"#.into())));
+        assert_eq!(
+            parse_line(r#"{"foo":1}"#, true),
+            (None, Input::Text(r#"{"foo":1}"#.into()))
+        );
         // A person's terminal never interprets JSON.
-        assert_eq!(parse_line(r#"{"text":"x"}"#, false), (None, Input::Text(r#"{"text":"x"}"#.into())));
+        assert_eq!(
+            parse_line(r#"{"text":"x"}"#, false),
+            (None, Input::Text(r#"{"text":"x"}"#.into()))
+        );
     }
 }

@@ -93,11 +93,17 @@ pub struct Availability {
 
 impl Availability {
     pub fn day_taken(&self, office: &str, day: NaiveDate) -> u32 {
-        self.days.get(&(office.to_string(), day)).copied().unwrap_or(0)
+        self.days
+            .get(&(office.to_string(), day))
+            .copied()
+            .unwrap_or(0)
     }
 
     pub fn slot_taken(&self, office: &str, day: NaiveDate, slot: NaiveTime) -> u32 {
-        self.slots.get(&(office.to_string(), day, slot)).copied().unwrap_or(0)
+        self.slots
+            .get(&(office.to_string(), day, slot))
+            .copied()
+            .unwrap_or(0)
     }
 }
 
@@ -124,12 +130,26 @@ pub enum Request {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "outcome")]
 pub enum RequestOutcome {
-    PaymentKeyClaimed { key: PaymentKey },
-    PaymentKeyTaken { key: PaymentKey },
-    Submitted { application_id: i64, folio: Folio },
-    Booked { appointment: AppointmentView },
-    DayFull { day: NaiveDate },
-    SlotFull { day: NaiveDate, slot: NaiveTime },
+    PaymentKeyClaimed {
+        key: PaymentKey,
+    },
+    PaymentKeyTaken {
+        key: PaymentKey,
+    },
+    Submitted {
+        application_id: i64,
+        folio: Folio,
+    },
+    Booked {
+        appointment: AppointmentView,
+    },
+    DayFull {
+        day: NaiveDate,
+    },
+    SlotFull {
+        day: NaiveDate,
+        slot: NaiveTime,
+    },
     /// The application can no longer be booked (withdrawn, rejected, issued meanwhile).
     NotOpen,
 }
@@ -141,7 +161,10 @@ pub enum Effect {
     /// The applicant changed or abandoned the key: free it for another application.
     ReleasePaymentKey { key: PaymentKey },
     /// Cancel the active appointment, freeing its seat.
-    CancelAppointment { application_id: i64, appointment_id: i64 },
+    CancelAppointment {
+        application_id: i64,
+        appointment_id: i64,
+    },
     /// Withdraw the application (and cancel its appointment).
     Withdraw { application_id: i64 },
 }

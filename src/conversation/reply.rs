@@ -50,7 +50,10 @@ impl Reply {
     }
 
     pub fn progress(mut self, step: u8) -> Reply {
-        self.progress = Some(Progress { step, of: TOTAL_STEPS });
+        self.progress = Some(Progress {
+            step,
+            of: TOTAL_STEPS,
+        });
         self
     }
 
@@ -79,7 +82,10 @@ pub struct Choice {
 
 impl Choice {
     pub fn new(id: impl Into<String>, label: impl Into<String>) -> Choice {
-        Choice { id: id.into(), label: label.into() }
+        Choice {
+            id: id.into(),
+            label: label.into(),
+        }
     }
 }
 

@@ -24,7 +24,10 @@ pub enum State {
     /// The privacy notice was shown; waiting for consent.
     AwaitingConsent,
     /// Collecting the request, one question at a time.
-    Collecting { draft: Box<Draft>, question: Question },
+    Collecting {
+        draft: Box<Draft>,
+        question: Question,
+    },
     /// Everything collected; the applicant reviews it and submits or corrects.
     Reviewing { draft: Box<Draft> },
     /// Which field to correct.
@@ -50,7 +53,10 @@ pub enum State {
     /// Following a submitted application (with or without an appointment; the store knows).
     Tracking { app: AppRef },
     /// A yes/no confirmation before something that cannot be undone.
-    Confirming { action: Confirmable, resume: Box<State> },
+    Confirming {
+        action: Confirmable,
+        resume: Box<State>,
+    },
     /// The conversation ended (consent declined, draft abandoned, application withdrawn).
     Closed { app: Option<AppRef> },
 }
@@ -160,8 +166,12 @@ impl Draft {
     /// The name, once all its parts were given.
     pub fn name(&self) -> Option<PersonName> {
         let second = self.second_surname.as_ref()?;
-        PersonName::new(self.given_names.as_ref()?, self.first_surname.as_ref()?, second.as_deref())
-            .ok()
+        PersonName::new(
+            self.given_names.as_ref()?,
+            self.first_surname.as_ref()?,
+            second.as_deref(),
+        )
+        .ok()
     }
 
     /// The complete request, when nothing is missing.
@@ -216,7 +226,11 @@ pub enum StateError {
 impl State {
     pub fn to_json(&self) -> String {
         let state = serde_json::to_value(self).expect("state serializes");
-        serde_json::to_string(&Envelope { v: STATE_VERSION, state }).expect("state serializes")
+        serde_json::to_string(&Envelope {
+            v: STATE_VERSION,
+            state,
+        })
+        .expect("state serializes")
     }
 
     pub fn from_json(json: &str) -> Result<State, StateError> {
@@ -259,7 +273,10 @@ mod tests {
 
     #[test]
     fn state_round_trips_through_the_versioned_envelope() {
-        let state = State::Collecting { draft: Box::default(), question: Question::Curp };
+        let state = State::Collecting {
+            draft: Box::default(),
+            question: Question::Curp,
+        };
         let json = state.to_json();
         assert!(json.contains("\"v\":1"), "{json}");
         assert_eq!(State::from_json(&json).unwrap(), state);
@@ -271,6 +288,9 @@ mod tests {
             State::from_json(r#"{"v":99,"state":"new"}"#),
             Err(StateError::UnknownVersion(99))
         ));
-        assert!(matches!(State::from_json("not json"), Err(StateError::Malformed(_))));
+        assert!(matches!(
+            State::from_json("not json"),
+            Err(StateError::Malformed(_))
+        ));
     }
 }

@@ -43,12 +43,20 @@ pub fn step(state: &State, input: &Input, ctx: &Context<'_>) -> Outcome {
         State::Reviewing { draft } => on_review(state, draft, &text, ctx),
         State::ChoosingCorrection { draft } => on_correction(state, draft, &text, ctx),
         State::ChoosingOffice { app, replacing } => on_office(state, app, *replacing, &text, ctx),
-        State::ChoosingDay { app, office, month, offered, replacing } => {
-            on_day(state, app, office, *month, offered, *replacing, &text, ctx)
-        }
-        State::ChoosingSlot { app, office, day, offered, replacing } => {
-            on_slot(state, app, office, *day, offered, *replacing, &text, ctx)
-        }
+        State::ChoosingDay {
+            app,
+            office,
+            month,
+            offered,
+            replacing,
+        } => on_day(state, app, office, *month, offered, *replacing, &text, ctx),
+        State::ChoosingSlot {
+            app,
+            office,
+            day,
+            offered,
+            replacing,
+        } => on_slot(state, app, office, *day, offered, *replacing, &text, ctx),
         State::Tracking { app } => on_tracking(state, app, &text, ctx),
         State::Confirming { action, resume } => on_confirm(state, *action, resume, &text, ctx),
     }
@@ -61,7 +69,12 @@ pub fn step(state: &State, input: &Input, ctx: &Context<'_>) -> Outcome {
 fn go(state: State, before: Vec<Reply>, ctx: &Context<'_>) -> Outcome {
     let mut replies = before;
     replies.extend(prompt(&state, ctx));
-    Outcome { state, replies, effects: Vec::new(), request: None }
+    Outcome {
+        state,
+        replies,
+        effects: Vec::new(),
+        request: None,
+    }
 }
 
 /// Keeps `state`, explaining with `explanation` and asking the same question again.
@@ -71,7 +84,12 @@ fn stay(state: &State, explanation: Vec<Reply>, ctx: &Context<'_>) -> Outcome {
 
 /// Keeps `state` and asks the store something; the answer comes back as `Input::Outcome`.
 fn ask_store(state: &State, request: Request) -> Outcome {
-    Outcome { state: state.clone(), replies: Vec::new(), effects: Vec::new(), request: Some(request) }
+    Outcome {
+        state: state.clone(),
+        replies: Vec::new(),
+        effects: Vec::new(),
+        request: Some(request),
+    }
 }
 
 fn with_effects(mut outcome: Outcome, effects: Vec<Effect>) -> Outcome {
@@ -129,10 +147,20 @@ fn prompt(state: &State, ctx: &Context<'_>) -> Vec<Reply> {
                     .collect(),
             ),
         ],
-        State::ChoosingDay { office, month, offered, .. } => {
+        State::ChoosingDay {
+            office,
+            month,
+            offered,
+            ..
+        } => {
             vec![day_prompt(office, *month, offered, ctx)]
         }
-        State::ChoosingSlot { office, day, offered, .. } => {
+        State::ChoosingSlot {
+            office,
+            day,
+            offered,
+            ..
+        } => {
             vec![slot_prompt(office, *day, offered, ctx)]
         }
         State::Tracking { app } => vec![tracking(app, ctx.application.as_ref(), ctx)],
@@ -162,7 +190,10 @@ fn ask(draft: &Draft, question: Question, ctx: &Context<'_>) -> Reply {
                 .with("birth_date", curp.birth_date())
                 .with("sex", format!("sex.{}", curp.sex().code()))
                 .with("entity", format!("entity.{}", curp.birth_entity().code()))
-                .choices(vec![choice_label("correct_data"), choice_label("wrong_data")])
+                .choices(vec![
+                    choice_label("correct_data"),
+                    choice_label("wrong_data"),
+                ])
         }
         Question::GivenNames => Reply::new("ask_given_names"),
         Question::FirstSurname => Reply::new("ask_first_surname"),
@@ -199,7 +230,10 @@ fn ask(draft: &Draft, question: Question, ctx: &Context<'_>) -> Reply {
             };
             Reply::new("confirm_sender_email")
                 .with("address", address)
-                .choices(vec![choice_label("use_address"), choice_label("other_address")])
+                .choices(vec![
+                    choice_label("use_address"),
+                    choice_label("other_address"),
+                ])
         }
     };
     reply.progress(question.step())
@@ -271,8 +305,13 @@ fn initials_mismatch(draft: &Draft) -> Option<(String, String)> {
 /// After an answer: the next question, or the review when everything is there.
 fn advance(draft: Draft, before: Vec<Reply>, ctx: &Context<'_>) -> Outcome {
     let state = match next_question(&draft, ctx) {
-        Some(question) => State::Collecting { draft: Box::new(draft), question },
-        None => State::Reviewing { draft: Box::new(draft) },
+        Some(question) => State::Collecting {
+            draft: Box::new(draft),
+            question,
+        },
+        None => State::Reviewing {
+            draft: Box::new(draft),
+        },
     };
     go(state, before, ctx)
 }
@@ -283,8 +322,16 @@ fn advance(draft: Draft, before: Vec<Reply>, ctx: &Context<'_>) -> Outcome {
 fn on_consent(text: &str, ctx: &Context<'_>) -> Outcome {
     match yes_no(text, &[("accept", true), ("decline", false)], ctx) {
         Some(true) => advance(Draft::default(), vec![Reply::new("consent_thanks")], ctx),
-        Some(false) => go(State::Closed { app: None }, vec![Reply::new("consent_declined")], ctx),
-        None => stay(&State::AwaitingConsent, vec![Reply::new("yes_no_expected")], ctx),
+        Some(false) => go(
+            State::Closed { app: None },
+            vec![Reply::new("consent_declined")],
+            ctx,
+        ),
+        None => stay(
+            &State::AwaitingConsent,
+            vec![Reply::new("yes_no_expected")],
+            ctx,
+        ),
     }
 }
 
@@ -310,8 +357,13 @@ enum Picked {
 }
 
 fn pick(text: &str, choices: &[Choice]) -> Picked {
-    let refs: Vec<ChoiceRef<'_>> =
-        choices.iter().map(|c| ChoiceRef { id: &c.id, label: &c.label }).collect();
+    let refs: Vec<ChoiceRef<'_>> = choices
+        .iter()
+        .map(|c| ChoiceRef {
+            id: &c.id,
+            label: &c.label,
+        })
+        .collect();
     match input::match_choice(text, &refs) {
         ChoiceMatch::One(index) => Picked::One(index),
         ChoiceMatch::Ambiguous(indices) => Picked::Ambiguous(indices),
@@ -324,7 +376,10 @@ fn choice_not_understood(text: &str, choices: &[Choice]) -> Reply {
     match pick(text, choices) {
         Picked::Ambiguous(indices) => Reply::new("choice_ambiguous").with(
             "candidates",
-            indices.iter().map(|i| choices[*i].label.clone()).collect::<Vec<_>>(),
+            indices
+                .iter()
+                .map(|i| choices[*i].label.clone())
+                .collect::<Vec<_>>(),
         ),
         _ => Reply::new("choice_not_understood").with("count", choices.len()),
     }
@@ -375,9 +430,19 @@ fn on_answer(
         },
         Question::SecondSurname => {
             let folded = fold(text);
-            let none_words = ["no tengo", "ninguno", "no", "-", "x", "sin segundo apellido"];
+            let none_words = [
+                "no tengo",
+                "ninguno",
+                "no",
+                "-",
+                "x",
+                "sin segundo apellido",
+            ];
             let chose_none = matches!(
-                pick(text, &labelled(vec![choice_label("no_second_surname")], ctx)),
+                pick(
+                    text,
+                    &labelled(vec![choice_label("no_second_surname")], ctx)
+                ),
                 Picked::One(_)
             );
             if chose_none || none_words.contains(&folded.as_str()) {
@@ -394,7 +459,11 @@ fn on_answer(
         }
         Question::InitialsMismatch => {
             let choices = labelled(
-                vec![choice_label("keep_name"), choice_label("fix_name"), choice_label("fix_curp")],
+                vec![
+                    choice_label("keep_name"),
+                    choice_label("fix_name"),
+                    choice_label("fix_curp"),
+                ],
                 ctx,
             );
             let picked = match input::parse_yes_no(text) {
@@ -442,13 +511,20 @@ fn on_answer(
                 }
                 advance(draft, Vec::new(), ctx)
             }
-            Err(reason) => stay(state, vec![Reply::new("text_invalid").with("reason", reason)], ctx),
+            Err(reason) => stay(
+                state,
+                vec![Reply::new("text_invalid").with("reason", reason)],
+                ctx,
+            ),
         },
         Question::Entity => {
             let choices = entity_choices(ctx);
             let by_alias = entity_alias(text);
             let picked = match by_alias {
-                Some(entity) => Entity::ALL.iter().position(|e| *e == entity).map(Picked::One),
+                Some(entity) => Entity::ALL
+                    .iter()
+                    .position(|e| *e == entity)
+                    .map(Picked::One),
                 None => None,
             }
             .unwrap_or_else(|| pick(text, &choices));
@@ -470,8 +546,14 @@ fn on_answer(
             let exempt = matches!(
                 pick(text, &labelled(vec![choice_label("exempt")], ctx)),
                 Picked::One(_)
-            ) || ["exento", "exenta", "no aplica", "sin examen", "no presente examen"]
-                .contains(&fold(text).as_str());
+            ) || [
+                "exento",
+                "exenta",
+                "no aplica",
+                "sin examen",
+                "no presente examen",
+            ]
+            .contains(&fold(text).as_str());
             if exempt {
                 draft.exam = Some(ProfessionalExam::Exempt);
                 return advance(draft, Vec::new(), ctx);
@@ -511,15 +593,27 @@ fn on_answer(
             Err(error) => stay(state, vec![email_error(&error)], ctx),
         },
         Question::EmailConfirm => {
-            if let (Some(true), ChannelKind::Email(address)) =
-                (yes_no(text, &[("use_address", true), ("other_address", false)], ctx), &ctx.channel)
-            {
+            if let (Some(true), ChannelKind::Email(address)) = (
+                yes_no(
+                    text,
+                    &[("use_address", true), ("other_address", false)],
+                    ctx,
+                ),
+                &ctx.channel,
+            ) {
                 draft.email = Some(address.clone());
                 return advance(draft, Vec::new(), ctx);
             }
-            match yes_no(text, &[("use_address", true), ("other_address", false)], ctx) {
+            match yes_no(
+                text,
+                &[("use_address", true), ("other_address", false)],
+                ctx,
+            ) {
                 Some(_) => go(
-                    State::Collecting { draft: Box::new(draft), question: Question::Email },
+                    State::Collecting {
+                        draft: Box::new(draft),
+                        question: Question::Email,
+                    },
                     Vec::new(),
                     ctx,
                 ),
@@ -558,11 +652,13 @@ fn with_date(
 
 /// After a new title date, answers that no longer fit are asked again.
 fn drop_inconsistent_dates(draft: &mut Draft, today: NaiveDate) {
-    let Some(title) = draft.title_date else { return };
-    if let Some(ProfessionalExam::Taken(exam)) = draft.exam {
-        if academic::check_exam_date(exam, title, today).is_err() {
-            draft.exam = None;
-        }
+    let Some(title) = draft.title_date else {
+        return;
+    };
+    if let Some(ProfessionalExam::Taken(exam)) = draft.exam
+        && academic::check_exam_date(exam, title, today).is_err()
+    {
+        draft.exam = None;
     }
     if draft.study_start.is_some_and(|d| d > title) {
         draft.study_start = None;
@@ -605,7 +701,12 @@ fn entity_alias(text: &str) -> Option<Entity> {
 }
 
 fn today(ctx: &Context<'_>) -> NaiveDate {
-    let zone = ctx.procedure.offices.first().map(|o| o.time_zone).unwrap_or(chrono_tz::UTC);
+    let zone = ctx
+        .procedure
+        .offices
+        .first()
+        .map(|o| o.time_zone)
+        .unwrap_or(chrono_tz::UTC);
     ctx.now.with_timezone(&zone).date_naive()
 }
 
@@ -636,7 +737,10 @@ fn payment_sheets(level: Level, ctx: &Context<'_>) -> Reply {
         .with("cadena_dependencia", &procedure.cadena_dependencia)
         .with("sheets", sheets)
         .with("total", total)
-        .with("business_days", procedure.booking.business_days_after_payment)
+        .with(
+            "business_days",
+            procedure.booking.business_days_after_payment,
+        )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -649,16 +753,28 @@ fn review(draft: &Draft, ctx: &Context<'_>) -> Reply {
         .with("curp", draft.curp.as_ref().map(|c| c.as_str().to_string()))
         .with("name", name)
         .with("level", draft.level.map(|l| format!("level.{}", l.key())))
-        .with("payment_key", draft.payment_key.as_ref().map(|k| k.as_str().to_string()))
+        .with(
+            "payment_key",
+            draft.payment_key.as_ref().map(|k| k.as_str().to_string()),
+        )
         .with("institution", &draft.institution)
         .with("program", &draft.program)
-        .with("entity", draft.entity.map(|e| format!("entity.{}", e.code())))
+        .with(
+            "entity",
+            draft.entity.map(|e| format!("entity.{}", e.code())),
+        )
         .with("title_date", draft.title_date)
         .with("exam", draft.exam)
         .with("study_start", draft.study_start)
         .with("study_end", draft.study_end)
-        .with("email", draft.email.as_ref().map(|e| e.as_str().to_string()))
-        .choices(labelled(vec![choice_label("submit"), choice_label("correct")], ctx))
+        .with(
+            "email",
+            draft.email.as_ref().map(|e| e.as_str().to_string()),
+        )
+        .choices(labelled(
+            vec![choice_label("submit"), choice_label("correct")],
+            ctx,
+        ))
 }
 
 fn on_review(state: &State, draft: &Draft, text: &str, ctx: &Context<'_>) -> Outcome {
@@ -670,11 +786,22 @@ fn on_review(state: &State, draft: &Draft, text: &str, ctx: &Context<'_>) -> Out
     };
     match picked {
         Picked::One(0) => match draft.complete() {
-            Some(data) => ask_store(state, Request::Submit { data: Box::new(data) }),
+            Some(data) => ask_store(
+                state,
+                Request::Submit {
+                    data: Box::new(data),
+                },
+            ),
             // Cannot happen through the dialogue; recover by asking what is missing.
             None => advance(draft.clone(), Vec::new(), ctx),
         },
-        Picked::One(_) => go(State::ChoosingCorrection { draft: Box::new(draft.clone()) }, vec![], ctx),
+        Picked::One(_) => go(
+            State::ChoosingCorrection {
+                draft: Box::new(draft.clone()),
+            },
+            vec![],
+            ctx,
+        ),
         _ => stay(state, vec![choice_not_understood(text, &choices)], ctx),
     }
 }
@@ -770,7 +897,9 @@ fn on_office(
         .map(|o| Choice::new(o.id.clone(), o.name.clone()))
         .collect();
     match pick(text, &choices) {
-        Picked::One(index) => enter_month(app, &choices[index].id, None, replacing, Vec::new(), ctx),
+        Picked::One(index) => {
+            enter_month(app, &choices[index].id, None, replacing, Vec::new(), ctx)
+        }
         _ => stay(state, vec![choice_not_understood(text, &choices)], ctx),
     }
 }
@@ -782,13 +911,20 @@ fn window(ctx: &Context<'_>) -> (NaiveDate, NaiveDate) {
     ctx.procedure.booking.window(today, paid_on)
 }
 
-fn day_statuses(office: &Office, month: NaiveDate, ctx: &Context<'_>) -> Vec<(NaiveDate, DayStatus)> {
+fn day_statuses(
+    office: &Office,
+    month: NaiveDate,
+    ctx: &Context<'_>,
+) -> Vec<(NaiveDate, DayStatus)> {
     let window = window(ctx);
     calendar::month_days(month)
         .into_iter()
         .map(|day| {
             let taken = ctx.availability.day_taken(&office.id, day);
-            (day, ctx.procedure.booking.day_status(office, day, window, taken))
+            (
+                day,
+                ctx.procedure.booking.day_status(office, day, window, taken),
+            )
         })
         .collect()
 }
@@ -803,7 +939,14 @@ fn enter_month(
     ctx: &Context<'_>,
 ) -> Outcome {
     let Some(office) = office(ctx, office_id) else {
-        return go(State::ChoosingOffice { app: app.clone(), replacing }, before, ctx);
+        return go(
+            State::ChoosingOffice {
+                app: app.clone(),
+                replacing,
+            },
+            before,
+            ctx,
+        );
     };
     let (first, last) = window(ctx);
     let month = match month {
@@ -813,7 +956,10 @@ fn enter_month(
             let mut candidate = calendar::month_start(first);
             let mut found = None;
             while candidate <= last {
-                if day_statuses(office, candidate, ctx).iter().any(|(_, s)| *s == DayStatus::Available) {
+                if day_statuses(office, candidate, ctx)
+                    .iter()
+                    .any(|(_, s)| *s == DayStatus::Available)
+                {
                     found = Some(candidate);
                     break;
                 }
@@ -859,9 +1005,16 @@ fn day_choices(month: NaiveDate, offered: &[NaiveDate], ctx: &Context<'_>) -> Ve
     choices
 }
 
-fn day_prompt(office_id: &str, month: NaiveDate, offered: &[NaiveDate], ctx: &Context<'_>) -> Reply {
+fn day_prompt(
+    office_id: &str,
+    month: NaiveDate,
+    offered: &[NaiveDate],
+    ctx: &Context<'_>,
+) -> Reply {
     let (first, last) = window(ctx);
-    let statuses = office(ctx, office_id).map(|o| day_statuses(o, month, ctx)).unwrap_or_default();
+    let statuses = office(ctx, office_id)
+        .map(|o| day_statuses(o, month, ctx))
+        .unwrap_or_default();
     let full: Vec<u32> = statuses
         .iter()
         .filter(|(_, s)| *s == DayStatus::Full)
@@ -871,7 +1024,10 @@ fn day_prompt(office_id: &str, month: NaiveDate, offered: &[NaiveDate], ctx: &Co
         month,
         days: statuses
             .iter()
-            .map(|(date, status)| CalendarDay { date: *date, status: (*status).into() })
+            .map(|(date, status)| CalendarDay {
+                date: *date,
+                status: (*status).into(),
+            })
             .collect(),
         has_previous: calendar::month_start(first) < month,
         has_next: calendar::next_month(month) <= last,
@@ -901,10 +1057,24 @@ fn on_day(
     let chosen = match pick(text, &choices) {
         Picked::One(index) => match choices[index].id.as_str() {
             "prev" => {
-                return enter_month(app, office_id, Some(calendar::previous_month(month)), replacing, vec![], ctx);
+                return enter_month(
+                    app,
+                    office_id,
+                    Some(calendar::previous_month(month)),
+                    replacing,
+                    vec![],
+                    ctx,
+                );
             }
             "next" => {
-                return enter_month(app, office_id, Some(calendar::next_month(month)), replacing, vec![], ctx);
+                return enter_month(
+                    app,
+                    office_id,
+                    Some(calendar::next_month(month)),
+                    replacing,
+                    vec![],
+                    ctx,
+                );
             }
             id => id.parse::<NaiveDate>().ok(),
         },
@@ -915,10 +1085,21 @@ fn on_day(
         return stay(state, vec![choice_not_understood(text, &choices)], ctx);
     };
     let Some(office) = office(ctx, office_id) else {
-        return go(State::ChoosingOffice { app: app.clone(), replacing }, vec![], ctx);
+        return go(
+            State::ChoosingOffice {
+                app: app.clone(),
+                replacing,
+            },
+            vec![],
+            ctx,
+        );
     };
     let taken = ctx.availability.day_taken(office_id, day);
-    match ctx.procedure.booking.day_status(office, day, window(ctx), taken) {
+    match ctx
+        .procedure
+        .booking
+        .day_status(office, day, window(ctx), taken)
+    {
         DayStatus::Available => enter_day(app, office, day, replacing, Vec::new(), ctx),
         status => {
             let explanation = Reply::new("day_not_bookable")
@@ -928,7 +1109,14 @@ fn on_day(
             let month_of_day = calendar::month_start(day);
             let (first, last) = window(ctx);
             if month_of_day != month && day >= calendar::month_start(first) && day <= last {
-                enter_month(app, office_id, Some(month_of_day), replacing, vec![explanation], ctx)
+                enter_month(
+                    app,
+                    office_id,
+                    Some(month_of_day),
+                    replacing,
+                    vec![explanation],
+                    ctx,
+                )
             } else {
                 stay(state, vec![explanation], ctx)
             }
@@ -961,8 +1149,19 @@ fn enter_day(
         .collect();
     if offered.is_empty() {
         let mut replies = before;
-        replies.push(Reply::new("day_not_bookable").with("day", day).with("status", "full"));
-        return enter_month(app, &office.id, Some(calendar::month_start(day)), replacing, replies, ctx);
+        replies.push(
+            Reply::new("day_not_bookable")
+                .with("day", day)
+                .with("status", "full"),
+        );
+        return enter_month(
+            app,
+            &office.id,
+            Some(calendar::month_start(day)),
+            replacing,
+            replies,
+            ctx,
+        );
     }
     let state = State::ChoosingSlot {
         app: app.clone(),
@@ -975,14 +1174,18 @@ fn enter_day(
 }
 
 fn slot_choices(offered: &[NaiveTime], ctx: &Context<'_>) -> Vec<Choice> {
-    let mut choices: Vec<Choice> =
-        offered.iter().map(|t| Choice::new(clock_time(*t), clock_time(*t))).collect();
+    let mut choices: Vec<Choice> = offered
+        .iter()
+        .map(|t| Choice::new(clock_time(*t), clock_time(*t)))
+        .collect();
     choices.push(Choice::new("other_day", ctx.labels.get("choice.other_day")));
     choices
 }
 
 fn slot_prompt(office_id: &str, day: NaiveDate, offered: &[NaiveTime], ctx: &Context<'_>) -> Reply {
-    let office_name = office(ctx, office_id).map(|o| o.name.clone()).unwrap_or_default();
+    let office_name = office(ctx, office_id)
+        .map(|o| o.name.clone())
+        .unwrap_or_default();
     Reply::new("choose_slot")
         .progress(STEP_SLOT)
         .with("day", day)
@@ -1021,7 +1224,14 @@ fn on_slot(
     let choices = slot_choices(offered, ctx);
     let slot = match pick(text, &choices) {
         Picked::One(index) if choices[index].id == "other_day" => {
-            return enter_month(app, office_id, Some(calendar::month_start(day)), replacing, vec![], ctx);
+            return enter_month(
+                app,
+                office_id,
+                Some(calendar::month_start(day)),
+                replacing,
+                vec![],
+                ctx,
+            );
         }
         Picked::One(index) => offered.get(index).copied(),
         _ => parse_time(text).filter(|t| offered.contains(t)),
@@ -1076,10 +1286,28 @@ fn on_tracking(state: &State, app: &AppRef, text: &str, ctx: &Context<'_>) -> Ou
     match pick(text, &choices) {
         Picked::One(index) => match choices[index].id.as_str() {
             "reschedule" => {
-                let replacing = ctx.application.as_ref().and_then(|a| a.appointment.as_ref()).map(|a| a.id);
-                go(State::ChoosingOffice { app: app.clone(), replacing }, vec![], ctx)
+                let replacing = ctx
+                    .application
+                    .as_ref()
+                    .and_then(|a| a.appointment.as_ref())
+                    .map(|a| a.id);
+                go(
+                    State::ChoosingOffice {
+                        app: app.clone(),
+                        replacing,
+                    },
+                    vec![],
+                    ctx,
+                )
             }
-            "book" => go(State::ChoosingOffice { app: app.clone(), replacing: None }, vec![], ctx),
+            "book" => go(
+                State::ChoosingOffice {
+                    app: app.clone(),
+                    replacing: None,
+                },
+                vec![],
+                ctx,
+            ),
             "cancel_appointment" => confirm(state, Confirmable::CancelAppointment, ctx),
             _ => confirm(state, Confirmable::Withdraw, ctx),
         },
@@ -1089,7 +1317,14 @@ fn on_tracking(state: &State, app: &AppRef, text: &str, ctx: &Context<'_>) -> Ou
 }
 
 fn confirm(state: &State, action: Confirmable, ctx: &Context<'_>) -> Outcome {
-    go(State::Confirming { action, resume: Box::new(state.clone()) }, vec![], ctx)
+    go(
+        State::Confirming {
+            action,
+            resume: Box::new(state.clone()),
+        },
+        vec![],
+        ctx,
+    )
 }
 
 fn on_confirm(
@@ -1125,7 +1360,11 @@ fn release_key(state: &State) -> Vec<Effect> {
 fn perform(action: Confirmable, resume: &State, ctx: &Context<'_>) -> Outcome {
     match action {
         Confirmable::Abandon => with_effects(
-            go(State::Closed { app: None }, vec![Reply::new("abandoned")], ctx),
+            go(
+                State::Closed { app: None },
+                vec![Reply::new("abandoned")],
+                ctx,
+            ),
             release_key(resume),
         ),
         Confirmable::Restart => with_effects(
@@ -1139,7 +1378,11 @@ fn perform(action: Confirmable, resume: &State, ctx: &Context<'_>) -> Outcome {
             let mut view = ctx.application.clone();
             let appointment = view.as_mut().and_then(|v| v.appointment.take());
             let Some(appointment) = appointment else {
-                return go(State::Tracking { app }, vec![Reply::new("nothing_to_cancel")], ctx);
+                return go(
+                    State::Tracking { app },
+                    vec![Reply::new("nothing_to_cancel")],
+                    ctx,
+                );
             };
             if let Some(v) = view.as_mut() {
                 v.status = crate::domain::application::Status::Submitted;
@@ -1166,8 +1409,16 @@ fn perform(action: Confirmable, resume: &State, ctx: &Context<'_>) -> Outcome {
             };
             let reply = Reply::new("withdrawn").with("folio", app.folio.to_string());
             with_effects(
-                go(State::Closed { app: Some(app.clone()) }, vec![reply], ctx),
-                vec![Effect::Withdraw { application_id: app.id }],
+                go(
+                    State::Closed {
+                        app: Some(app.clone()),
+                    },
+                    vec![reply],
+                    ctx,
+                ),
+                vec![Effect::Withdraw {
+                    application_id: app.id,
+                }],
             )
         }
     }
@@ -1187,10 +1438,26 @@ fn on_outcome(state: &State, outcome: &RequestOutcome, ctx: &Context<'_>) -> Out
         (_, RequestOutcome::PaymentKeyTaken { .. }) => {
             stay(state, vec![Reply::new("payment_key_taken")], ctx)
         }
-        (State::Reviewing { .. }, RequestOutcome::Submitted { application_id, folio }) => {
-            let app = AppRef { id: *application_id, folio: folio.clone() };
+        (
+            State::Reviewing { .. },
+            RequestOutcome::Submitted {
+                application_id,
+                folio,
+            },
+        ) => {
+            let app = AppRef {
+                id: *application_id,
+                folio: folio.clone(),
+            };
             let reply = Reply::new("submitted").with("folio", folio.to_string());
-            go(State::ChoosingOffice { app, replacing: None }, vec![reply], ctx)
+            go(
+                State::ChoosingOffice {
+                    app,
+                    replacing: None,
+                },
+                vec![reply],
+                ctx,
+            )
         }
         (State::ChoosingSlot { app, .. }, RequestOutcome::Booked { appointment }) => {
             let office = office(ctx, &appointment.office_id);
@@ -1213,11 +1480,36 @@ fn on_outcome(state: &State, outcome: &RequestOutcome, ctx: &Context<'_>) -> Out
                 request: None,
             }
         }
-        (State::ChoosingSlot { app, office: office_id, replacing, .. }, RequestOutcome::DayFull { day }) => {
-            let explanation = Reply::new("day_not_bookable").with("day", day).with("status", "just_filled");
-            enter_month(app, office_id, Some(calendar::month_start(*day)), *replacing, vec![explanation], ctx)
+        (
+            State::ChoosingSlot {
+                app,
+                office: office_id,
+                replacing,
+                ..
+            },
+            RequestOutcome::DayFull { day },
+        ) => {
+            let explanation = Reply::new("day_not_bookable")
+                .with("day", day)
+                .with("status", "just_filled");
+            enter_month(
+                app,
+                office_id,
+                Some(calendar::month_start(*day)),
+                *replacing,
+                vec![explanation],
+                ctx,
+            )
         }
-        (State::ChoosingSlot { app, office: office_id, replacing, .. }, RequestOutcome::SlotFull { day, slot }) => {
+        (
+            State::ChoosingSlot {
+                app,
+                office: office_id,
+                replacing,
+                ..
+            },
+            RequestOutcome::SlotFull { day, slot },
+        ) => {
             let explanation = Reply::new("slot_just_filled").with("slot", clock_time(*slot));
             match office(ctx, office_id) {
                 Some(office) => enter_day(app, office, *day, *replacing, vec![explanation], ctx),
@@ -1244,14 +1536,22 @@ fn on_command(state: &State, command: Command, ctx: &Context<'_>) -> Outcome {
     }
     match (command, state) {
         (Command::Start, State::New | State::Closed { .. }) => welcome(None, ctx),
-        (Command::Help, State::New | State::Closed { .. }) => welcome(Some(Reply::new("help")), ctx),
+        (Command::Help, State::New | State::Closed { .. }) => {
+            welcome(Some(Reply::new("help")), ctx)
+        }
         (Command::Start, _) => stay(state, vec![Reply::new("welcome_back")], ctx),
         (Command::Help, _) => stay(state, vec![Reply::new("help")], ctx),
         (Command::Status, _) => stay(state, vec![status(state, ctx)], ctx),
         (Command::Correct, State::Collecting { draft, .. } | State::Reviewing { draft })
             if !correctable_fields(draft, ctx).is_empty() =>
         {
-            go(State::ChoosingCorrection { draft: draft.clone() }, vec![], ctx)
+            go(
+                State::ChoosingCorrection {
+                    draft: draft.clone(),
+                },
+                vec![],
+                ctx,
+            )
         }
         (Command::Correct, State::ChoosingCorrection { .. }) => stay(state, vec![], ctx),
         (Command::Correct, _) if state.app().is_some() => {
@@ -1266,8 +1566,14 @@ fn on_command(state: &State, command: Command, ctx: &Context<'_>) -> Outcome {
         }
         (
             Command::Cancel,
-            State::ChoosingOffice { app, .. } | State::ChoosingDay { app, .. } | State::ChoosingSlot { app, .. },
-        ) => go(State::Tracking { app: app.clone() }, vec![Reply::new("nothing_changed")], ctx),
+            State::ChoosingOffice { app, .. }
+            | State::ChoosingDay { app, .. }
+            | State::ChoosingSlot { app, .. },
+        ) => go(
+            State::Tracking { app: app.clone() },
+            vec![Reply::new("nothing_changed")],
+            ctx,
+        ),
         (Command::Cancel, State::Tracking { .. }) => {
             let view = ctx.application.as_ref();
             match view {
@@ -1282,10 +1588,13 @@ fn on_command(state: &State, command: Command, ctx: &Context<'_>) -> Outcome {
             go((**resume).clone(), vec![Reply::new("nothing_changed")], ctx)
         }
         (Command::Cancel, _) => stay(state, vec![Reply::new("nothing_to_cancel")], ctx),
-        (Command::Restart, State::Collecting { .. } | State::Reviewing { .. } | State::ChoosingCorrection { .. }) => {
-            confirm(state, Confirmable::Restart, ctx)
+        (
+            Command::Restart,
+            State::Collecting { .. } | State::Reviewing { .. } | State::ChoosingCorrection { .. },
+        ) => confirm(state, Confirmable::Restart, ctx),
+        (Command::Restart, State::New | State::AwaitingConsent | State::Closed { .. }) => {
+            welcome(None, ctx)
         }
-        (Command::Restart, State::New | State::AwaitingConsent | State::Closed { .. }) => welcome(None, ctx),
         (Command::Restart, _) => stay(state, vec![Reply::new("cannot_restart_submitted")], ctx),
     }
 }
@@ -1302,7 +1611,9 @@ fn status(state: &State, ctx: &Context<'_>) -> Reply {
         State::Reviewing { .. } | State::ChoosingCorrection { .. } => STEP_REVIEW,
         _ => STEP_CONSENT,
     };
-    Reply::new("status_draft").with("step", step).with("of", super::reply::TOTAL_STEPS)
+    Reply::new("status_draft")
+        .with("step", step)
+        .with("of", super::reply::TOTAL_STEPS)
 }
 
 fn unsupported(state: &State, kind: &str, ctx: &Context<'_>) -> Outcome {
@@ -1321,26 +1632,33 @@ fn curp_error(error: &CurpError) -> Reply {
     match error {
         CurpError::Empty => reply,
         CurpError::Length { found } => reply.with("found", found),
-        CurpError::Character { position, found, expected } => reply
+        CurpError::Character {
+            position,
+            found,
+            expected,
+        } => reply
             .with("position", position)
             .with("found", found.to_string())
             .with("expected", expected.key()),
         CurpError::Sex { found } => reply.with("found", found.to_string()),
-        CurpError::InvalidDate { year, month, day } => {
-            reply.with("year", year).with("month", month).with("day", day)
-        }
+        CurpError::InvalidDate { year, month, day } => reply
+            .with("year", year)
+            .with("month", month)
+            .with("day", day),
         CurpError::State { found } => reply.with("found", found),
         CurpError::InconvenientWord { word } => reply.with("found", word),
-        CurpError::CheckDigit { expected, found } => {
-            reply.with("expected", expected.to_string()).with("found", found.to_string())
-        }
+        CurpError::CheckDigit { expected, found } => reply
+            .with("expected", expected.to_string())
+            .with("found", found.to_string()),
     }
 }
 
 fn name_error(error: &NameError) -> Reply {
     let reply = Reply::new("name_invalid").with("kind", error.key());
     match error {
-        NameError::Digit { found } | NameError::Symbol { found } => reply.with("found", found.to_string()),
+        NameError::Digit { found } | NameError::Symbol { found } => {
+            reply.with("found", found.to_string())
+        }
         NameError::TooLong { max, .. } => reply.with("max", max),
         _ => reply,
     }
@@ -1361,10 +1679,12 @@ fn date_error_kind(error: &input::DateError) -> &'static str {
 
 fn payment_key_error(error: &PaymentKeyError) -> Reply {
     match error {
-        PaymentKeyError::Empty => Reply::new("payment_key_invalid").with("kind", "empty").with("length", 0),
-        PaymentKeyError::Pattern { length } => {
-            Reply::new("payment_key_invalid").with("kind", "pattern").with("length", length)
-        }
+        PaymentKeyError::Empty => Reply::new("payment_key_invalid")
+            .with("kind", "empty")
+            .with("length", 0),
+        PaymentKeyError::Pattern { length } => Reply::new("payment_key_invalid")
+            .with("kind", "pattern")
+            .with("length", length),
     }
 }
 
@@ -1382,9 +1702,15 @@ fn email_error(error: &EmailError) -> Reply {
 
 fn date_rule_error(error: &AcademicDateError) -> Reply {
     match error {
-        AcademicDateError::InFuture { date } => Reply::new("date_rule").with("kind", "in_future").with("date", date),
-        AcademicDateError::TooOld { date } => Reply::new("date_rule").with("kind", "too_old").with("date", date),
-        AcademicDateError::ElectronicRoute { cutoff } => Reply::new("electronic_route").with("cutoff", cutoff),
+        AcademicDateError::InFuture { date } => Reply::new("date_rule")
+            .with("kind", "in_future")
+            .with("date", date),
+        AcademicDateError::TooOld { date } => Reply::new("date_rule")
+            .with("kind", "too_old")
+            .with("date", date),
+        AcademicDateError::ElectronicRoute { cutoff } => {
+            Reply::new("electronic_route").with("cutoff", cutoff)
+        }
         AcademicDateError::EndBeforeStart { start, end } => Reply::new("date_rule")
             .with("kind", "end_before_start")
             .with("date", end)

@@ -32,7 +32,10 @@ pub struct Delivery {
 pub enum SendError {
     /// Try again later (network error, 5xx, 4xx SMTP, rate limited).
     #[error("transient: {reason}")]
-    Transient { reason: String, retry_after: Option<Duration> },
+    Transient {
+        reason: String,
+        retry_after: Option<Duration>,
+    },
     /// Will never succeed as it is (malformed, refused).
     #[error("permanent: {0}")]
     Permanent(String),
@@ -113,7 +116,14 @@ impl Worker {
             conversation_id: None,
         };
         let senders = senders.into_iter().map(|s| (s.channel(), s)).collect();
-        Worker { db, senders, scope, clock, policy, stats: Arc::default() }
+        Worker {
+            db,
+            senders,
+            scope,
+            clock,
+            policy,
+            stats: Arc::default(),
+        }
     }
 
     /// Only deliver messages of one conversation (the terminal delivers its own).
@@ -131,7 +141,8 @@ impl Worker {
     #[tracing::instrument(name = "deliver", skip(self), fields(outbox_id = tracing::field::Empty))]
     pub async fn try_execute_task(&self) -> Result<ExecutionOutcome, sqlx::Error> {
         let now = self.clock.now();
-        let Some(row) = store::outbox::claim(&self.db, &self.scope, now, self.policy.lease).await? else {
+        let Some(row) = store::outbox::claim(&self.db, &self.scope, now, self.policy.lease).await?
+        else {
             return Ok(ExecutionOutcome::EmptyQueue);
         };
         tracing::Span::current().record("outbox_id", row.id);
@@ -153,13 +164,19 @@ impl Worker {
         };
         if let Some(reason) = unreachable {
             self.stats.failed.fetch_add(1, Ordering::Relaxed);
-            return store::outbox::mark_failed(&self.db, row.id, &format!("unreachable: {reason}")).await;
+            return store::outbox::mark_failed(&self.db, row.id, &format!("unreachable: {reason}"))
+                .await;
         }
         let message: OutgoingMessage = match serde_json::from_str(&row.payload) {
             Ok(message) => message,
             Err(error) => {
                 self.stats.failed.fetch_add(1, Ordering::Relaxed);
-                return store::outbox::mark_failed(&self.db, row.id, &format!("unreadable payload: {error}")).await;
+                return store::outbox::mark_failed(
+                    &self.db,
+                    row.id,
+                    &format!("unreadable payload: {error}"),
+                )
+                .await;
             }
         };
         let delivery = Delivery {
@@ -174,11 +191,15 @@ impl Worker {
                 self.stats.sent.fetch_add(1, Ordering::Relaxed);
                 store::outbox::mark_sent(&self.db, row.id, self.clock.now()).await
             }
-            Err(SendError::Transient { reason, retry_after }) if attempt < self.policy.max_attempts => {
+            Err(SendError::Transient {
+                reason,
+                retry_after,
+            }) if attempt < self.policy.max_attempts => {
                 self.stats.retried.fetch_add(1, Ordering::Relaxed);
                 let delay = retry_after.unwrap_or_else(|| self.policy.delay(attempt));
                 tracing::warn!(attempt, delay_ms = delay.as_millis() as u64, %reason, "delivery will be retried");
-                let next = now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::hours(1));
+                let next =
+                    now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::hours(1));
                 store::outbox::mark_retry(&self.db, row.id, next, &reason).await
             }
             Err(SendError::Transient { reason, .. }) | Err(SendError::Permanent(reason)) => {
@@ -190,11 +211,27 @@ impl Worker {
                 self.stats.failed.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(%reason, "recipient unreachable; the conversation is marked");
                 let mut tx = self.db.begin().await?;
-                store::conversations::mark_unreachable(&mut tx.conn(), row.conversation_id, &reason, now).await?;
+                store::conversations::mark_unreachable(
+                    &mut tx.conn(),
+                    row.conversation_id,
+                    &reason,
+                    now,
+                )
+                .await?;
                 let detail = serde_json::json!({ "channel": row.channel, "reason": reason });
-                store::audit::record(&mut tx.conn(), now, "delivery", Some(row.conversation_id), None, "unreachable", &detail).await?;
+                store::audit::record(
+                    &mut tx.conn(),
+                    now,
+                    "delivery",
+                    Some(row.conversation_id),
+                    None,
+                    "unreachable",
+                    &detail,
+                )
+                .await?;
                 tx.commit().await?;
-                store::outbox::mark_failed(&self.db, row.id, &format!("unreachable: {reason}")).await
+                store::outbox::mark_failed(&self.db, row.id, &format!("unreachable: {reason}"))
+                    .await
             }
         }
     }
@@ -213,7 +250,9 @@ impl Worker {
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
         loop {
-            self.stats.heartbeat.store(Utc::now().timestamp_millis(), Ordering::Relaxed);
+            self.stats
+                .heartbeat
+                .store(Utc::now().timestamp_millis(), Ordering::Relaxed);
             let pause = match self.try_execute_task().await {
                 Ok(ExecutionOutcome::TaskCompleted) => None,
                 Ok(ExecutionOutcome::EmptyQueue) => Some(Duration::from_millis(500)),

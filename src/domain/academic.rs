@@ -168,7 +168,11 @@ mod tests {
         let today = d(2026, 11, 28);
         let cutoff = d(2018, 10, 1);
         let cases = [
-            ("a title before the cut-off is eligible", d(2015, 3, 15), Ok(())),
+            (
+                "a title before the cut-off is eligible",
+                d(2015, 3, 15),
+                Ok(()),
+            ),
             (
                 "the cut-off day itself is electronic",
                 d(2018, 10, 1),
@@ -177,16 +181,24 @@ mod tests {
             (
                 "a future date is refused",
                 d(2027, 1, 1),
-                Err(AcademicDateError::InFuture { date: d(2027, 1, 1) }),
+                Err(AcademicDateError::InFuture {
+                    date: d(2027, 1, 1),
+                }),
             ),
             (
                 "a date before 1930 is refused",
                 d(1900, 1, 1),
-                Err(AcademicDateError::TooOld { date: d(1900, 1, 1) }),
+                Err(AcademicDateError::TooOld {
+                    date: d(1900, 1, 1),
+                }),
             ),
         ];
         for (description, date, expected) in cases {
-            assert_eq!(check_title_date(date, today, cutoff), expected, "{description}");
+            assert_eq!(
+                check_title_date(date, today, cutoff),
+                expected,
+                "{description}"
+            );
         }
     }
 
@@ -194,18 +206,30 @@ mod tests {
     fn study_period_must_be_ordered_and_before_the_title() {
         let today = d(2026, 11, 28);
         let title = d(2015, 3, 15);
-        assert_eq!(check_study_end(d(2014, 6, 1), d(2010, 8, 1), title, today), Ok(()));
+        assert_eq!(
+            check_study_end(d(2014, 6, 1), d(2010, 8, 1), title, today),
+            Ok(())
+        );
         assert_eq!(
             check_study_end(d(2010, 8, 1), d(2010, 8, 1), title, today),
-            Err(AcademicDateError::EndBeforeStart { start: d(2010, 8, 1), end: d(2010, 8, 1) })
+            Err(AcademicDateError::EndBeforeStart {
+                start: d(2010, 8, 1),
+                end: d(2010, 8, 1)
+            })
         );
         assert_eq!(
             check_study_end(d(2016, 1, 1), d(2010, 8, 1), title, today),
-            Err(AcademicDateError::AfterTitle { date: d(2016, 1, 1), title })
+            Err(AcademicDateError::AfterTitle {
+                date: d(2016, 1, 1),
+                title
+            })
         );
         assert_eq!(
             check_exam_date(d(2015, 4, 1), title, today),
-            Err(AcademicDateError::AfterTitle { date: d(2015, 4, 1), title })
+            Err(AcademicDateError::AfterTitle {
+                date: d(2015, 4, 1),
+                title
+            })
         );
     }
 

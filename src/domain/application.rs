@@ -138,7 +138,13 @@ mod tests {
         let folio = Folio::new(2026, 123);
         assert_eq!(folio.to_string(), "SOL-2026-000123");
         assert_eq!("sol-2026-000123".parse::<Folio>(), Ok(folio));
-        for bad in ["SOL-26-000123", "SOL-2026-123", "ABC-2026-000123", "SOL-2026-000123-1", ""] {
+        for bad in [
+            "SOL-26-000123",
+            "SOL-2026-123",
+            "ABC-2026-000123",
+            "SOL-2026-000123-1",
+            "",
+        ] {
             assert_eq!(bad.parse::<Folio>(), Err(FolioError), "{bad}");
         }
     }
@@ -146,8 +152,17 @@ mod tests {
     #[test]
     fn lifecycle_transitions() {
         use Status::*;
-        let allowed = [(Submitted, Scheduled), (Scheduled, Attended), (Attended, Issued)];
-        let refused = [(Rejected, Issued), (Issued, Rejected), (Withdrawn, Scheduled), (Submitted, Issued)];
+        let allowed = [
+            (Submitted, Scheduled),
+            (Scheduled, Attended),
+            (Attended, Issued),
+        ];
+        let refused = [
+            (Rejected, Issued),
+            (Issued, Rejected),
+            (Withdrawn, Scheduled),
+            (Submitted, Issued),
+        ];
         for (from, to) in allowed {
             assert!(from.can_become(to), "{from:?} → {to:?}");
         }

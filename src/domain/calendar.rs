@@ -29,7 +29,13 @@ pub struct Office {
 }
 
 fn default_opening_days() -> Vec<Weekday> {
-    vec![Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri]
+    vec![
+        Weekday::Mon,
+        Weekday::Tue,
+        Weekday::Wed,
+        Weekday::Thu,
+        Weekday::Fri,
+    ]
 }
 
 impl Office {
@@ -72,7 +78,11 @@ pub struct BookingRules {
 
 impl Default for BookingRules {
     fn default() -> Self {
-        BookingRules { business_days_after_payment: 3, window_days: 60, closures: Vec::new() }
+        BookingRules {
+            business_days_after_payment: 3,
+            window_days: 60,
+            closures: Vec::new(),
+        }
     }
 }
 
@@ -153,7 +163,10 @@ pub fn month_start(date: NaiveDate) -> NaiveDate {
 
 /// The days of the month starting at `start`.
 pub fn month_days(start: NaiveDate) -> Vec<NaiveDate> {
-    start.iter_days().take_while(|d| d.month() == start.month()).collect()
+    start
+        .iter_days()
+        .take_while(|d| d.month() == start.month())
+        .collect()
 }
 
 /// First day of the next month.
@@ -200,7 +213,10 @@ mod tests {
 
     #[test]
     fn closed_days() {
-        let rules = BookingRules { closures: vec![d(2026, 12, 24)], ..BookingRules::default() };
+        let rules = BookingRules {
+            closures: vec![d(2026, 12, 24)],
+            ..BookingRules::default()
+        };
         let office = office();
         let cases = [
             ("a Monday is open", d(2026, 11, 30), true),
@@ -228,10 +244,22 @@ mod tests {
         let rules = BookingRules::default();
         let office = office();
         let window = (d(2026, 12, 2), d(2027, 1, 26));
-        assert_eq!(rules.day_status(&office, d(2026, 12, 3), window, 0), DayStatus::Available);
-        assert_eq!(rules.day_status(&office, d(2026, 12, 3), window, 50), DayStatus::Full);
-        assert_eq!(rules.day_status(&office, d(2026, 12, 5), window, 0), DayStatus::Closed);
-        assert_eq!(rules.day_status(&office, d(2026, 12, 1), window, 0), DayStatus::OutOfWindow);
+        assert_eq!(
+            rules.day_status(&office, d(2026, 12, 3), window, 0),
+            DayStatus::Available
+        );
+        assert_eq!(
+            rules.day_status(&office, d(2026, 12, 3), window, 50),
+            DayStatus::Full
+        );
+        assert_eq!(
+            rules.day_status(&office, d(2026, 12, 5), window, 0),
+            DayStatus::Closed
+        );
+        assert_eq!(
+            rules.day_status(&office, d(2026, 12, 1), window, 0),
+            DayStatus::OutOfWindow
+        );
     }
 
     #[test]

@@ -26,7 +26,10 @@ pub enum EmailError {
 
 impl EmailAddress {
     pub fn parse(input: &str) -> Result<EmailAddress, EmailError> {
-        let trimmed = input.trim().trim_start_matches("mailto:").trim_matches(['<', '>']);
+        let trimmed = input
+            .trim()
+            .trim_start_matches("mailto:")
+            .trim_matches(['<', '>']);
         if trimmed.is_empty() {
             return Err(EmailError::Empty);
         }
@@ -43,7 +46,9 @@ impl EmailAddress {
             || local.starts_with('.')
             || local.ends_with('.')
             || local.contains("..")
-            || local.chars().any(|c| c.is_control() || "(),:;<>[]\\\"".contains(c))
+            || local
+                .chars()
+                .any(|c| c.is_control() || "(),:;<>[]\\\"".contains(c))
         {
             return Err(EmailError::BadLocal);
         }
@@ -101,20 +106,44 @@ mod tests {
     fn addresses() {
         let cases = [
             ("plain", "luz.perez@example.mx", Ok("luz.perez@example.mx")),
-            ("domain lower-cased, spaces trimmed", "  Luz@Example.MX ", Ok("Luz@example.mx")),
-            ("plus tag", "luz+cedula@gmail.com", Ok("luz+cedula@gmail.com")),
+            (
+                "domain lower-cased, spaces trimmed",
+                "  Luz@Example.MX ",
+                Ok("Luz@example.mx"),
+            ),
+            (
+                "plus tag",
+                "luz+cedula@gmail.com",
+                Ok("luz+cedula@gmail.com"),
+            ),
             ("angle brackets", "<luz@example.mx>", Ok("luz@example.mx")),
             ("empty", "", Err(EmailError::Empty)),
             ("no at", "luz.example.mx", Err(EmailError::MissingAt)),
-            ("space inside", "luz perez@example.mx", Err(EmailError::Spaces)),
-            ("no dot in domain", "luz@localhost", Err(EmailError::BadDomain)),
+            (
+                "space inside",
+                "luz perez@example.mx",
+                Err(EmailError::Spaces),
+            ),
+            (
+                "no dot in domain",
+                "luz@localhost",
+                Err(EmailError::BadDomain),
+            ),
             ("empty local", "@example.mx", Err(EmailError::BadLocal)),
             ("double dot", "luz..p@example.mx", Err(EmailError::BadLocal)),
-            ("domain with underscore", "luz@exa_mple.mx", Err(EmailError::BadDomain)),
+            (
+                "domain with underscore",
+                "luz@exa_mple.mx",
+                Err(EmailError::BadDomain),
+            ),
         ];
         for (description, input, expected) in cases {
             let got = EmailAddress::parse(input);
-            assert_eq!(got.as_ref().map(|e| e.as_str()), expected.as_ref().map(|s| *s), "{description}");
+            assert_eq!(
+                got.as_ref().map(|e| e.as_str()),
+                expected.as_ref().map(|s| *s),
+                "{description}"
+            );
         }
     }
 }

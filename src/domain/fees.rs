@@ -120,7 +120,11 @@ mod tests {
             ("2019 licenciatura fee", 135_943, 1359),
         ];
         for (description, centavos, expected) in cases {
-            assert_eq!(Centavos(centavos).payable_pesos(), expected, "{description}");
+            assert_eq!(
+                Centavos(centavos).payable_pesos(),
+                expected,
+                "{description}"
+            );
         }
     }
 
@@ -135,7 +139,10 @@ mod tests {
         );
         years.insert(
             2025,
-            YearFees { registration: [(Level::Licenciatura, 1772.93)].into(), cotejo: Some(300.0) },
+            YearFees {
+                registration: [(Level::Licenciatura, 1772.93)].into(),
+                cotejo: Some(300.0),
+            },
         );
         FeeTable { years }
     }
@@ -144,16 +151,62 @@ mod tests {
     fn fee_lookup_falls_back_to_the_latest_year_that_sets_it() {
         let fees = table();
         let cases = [
-            ("current year uses 2025", 2026, Level::Licenciatura, Concept::Registration, Some(177_293)),
-            ("2024 uses 2023", 2024, Level::Licenciatura, Concept::Registration, Some(162_600)),
-            ("tecnico falls back to 2023", 2026, Level::Tecnico, Concept::Registration, Some(48_800)),
-            ("unknown level stays unknown", 2026, Level::Doctorado, Concept::Registration, None),
-            ("before any year is unknown", 2010, Level::Licenciatura, Concept::Registration, None),
-            ("cotejo configured in 2025", 2026, Level::Doctorado, Concept::Cotejo, Some(30_000)),
-            ("cotejo unknown before", 2024, Level::Licenciatura, Concept::Cotejo, None),
+            (
+                "current year uses 2025",
+                2026,
+                Level::Licenciatura,
+                Concept::Registration,
+                Some(177_293),
+            ),
+            (
+                "2024 uses 2023",
+                2024,
+                Level::Licenciatura,
+                Concept::Registration,
+                Some(162_600),
+            ),
+            (
+                "tecnico falls back to 2023",
+                2026,
+                Level::Tecnico,
+                Concept::Registration,
+                Some(48_800),
+            ),
+            (
+                "unknown level stays unknown",
+                2026,
+                Level::Doctorado,
+                Concept::Registration,
+                None,
+            ),
+            (
+                "before any year is unknown",
+                2010,
+                Level::Licenciatura,
+                Concept::Registration,
+                None,
+            ),
+            (
+                "cotejo configured in 2025",
+                2026,
+                Level::Doctorado,
+                Concept::Cotejo,
+                Some(30_000),
+            ),
+            (
+                "cotejo unknown before",
+                2024,
+                Level::Licenciatura,
+                Concept::Cotejo,
+                None,
+            ),
         ];
         for (description, year, level, concept, expected) in cases {
-            assert_eq!(fees.fee(year, level, concept).map(|c| c.0), expected, "{description}");
+            assert_eq!(
+                fees.fee(year, level, concept).map(|c| c.0),
+                expected,
+                "{description}"
+            );
         }
     }
 }

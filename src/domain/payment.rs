@@ -20,7 +20,9 @@ impl PaymentKeyRule {
     /// Builds the rule; the pattern is anchored so it must match the whole key.
     pub fn new(pattern: &str) -> Result<PaymentKeyRule, regex::Error> {
         let anchored = format!("^(?:{pattern})$");
-        Ok(PaymentKeyRule { pattern: Regex::new(&anchored)? })
+        Ok(PaymentKeyRule {
+            pattern: Regex::new(&anchored)?,
+        })
     }
 }
 
@@ -54,7 +56,9 @@ impl PaymentKey {
             return Err(PaymentKeyError::Empty);
         }
         if !rule.pattern.is_match(&normalised) {
-            return Err(PaymentKeyError::Pattern { length: normalised.chars().count() });
+            return Err(PaymentKeyError::Pattern {
+                length: normalised.chars().count(),
+            });
         }
         Ok(PaymentKey(normalised))
     }
@@ -115,13 +119,29 @@ mod tests {
             ("lower case with spaces", "ab12 cd34 ef", Ok("AB12CD34EF")),
             ("dashes", "AB12-CD34-EF", Ok("AB12CD34EF")),
             ("empty", "  ", Err(PaymentKeyError::Empty)),
-            ("too short", "AB12", Err(PaymentKeyError::Pattern { length: 4 })),
-            ("symbols", "AB12CD34E$", Err(PaymentKeyError::Pattern { length: 10 })),
-            ("too long", "AB12CD34EF1", Err(PaymentKeyError::Pattern { length: 11 })),
+            (
+                "too short",
+                "AB12",
+                Err(PaymentKeyError::Pattern { length: 4 }),
+            ),
+            (
+                "symbols",
+                "AB12CD34E$",
+                Err(PaymentKeyError::Pattern { length: 10 }),
+            ),
+            (
+                "too long",
+                "AB12CD34EF1",
+                Err(PaymentKeyError::Pattern { length: 11 }),
+            ),
         ];
         for (description, input, expected) in cases {
             let got = PaymentKey::parse(input, &rule);
-            assert_eq!(got.as_ref().map(|k| k.as_str()), expected.as_ref().map(|s| *s), "{description}");
+            assert_eq!(
+                got.as_ref().map(|k| k.as_str()),
+                expected.as_ref().map(|s| *s),
+                "{description}"
+            );
         }
     }
 

@@ -5,7 +5,7 @@ use sqlx::FromRow;
 
 use super::{Conn, on};
 use crate::conversation::state::ApplicationData;
-use crate::conversation::{AppointmentView, ApplicationView};
+use crate::conversation::{ApplicationView, AppointmentView};
 use crate::domain::application::{Folio, Status};
 use crate::domain::payment::PaymentKey;
 
@@ -69,7 +69,10 @@ pub async fn release_payment_key(
 /// Outcome of a submission.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Submission {
-    Submitted { application_id: i64, folio: Folio },
+    Submitted {
+        application_id: i64,
+        folio: Folio,
+    },
     /// The payment key is not (or no longer) this conversation's.
     PaymentKeyTaken,
 }
@@ -121,7 +124,10 @@ pub async fn submit(
     .execute(c)
     .await
     .map(|_| ()))?;
-    Ok(Submission::Submitted { application_id, folio })
+    Ok(Submission::Submitted {
+        application_id,
+        folio,
+    })
 }
 
 #[derive(FromRow)]
@@ -137,7 +143,10 @@ struct ViewRow {
 }
 
 /// The application as the dialogue sees it, with its active appointment.
-pub async fn view(conn: &mut Conn<'_>, application_id: i64) -> Result<Option<ApplicationView>, sqlx::Error> {
+pub async fn view(
+    conn: &mut Conn<'_>,
+    application_id: i64,
+) -> Result<Option<ApplicationView>, sqlx::Error> {
     let row = on!(conn, c => sqlx::query_as::<_, ViewRow>(
         "SELECT a.id, a.folio, a.status, a.paid_on,
                 p.id AS appointment_id, p.office_id, p.day, p.slot
@@ -181,7 +190,9 @@ pub async fn set_status(
     .bind(application_id)
     .fetch_optional(c)
     .await)?;
-    let Some(current) = current.as_deref().and_then(Status::parse) else { return Ok(None) };
+    let Some(current) = current.as_deref().and_then(Status::parse) else {
+        return Ok(None);
+    };
     if !current.can_become(next) {
         return Ok(None);
     }
@@ -204,7 +215,10 @@ pub fn folio_year(now: DateTime<Utc>, zone: chrono_tz::Tz) -> i32 {
 }
 
 /// The stored data of an application.
-pub async fn data(conn: &mut Conn<'_>, application_id: i64) -> Result<Option<ApplicationData>, sqlx::Error> {
+pub async fn data(
+    conn: &mut Conn<'_>,
+    application_id: i64,
+) -> Result<Option<ApplicationData>, sqlx::Error> {
     let json = on!(conn, c => sqlx::query_scalar::<_, String>(
         "SELECT data FROM applications WHERE id = $1",
     )

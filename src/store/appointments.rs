@@ -86,7 +86,12 @@ async fn take_seat(
     Ok(affected == 1)
 }
 
-async fn free_seat(conn: &mut Conn<'_>, office_id: &str, day: NaiveDate, slot: &str) -> Result<(), sqlx::Error> {
+async fn free_seat(
+    conn: &mut Conn<'_>,
+    office_id: &str,
+    day: NaiveDate,
+    slot: &str,
+) -> Result<(), sqlx::Error> {
     on!(conn, c => sqlx::query(
         "UPDATE day_seats SET taken = taken - 1 WHERE office_id = $1 AND day = $2 AND taken > 0",
     )
@@ -110,12 +115,34 @@ async fn free_seat(conn: &mut Conn<'_>, office_id: &str, day: NaiveDate, slot: &
 
 /// Takes a seat for the application (freeing the replaced appointment's seat in the same
 /// transaction). The caller's transaction is left as it was when the result is not `Booked`.
-pub async fn book(conn: &mut Conn<'_>, request: &SeatRequest<'_>, now: DateTime<Utc>) -> Result<Booking, sqlx::Error> {
+pub async fn book(
+    conn: &mut Conn<'_>,
+    request: &SeatRequest<'_>,
+    now: DateTime<Utc>,
+) -> Result<Booking, sqlx::Error> {
     let slot = clock_time(request.slot);
-    if !take_seat(conn, true, request.office_id, request.day, &slot, request.day_capacity).await? {
+    if !take_seat(
+        conn,
+        true,
+        request.office_id,
+        request.day,
+        &slot,
+        request.day_capacity,
+    )
+    .await?
+    {
         return Ok(Booking::DayFull);
     }
-    if !take_seat(conn, false, request.office_id, request.day, &slot, request.slot_capacity).await? {
+    if !take_seat(
+        conn,
+        false,
+        request.office_id,
+        request.day,
+        &slot,
+        request.slot_capacity,
+    )
+    .await?
+    {
         // Give the day's seat back: this transaction holds that row, so nobody saw it taken.
         on!(conn, c => sqlx::query(
             "UPDATE day_seats SET taken = taken - 1 WHERE office_id = $1 AND day = $2",
@@ -169,7 +196,11 @@ struct SeatRow {
 }
 
 /// Cancels an active appointment and frees its seat. Returns false if it was not active.
-pub async fn cancel(conn: &mut Conn<'_>, appointment_id: i64, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+pub async fn cancel(
+    conn: &mut Conn<'_>,
+    appointment_id: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
     let row = on!(conn, c => sqlx::query_as::<_, SeatRow>(
         "UPDATE appointments SET status = 'cancelled', cancelled_at = $1
          WHERE id = $2 AND status = 'active'
@@ -189,7 +220,11 @@ pub async fn cancel(conn: &mut Conn<'_>, appointment_id: i64, now: DateTime<Utc>
 }
 
 /// Cancels the application's active appointment, if any.
-pub async fn cancel_active(conn: &mut Conn<'_>, application_id: i64, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+pub async fn cancel_active(
+    conn: &mut Conn<'_>,
+    application_id: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
     match active_for(conn, application_id).await? {
         Some(id) => cancel(conn, id, now).await,
         None => Ok(false),
@@ -234,18 +269,26 @@ pub async fn availability(
     .await)?;
     let mut availability = Availability::default();
     for row in days {
-        availability.days.insert((row.office_id, row.day), row.taken.max(0) as u32);
+        availability
+            .days
+            .insert((row.office_id, row.day), row.taken.max(0) as u32);
     }
     for row in slots {
         if let Ok(slot) = NaiveTime::parse_from_str(&row.slot, "%H:%M") {
-            availability.slots.insert((row.office_id, row.day, slot), row.taken.max(0) as u32);
+            availability
+                .slots
+                .insert((row.office_id, row.day, slot), row.taken.max(0) as u32);
         }
     }
     Ok(availability)
 }
 
 /// Seats taken on one day (for tests and the staff agenda).
-pub async fn day_taken(conn: &mut Conn<'_>, office_id: &str, day: NaiveDate) -> Result<i64, sqlx::Error> {
+pub async fn day_taken(
+    conn: &mut Conn<'_>,
+    office_id: &str,
+    day: NaiveDate,
+) -> Result<i64, sqlx::Error> {
     let taken = on!(conn, c => sqlx::query_scalar::<_, i64>(
         "SELECT taken FROM day_seats WHERE office_id = $1 AND day = $2",
     )
@@ -257,7 +300,11 @@ pub async fn day_taken(conn: &mut Conn<'_>, office_id: &str, day: NaiveDate) -> 
 }
 
 /// Active appointments on one day.
-pub async fn active_count(conn: &mut Conn<'_>, office_id: &str, day: NaiveDate) -> Result<i64, sqlx::Error> {
+pub async fn active_count(
+    conn: &mut Conn<'_>,
+    office_id: &str,
+    day: NaiveDate,
+) -> Result<i64, sqlx::Error> {
     on!(conn, c => sqlx::query_scalar::<_, i64>(
         "SELECT COUNT(*) FROM appointments WHERE office_id = $1 AND day = $2 AND status = 'active'",
     )

@@ -8,8 +8,8 @@
 //! in the application instead of spinning on SQLite's busy handler; reads use a separate pool
 //! and see the last committed state thanks to WAL.
 
-pub mod appointments;
 pub mod applications;
+pub mod appointments;
 pub mod audit;
 pub mod conversations;
 pub mod outbox;
@@ -109,7 +109,8 @@ impl Db {
     /// when missing.
     pub async fn connect(url: &str) -> anyhow::Result<Db> {
         if is_postgres(url) {
-            let options = PgConnectOptions::from_str(url).context("DATABASE_URL is not a valid PostgreSQL URL")?;
+            let options = PgConnectOptions::from_str(url)
+                .context("DATABASE_URL is not a valid PostgreSQL URL")?;
             let pool = PgPoolOptions::new()
                 .max_connections(16)
                 .acquire_timeout(Duration::from_secs(30))
@@ -127,11 +128,10 @@ impl Db {
             .foreign_keys(true);
         let path = options.get_filename().to_path_buf();
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-        if !in_memory {
-            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent)
-                    .with_context(|| format!("Failed to create the database folder {}", parent.display()))?;
-            }
+        if !in_memory && let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).with_context(|| {
+                format!("Failed to create the database folder {}", parent.display())
+            })?;
         }
         let write = SqlitePoolOptions::new()
             .max_connections(1)
@@ -188,7 +188,9 @@ impl Db {
 
     /// Whether the database answers.
     pub async fn ping(&self) -> bool {
-        let Ok(mut reader) = self.reader().await else { return false };
+        let Ok(mut reader) = self.reader().await else {
+            return false;
+        };
         let mut conn = reader.conn();
         on!(&mut conn, c => sqlx::query("SELECT 1").execute(c).await.is_ok())
     }

@@ -32,7 +32,11 @@ pub struct OutboxRow {
 }
 
 /// Writes the messages of a turn in one statement.
-pub async fn enqueue(conn: &mut Conn<'_>, messages: &[NewMessage<'_>], now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+pub async fn enqueue(
+    conn: &mut Conn<'_>,
+    messages: &[NewMessage<'_>],
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
     if messages.is_empty() {
         return Ok(());
     }
@@ -134,7 +138,12 @@ pub async fn mark_sent(db: &Db, id: i64, now: DateTime<Utc>) -> Result<(), sqlx:
 }
 
 /// Not delivered this time: try again at `next_attempt`.
-pub async fn mark_retry(db: &Db, id: i64, next_attempt: DateTime<Utc>, error: &str) -> Result<(), sqlx::Error> {
+pub async fn mark_retry(
+    db: &Db,
+    id: i64,
+    next_attempt: DateTime<Utc>,
+    error: &str,
+) -> Result<(), sqlx::Error> {
     let mut tx = db.begin().await?;
     on!(&mut tx.conn(), c => sqlx::query(
         "UPDATE outbox SET status = 'pending', next_attempt_at = $1, lease_until = NULL,
@@ -183,7 +192,10 @@ pub async fn counts(conn: &mut Conn<'_>) -> Result<Vec<(String, String, i64)>, s
 }
 
 /// Messages of a conversation, oldest first (for tests and the terminal).
-pub async fn for_conversation(conn: &mut Conn<'_>, conversation_id: i64) -> Result<Vec<(i64, String, String)>, sqlx::Error> {
+pub async fn for_conversation(
+    conn: &mut Conn<'_>,
+    conversation_id: i64,
+) -> Result<Vec<(i64, String, String)>, sqlx::Error> {
     on!(conn, c => sqlx::query_as::<_, (i64, String, String)>(
         "SELECT id, status, payload FROM outbox WHERE conversation_id = $1 ORDER BY id",
     )

@@ -31,7 +31,11 @@ pub async fn record(
 }
 
 /// Whether this input was already processed (a cheap check before doing the work).
-pub async fn exists(conn: &mut Conn<'_>, channel: &str, external_id: &str) -> Result<bool, sqlx::Error> {
+pub async fn exists(
+    conn: &mut Conn<'_>,
+    channel: &str,
+    external_id: &str,
+) -> Result<bool, sqlx::Error> {
     let found = on!(conn, c => sqlx::query_scalar::<_, i64>(
         "SELECT COUNT(*) FROM receipts WHERE channel = $1 AND external_id = $2",
     )

@@ -55,7 +55,9 @@ pub async fn fresh_database(backend: Backend, dir: &std::path::Path) -> String {
             use sqlx::Connection;
             let admin_url = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
             let name = unique_name();
-            let mut admin = sqlx::PgConnection::connect(&admin_url).await.expect("connect to PostgreSQL");
+            let mut admin = sqlx::PgConnection::connect(&admin_url)
+                .await
+                .expect("connect to PostgreSQL");
             sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
                 .execute(&mut admin)
                 .await
@@ -75,11 +77,17 @@ pub async fn spawn_app_with(backend: Backend, now: &str, config: Option<&str>) -
     let mut env = vec![
         ("DATABASE_URL".to_string(), url),
         ("VENTANILLA_NOW".to_string(), now.to_string()),
-        ("VENTANILLA_DATA_DIR".to_string(), data_dir.display().to_string()),
+        (
+            "VENTANILLA_DATA_DIR".to_string(),
+            data_dir.display().to_string(),
+        ),
     ];
     if let Some(config) = config {
         std::fs::write(&config_path, config).unwrap();
-        env.push(("VENTANILLA_CONFIG".to_string(), config_path.display().to_string()));
+        env.push((
+            "VENTANILLA_CONFIG".to_string(),
+            config_path.display().to_string(),
+        ));
     }
     let settings = Settings::from_env(&EnvMap(env)).expect("settings");
     let db = Db::connect(&settings.database_url).await.expect("connect");
@@ -88,7 +96,13 @@ pub async fn spawn_app_with(backend: Backend, now: &str, config: Option<&str>) -
     let sender = TerminalSender::default();
     let senders: Vec<Arc<dyn Sender>> = vec![Arc::new(sender.clone())];
     let worker = Worker::new(db, senders, service.clock, RetryPolicy::default());
-    TestApp { service, sender, worker, backend, _dir: dir }
+    TestApp {
+        service,
+        sender,
+        worker,
+        backend,
+        _dir: dir,
+    }
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
@@ -99,7 +113,10 @@ struct EnvMap(Vec<(String, String)>);
 
 impl ventanilla::config::Env for EnvMap {
     fn get(&self, key: &str) -> Option<String> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
     }
 }
 
@@ -107,13 +124,21 @@ static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new
 
 /// A new external id.
 pub fn next_id() -> String {
-    format!("t{}", COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    format!(
+        "t{}",
+        COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )
 }
 
 impl TestApp {
     /// Sends `input` from `user` with the given external id; returns what the turn did and the
     /// messages delivered to that user through the outbox.
-    pub async fn send(&self, user: &str, external_id: &str, input: Input) -> (TurnResult, Vec<OutgoingMessage>) {
+    pub async fn send(
+        &self,
+        user: &str,
+        external_id: &str,
+        input: Input,
+    ) -> (TurnResult, Vec<OutgoingMessage>) {
         let inbound = Inbound {
             channel: Channel::Terminal,
             address: user.to_string(),
@@ -122,10 +147,17 @@ impl TestApp {
         };
         let result = self.service.handle(&inbound).await.expect("turn");
         let messages = match result {
-            TurnResult::Processed { conversation_id, .. } => {
+            TurnResult::Processed {
+                conversation_id, ..
+            } => {
                 let worker = self.worker.clone().for_conversation(conversation_id);
                 worker.drain().await.expect("drain");
-                self.sender.take().into_iter().filter(|d| d.address == user).map(|d| d.message).collect()
+                self.sender
+                    .take()
+                    .into_iter()
+                    .filter(|d| d.address == user)
+                    .map(|d| d.message)
+                    .collect()
             }
             TurnResult::Duplicate => Vec::new(),
         };
@@ -134,7 +166,9 @@ impl TestApp {
 
     /// Types `text` as `user`; returns the messages received.
     pub async fn say(&self, user: &str, text: &str) -> Vec<OutgoingMessage> {
-        self.send(user, &next_id(), Input::Text(text.to_string())).await.1
+        self.send(user, &next_id(), Input::Text(text.to_string()))
+            .await
+            .1
     }
 
     /// A turn without delivery (for concurrent tests): returns the rendered templates written.
@@ -162,7 +196,10 @@ impl TestApp {
     pub async fn outbox(&self, user: &str) -> Vec<(String, OutgoingMessage)> {
         let mut reader = self.service.db.reader().await.unwrap();
         let mut conn = reader.conn();
-        let Some(row) = store::conversations::find(&mut conn, "terminal", user).await.unwrap() else {
+        let Some(row) = store::conversations::find(&mut conn, "terminal", user)
+            .await
+            .unwrap()
+        else {
             return Vec::new();
         };
         store::outbox::for_conversation(&mut conn, row.id)
