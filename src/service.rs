@@ -31,6 +31,7 @@ use crate::domain::email::EmailAddress;
 use crate::store::applications::{Claim, Submission};
 use crate::store::appointments::{Booking, SeatRequest};
 use crate::store::outbox::NewMessage;
+use crate::store::turns::{TurnWrite, WriteOutcome};
 use crate::store::{self, Conn, Db};
 use crate::templates::Templates;
 
@@ -131,10 +132,16 @@ pub struct Service {
     pub templates: Templates,
     pub clock: Clock,
     pub metrics: Arc<Metrics>,
+    /// Admission control: turns in progress at once. Beyond a few per core, more concurrent
+    /// turns only lengthen the run queue, and a turn holding SQLite's single writer then waits
+    /// behind the others' work before it can commit.
+    turn_slots: Arc<tokio::sync::Semaphore>,
 }
 
 /// How many times a turn that lost a race on its conversation is retried.
 const MAX_ATTEMPTS: usize = 20;
+/// Turns processed at the same time by one service (see `Service::turn_slots`).
+const TURNS_IN_FLIGHT: usize = 8;
 /// A request's outcome may lead to another request at most this many times in one turn.
 const MAX_REQUESTS: usize = 3;
 
@@ -147,6 +154,7 @@ impl Service {
             templates: Templates::new(),
             clock,
             metrics: Arc::default(),
+            turn_slots: Arc::new(tokio::sync::Semaphore::new(TURNS_IN_FLIGHT)),
         }
     }
 
@@ -159,6 +167,7 @@ impl Service {
             conversation_id = tracing::field::Empty,
         );
         async {
+            let _slot = self.turn_slots.acquire().await.expect("the semaphore is never closed");
             for _ in 0..MAX_ATTEMPTS {
                 match self.try_turn(inbound).await {
                     Ok(Some(result)) => {
@@ -194,9 +203,6 @@ impl Service {
         let (existing, state, mut ctx_data) = {
             let mut reader = self.db.reader().await?;
             let mut conn = reader.conn();
-            if store::receipts::exists(&mut conn, channel, &inbound.external_id).await? {
-                return Ok(Some(TurnResult::Duplicate));
-            }
             let existing = store::conversations::find(&mut conn, channel, &inbound.address).await?;
             let state = match &existing {
                 Some(row) => State::from_json(&row.state).map_err(|e| {
@@ -238,21 +244,6 @@ impl Service {
             }
         };
         tracing::Span::current().record("conversation_id", conversation_id);
-        let input_json = serde_json::to_string(&inbound.input).expect("input serializes");
-        if !store::receipts::record(
-            &mut tx.conn(),
-            channel,
-            &inbound.external_id,
-            conversation_id,
-            &input_json,
-            now,
-        )
-        .await?
-        {
-            tx.rollback().await?;
-            return Ok(Some(TurnResult::Duplicate));
-        }
-
         let mut replies = std::mem::take(&mut outcome.replies);
         let mut effects = std::mem::take(&mut outcome.effects);
         let mut requests = Vec::new();
@@ -290,19 +281,29 @@ impl Service {
                 payload,
             })
             .collect();
-        store::outbox::enqueue(&mut tx.conn(), &rows, now).await?;
-
-        if !store::conversations::update_state(
-            &mut tx.conn(),
+        let input_json = serde_json::to_string(&inbound.input).expect("input serializes");
+        let state_json = outcome.state.to_json();
+        let write = TurnWrite {
+            channel,
+            external_id: &inbound.external_id,
             conversation_id,
+            address: &inbound.address,
+            input: &input_json,
+            state: &state_json,
             version,
-            &outcome.state.to_json(),
+            messages: &rows,
             now,
-        )
-        .await?
-        {
-            tx.rollback().await?;
-            return Ok(None);
+        };
+        match store::turns::write(&mut tx.conn(), &write).await? {
+            WriteOutcome::Written => {}
+            WriteOutcome::Duplicate => {
+                tx.rollback().await?;
+                return Ok(Some(TurnResult::Duplicate));
+            }
+            WriteOutcome::Conflict => {
+                tx.rollback().await?;
+                return Ok(None);
+            }
         }
         self.audit(
             &mut tx.conn(),

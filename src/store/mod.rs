@@ -14,6 +14,7 @@ pub mod audit;
 pub mod conversations;
 pub mod outbox;
 pub mod receipts;
+pub mod turns;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -133,7 +134,10 @@ impl Db {
                 format!("Failed to create the database folder {}", parent.display())
             })?;
         }
+        // A local file needs no liveness ping before each use: that would be one more hop to
+        // the connection's thread per transaction.
         let write = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(1)
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(60))
@@ -145,7 +149,8 @@ impl Db {
             write.clone()
         } else {
             SqlitePoolOptions::new()
-                .max_connections(4)
+                .test_before_acquire(false)
+                .max_connections(2)
                 .acquire_timeout(Duration::from_secs(60))
                 .connect_with(options)
                 .await

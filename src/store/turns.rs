@@ -1,0 +1,137 @@
+//! The write that ends every turn: the receipt (the idempotency key), the new conversation
+//! state (only if nobody changed it since it was read) and the outgoing messages.
+//!
+//! On SQLite the three statements go to the database as one batch: every statement to SQLite is
+//! a hand-off to sqlx's connection thread, and these hand-offs, not SQLite itself, are what a
+//! turn costs. The batch keeps each turn's write at the cost of a bare one-row insert. A
+//! repeated receipt fails the batch on its primary key (nothing after it runs, and the caller
+//! rolls back); a stale version updates no row, which the summed row count reveals. On
+//! PostgreSQL the same three statements run one by one.
+
+use chrono::{DateTime, Utc};
+
+use super::outbox::NewMessage;
+use super::{Conn, millis};
+
+/// What a turn writes.
+pub struct TurnWrite<'a> {
+    pub channel: &'a str,
+    pub external_id: &'a str,
+    pub conversation_id: i64,
+    pub address: &'a str,
+    /// The input as received, kept with the receipt.
+    pub input: &'a str,
+    pub state: &'a str,
+    /// The conversation version that was read.
+    pub version: i64,
+    pub messages: &'a [NewMessage<'a>],
+    pub now: DateTime<Utc>,
+}
+
+/// Outcome of the write. On anything but `Written` the caller must roll back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteOutcome {
+    Written,
+    /// The receipt existed: this input was processed before.
+    Duplicate,
+    /// The conversation changed since it was read: redo the turn.
+    Conflict,
+}
+
+/// The batched statement for SQLite with `messages` outbox rows.
+fn sqlite_batch(messages: usize) -> String {
+    let mut sql = String::from(
+        "INSERT INTO receipts (channel, external_id, conversation_id, input, received_at)
+         VALUES ($1, $2, $3, $4, $5);
+         UPDATE conversations SET state = $6, version = version + 1, updated_at = $5
+         WHERE id = $3 AND version = $7;",
+    );
+    if messages > 0 {
+        sql.push_str(
+            "INSERT INTO outbox (conversation_id, channel, address, payload, next_attempt_at, created_at) VALUES ",
+        );
+        let rows: Vec<String> = (0..messages)
+            .map(|i| format!("($3, $1, $8, ${}, $9, $5)", 10 + i))
+            .collect();
+        sql.push_str(&rows.join(", "));
+        sql.push(';');
+    }
+    sql
+}
+
+pub async fn write(conn: &mut Conn<'_>, turn: &TurnWrite<'_>) -> Result<WriteOutcome, sqlx::Error> {
+    match conn {
+        Conn::Sqlite(c) => {
+            let sql = sqlite_batch(turn.messages.len());
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(turn.channel)
+                .bind(turn.external_id)
+                .bind(turn.conversation_id)
+                .bind(turn.input)
+                .bind(turn.now)
+                .bind(turn.state)
+                .bind(turn.version)
+                .bind(turn.address)
+                .bind(millis(turn.now));
+            for message in turn.messages {
+                query = query.bind(message.payload.as_str());
+            }
+            match query.execute(&mut **c).await {
+                Ok(result) => {
+                    let expected = 2 + turn.messages.len() as u64;
+                    Ok(if result.rows_affected() == expected {
+                        WriteOutcome::Written
+                    } else {
+                        WriteOutcome::Conflict
+                    })
+                }
+                Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
+                    Ok(WriteOutcome::Duplicate)
+                }
+                Err(error) => Err(error),
+            }
+        }
+        Conn::Postgres(_) => {
+            let recorded = super::receipts::record(
+                conn,
+                turn.channel,
+                turn.external_id,
+                turn.conversation_id,
+                turn.input,
+                turn.now,
+            )
+            .await?;
+            if !recorded {
+                return Ok(WriteOutcome::Duplicate);
+            }
+            if !super::conversations::update_state(
+                conn,
+                turn.conversation_id,
+                turn.version,
+                turn.state,
+                turn.now,
+            )
+            .await?
+            {
+                return Ok(WriteOutcome::Conflict);
+            }
+            super::outbox::enqueue(conn, turn.messages, turn.now).await?;
+            Ok(WriteOutcome::Written)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sqlite_batch_numbers_one_placeholder_per_message() {
+        let sql = sqlite_batch(2);
+        assert!(
+            sql.contains("($3, $1, $8, $10, $9, $5), ($3, $1, $8, $11, $9, $5);"),
+            "{sql}"
+        );
+        assert!(!sqlite_batch(0).contains("INSERT INTO outbox"));
+    }
+}
