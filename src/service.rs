@@ -13,8 +13,9 @@
 //! This keeps SQLite's single write lock short (the pure step and the rendering run outside
 //! it) while turns of one conversation stay strictly ordered on both backends.
 
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -136,6 +137,47 @@ pub struct Service {
     /// turns only lengthen the run queue, and a turn holding SQLite's single writer then waits
     /// behind the others' work before it can commit.
     turn_slots: Arc<tokio::sync::Semaphore>,
+    cache: Arc<ConversationCache>,
+}
+
+/// The last state this process wrote for each conversation, with its version: a turn on a
+/// conversation it knows needs no read before its write. The database stays the truth: the
+/// write only applies to the version cached, so a state changed elsewhere (another instance)
+/// makes the write fail, the entry is forgotten, and the turn is redone from the database.
+#[derive(Default)]
+struct ConversationCache {
+    entries: Mutex<HashMap<(Channel, String), CachedConversation>>,
+}
+
+#[derive(Clone)]
+struct CachedConversation {
+    id: i64,
+    version: i64,
+    state: State,
+}
+
+/// Entries kept before the cache starts over (memory stays bounded; a miss costs one read).
+const CACHE_LIMIT: usize = 100_000;
+
+impl ConversationCache {
+    fn get(&self, key: &(Channel, String)) -> Option<CachedConversation> {
+        self.entries.lock().ok()?.get(key).cloned()
+    }
+
+    fn put(&self, key: (Channel, String), id: i64, version: i64, state: State) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= CACHE_LIMIT {
+                entries.clear();
+            }
+            entries.insert(key, CachedConversation { id, version, state });
+        }
+    }
+
+    fn forget(&self, key: &(Channel, String)) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.remove(key);
+        }
+    }
 }
 
 /// How many times a turn that lost a race on its conversation is retried.
@@ -155,6 +197,7 @@ impl Service {
             clock,
             metrics: Arc::default(),
             turn_slots: Arc::new(tokio::sync::Semaphore::new(TURNS_IN_FLIGHT)),
+            cache: Arc::default(),
         }
     }
 
@@ -200,21 +243,35 @@ impl Service {
         let channel_kind = self.channel_kind(inbound);
 
         // Read phase: no write lock held.
-        let (existing, state, mut ctx_data) = {
-            let mut reader = self.db.reader().await?;
-            let mut conn = reader.conn();
-            let existing = store::conversations::find(&mut conn, channel, &inbound.address).await?;
-            let state = match &existing {
-                Some(row) => State::from_json(&row.state).map_err(|e| {
-                    anyhow::anyhow!(e).context("Failed to read the conversation state")
-                })?,
-                None => State::New,
-            };
-            let id = existing.as_ref().map(|r| r.id).unwrap_or(0);
-            let data = self.load_context(&mut conn, &state, id, now).await?;
-            (existing, state, data)
+        let key = (inbound.channel, inbound.address.clone());
+        let (existing, state, mut ctx_data) = match self.cache.get(&key) {
+            // A conversation this process wrote last: its state is known without a read. If
+            // another process changed it since, the version check of the write says so.
+            Some(cached) => {
+                let data = if cached.state.app().is_some() || cached.state.needs_availability() {
+                    let mut reader = self.db.reader().await?;
+                    self.load_context(&mut reader.conn(), &cached.state, now)
+                        .await?
+                } else {
+                    ContextData::default()
+                };
+                (Some((cached.id, cached.version)), cached.state, data)
+            }
+            None => {
+                let mut reader = self.db.reader().await?;
+                let mut conn = reader.conn();
+                let row = store::conversations::find(&mut conn, channel, &inbound.address).await?;
+                let state = match &row {
+                    Some(row) => State::from_json(&row.state).map_err(|e| {
+                        anyhow::anyhow!(e).context("Failed to read the conversation state")
+                    })?,
+                    None => State::New,
+                };
+                let data = self.load_context(&mut conn, &state, now).await?;
+                (row.map(|r| (r.id, r.version)), state, data)
+            }
         };
-        let conversation_id = existing.as_ref().map(|r| r.id).unwrap_or(0);
+        let conversation_id = existing.map(|(id, _)| id).unwrap_or(0);
         let mut outcome = conversation::step(
             &state,
             &inbound.input,
@@ -223,8 +280,8 @@ impl Service {
 
         // Write phase.
         let mut tx = self.db.begin().await?;
-        let (conversation_id, version) = match &existing {
-            Some(row) => (row.id, row.version),
+        let (conversation_id, version) = match existing {
+            Some(known) => known,
             None => {
                 let created = store::conversations::create(
                     &mut tx.conn(),
@@ -238,6 +295,7 @@ impl Service {
                     Some(id) => (id, 0),
                     None => {
                         tx.rollback().await?;
+                        self.cache.forget(&key);
                         return Ok(None);
                     }
                 }
@@ -256,7 +314,7 @@ impl Service {
                 .await?;
             requests.push((request, answer.clone()));
             ctx_data = self
-                .load_context(&mut tx.conn(), &outcome.state, conversation_id, now)
+                .load_context(&mut tx.conn(), &outcome.state, now)
                 .await?;
             let ctx = ctx_data.context(self, now, channel_kind.clone(), conversation_id);
             outcome = conversation::step(&outcome.state, &Input::Outcome(answer), &ctx);
@@ -302,6 +360,7 @@ impl Service {
             }
             WriteOutcome::Conflict => {
                 tx.rollback().await?;
+                self.cache.forget(&key);
                 return Ok(None);
             }
         }
@@ -316,6 +375,8 @@ impl Service {
         )
         .await?;
         tx.commit().await?;
+        self.cache
+            .put(key, conversation_id, version + 1, outcome.state);
         Ok(Some(TurnResult::Processed {
             conversation_id,
             messages: rows.len(),
@@ -338,7 +399,6 @@ impl Service {
         &self,
         conn: &mut Conn<'_>,
         state: &State,
-        _conversation_id: i64,
         now: DateTime<Utc>,
     ) -> Result<ContextData, sqlx::Error> {
         let application = match state.app() {
@@ -583,6 +643,7 @@ fn stage(state: &State) -> &'static str {
 }
 
 /// The loaded part of a step's context.
+#[derive(Default)]
 struct ContextData {
     application: Option<conversation::ApplicationView>,
     availability: Availability,

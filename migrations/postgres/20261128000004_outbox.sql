@@ -14,5 +14,7 @@ CREATE TABLE outbox (
     created_at TIMESTAMPTZ NOT NULL,
     sent_at TIMESTAMPTZ
 );
-CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
+-- Only messages still to deliver are indexed for the worker: a small index, however long
+-- the history of sent messages grows.
+CREATE INDEX outbox_waiting ON outbox (next_attempt_at) WHERE status IN ('pending', 'sending');
 CREATE INDEX outbox_conversation ON outbox (conversation_id, id);

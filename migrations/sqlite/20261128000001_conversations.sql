@@ -12,6 +12,7 @@ CREATE TABLE conversations (
 );
 
 -- Inbound receipts: the same (channel, external id) is processed once. The input is kept.
+-- WITHOUT ROWID: one b-tree keyed by the idempotency key, one page write per receipt.
 CREATE TABLE receipts (
     channel TEXT NOT NULL,
     external_id TEXT NOT NULL,
@@ -19,4 +20,4 @@ CREATE TABLE receipts (
     input TEXT NOT NULL,
     received_at TEXT NOT NULL,
     PRIMARY KEY (channel, external_id)
-);
+) WITHOUT ROWID;
