@@ -31,6 +31,7 @@ use crate::domain::application::Status;
 use crate::domain::email::EmailAddress;
 use crate::store::applications::{Claim, Submission};
 use crate::store::appointments::{Booking, SeatRequest};
+use crate::store::audit::AuditRow;
 use crate::store::outbox::NewMessage;
 use crate::store::turns::{TurnWrite, WriteOutcome};
 use crate::store::{self, Conn, Db};
@@ -278,6 +279,12 @@ impl Service {
             &ctx_data.context(self, now, channel_kind.clone(), conversation_id),
         );
 
+        // Rendering and serializing happen before the write lock is taken; a request's
+        // outcome (rare) adds its replies inside the transaction.
+        let mut payloads = self.render_all(&outcome.replies)?;
+        let mut state_json = outcome.request.is_none().then(|| outcome.state.to_json());
+        let input_json = serde_json::to_string(&inbound.input).expect("input serializes");
+
         // Write phase.
         let mut tx = self.db.begin().await?;
         let (conversation_id, version) = match existing {
@@ -302,7 +309,6 @@ impl Service {
             }
         };
         tracing::Span::current().record("conversation_id", conversation_id);
-        let mut replies = std::mem::take(&mut outcome.replies);
         let mut effects = std::mem::take(&mut outcome.effects);
         let mut requests = Vec::new();
         for _ in 0..MAX_REQUESTS {
@@ -318,19 +324,16 @@ impl Service {
                 .await?;
             let ctx = ctx_data.context(self, now, channel_kind.clone(), conversation_id);
             outcome = conversation::step(&outcome.state, &Input::Outcome(answer), &ctx);
-            replies.append(&mut outcome.replies);
+            payloads.extend(self.render_all(&outcome.replies)?);
             effects.append(&mut outcome.effects);
+            state_json = None;
         }
         for effect in &effects {
             self.apply_effect(&mut tx.conn(), conversation_id, effect, now)
                 .await?;
         }
-
-        let messages = replies
-            .iter()
-            .map(|reply| self.render(reply))
-            .collect::<anyhow::Result<Vec<String>>>()?;
-        let rows: Vec<NewMessage<'_>> = messages
+        let state_json = state_json.unwrap_or_else(|| outcome.state.to_json());
+        let rows: Vec<NewMessage<'_>> = payloads
             .into_iter()
             .map(|payload| NewMessage {
                 conversation_id,
@@ -339,8 +342,7 @@ impl Service {
                 payload,
             })
             .collect();
-        let input_json = serde_json::to_string(&inbound.input).expect("input serializes");
-        let state_json = outcome.state.to_json();
+        let audit = Self::audit_rows(conversation_id, &state, &outcome.state, &effects, &requests);
         let write = TurnWrite {
             channel,
             external_id: &inbound.external_id,
@@ -350,6 +352,7 @@ impl Service {
             state: &state_json,
             version,
             messages: &rows,
+            audit: &audit,
             now,
         };
         match store::turns::write(&mut tx.conn(), &write).await? {
@@ -364,16 +367,6 @@ impl Service {
                 return Ok(None);
             }
         }
-        self.audit(
-            &mut tx.conn(),
-            conversation_id,
-            &state,
-            &outcome.state,
-            &effects,
-            &requests,
-            now,
-        )
-        .await?;
         tx.commit().await?;
         self.cache
             .put(key, conversation_id, version + 1, outcome.state);
@@ -529,32 +522,33 @@ impl Service {
         Ok(())
     }
 
-    /// Records what changed: the conversation's stage, requests and effects. No personal data.
-    #[allow(clippy::too_many_arguments)]
-    async fn audit(
-        &self,
-        conn: &mut Conn<'_>,
+    /// What changed, for the audit trail: the conversation's stage, requests and effects.
+    /// No personal data.
+    fn audit_rows(
         conversation_id: i64,
         before: &State,
         after: &State,
         effects: &[Effect],
         requests: &[(Request, RequestOutcome)],
-        now: DateTime<Utc>,
-    ) -> Result<(), sqlx::Error> {
+    ) -> Vec<AuditRow> {
+        let mut rows = Vec::new();
         let (from, to) = (stage(before), stage(after));
         let application_id = after.app().or(before.app()).map(|a| a.id);
+        let row = |application_id: Option<i64>, event: &'static str, detail: serde_json::Value| {
+            AuditRow {
+                actor: "applicant",
+                conversation_id: Some(conversation_id),
+                application_id,
+                event,
+                detail: detail.to_string(),
+            }
+        };
         if from != to {
-            let detail = serde_json::json!({ "from": from, "to": to });
-            store::audit::record(
-                conn,
-                now,
-                "applicant",
-                Some(conversation_id),
+            rows.push(row(
                 application_id,
                 "stage",
-                &detail,
-            )
-            .await?;
+                serde_json::json!({ "from": from, "to": to }),
+            ));
         }
         for (request, answer) in requests {
             let (event, app) = match answer {
@@ -569,26 +563,19 @@ impl Service {
                 }
                 RequestOutcome::NotOpen => ("booking_refused_closed", application_id),
             };
-            let detail = match (request, answer) {
-                (_, RequestOutcome::Booked { appointment }) => serde_json::json!({
+            let replacing = match request {
+                Request::Book { replacing, .. } => *replacing,
+                _ => None,
+            };
+            let detail = match answer {
+                RequestOutcome::Booked { appointment } => serde_json::json!({
                     "appointment_id": appointment.id, "office": appointment.office_id,
-                    "day": appointment.day, "replacing": match request { Request::Book { replacing, .. } => *replacing, _ => None },
+                    "day": appointment.day, "replacing": replacing,
                 }),
-                (_, RequestOutcome::Submitted { folio, .. }) => {
-                    serde_json::json!({ "folio": folio })
-                }
+                RequestOutcome::Submitted { folio, .. } => serde_json::json!({ "folio": folio }),
                 _ => serde_json::json!({}),
             };
-            store::audit::record(
-                conn,
-                now,
-                "applicant",
-                Some(conversation_id),
-                app,
-                event,
-                &detail,
-            )
-            .await?;
+            rows.push(row(app, event, detail));
         }
         for effect in effects {
             let (event, app) = match effect {
@@ -598,18 +585,13 @@ impl Service {
                 }
                 Effect::Withdraw { application_id } => ("withdrawn", Some(*application_id)),
             };
-            store::audit::record(
-                conn,
-                now,
-                "applicant",
-                Some(conversation_id),
-                app,
-                event,
-                &serde_json::json!({}),
-            )
-            .await?;
+            rows.push(row(app, event, serde_json::json!({})));
         }
-        Ok(())
+        rows
+    }
+
+    fn render_all(&self, replies: &[Reply]) -> anyhow::Result<Vec<String>> {
+        replies.iter().map(|reply| self.render(reply)).collect()
     }
 
     /// Renders a reply into the outbox payload.

@@ -226,7 +226,7 @@ impl Worker {
                     Some(row.conversation_id),
                     None,
                     "unreachable",
-                    &detail,
+                    &detail.to_string(),
                 )
                 .await?;
                 tx.commit().await?;

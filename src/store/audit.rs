@@ -16,6 +16,17 @@ pub struct AuditEvent {
     pub detail: String,
 }
 
+/// One event to record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditRow {
+    pub actor: &'static str,
+    pub conversation_id: Option<i64>,
+    pub application_id: Option<i64>,
+    pub event: &'static str,
+    /// JSON object, without personal data.
+    pub detail: String,
+}
+
 pub async fn record(
     conn: &mut Conn<'_>,
     now: DateTime<Utc>,
@@ -23,7 +34,7 @@ pub async fn record(
     conversation_id: Option<i64>,
     application_id: Option<i64>,
     event: &str,
-    detail: &serde_json::Value,
+    detail: &str,
 ) -> Result<(), sqlx::Error> {
     on!(conn, c => sqlx::query(
         "INSERT INTO audit_events (at, actor, conversation_id, application_id, event, detail)
@@ -34,7 +45,7 @@ pub async fn record(
     .bind(conversation_id)
     .bind(application_id)
     .bind(event)
-    .bind(detail.to_string())
+    .bind(detail)
     .execute(c)
     .await
     .map(|_| ()))

@@ -10,6 +10,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::audit::AuditRow;
 use super::outbox::NewMessage;
 use super::{Conn, millis};
 
@@ -25,6 +26,8 @@ pub struct TurnWrite<'a> {
     /// The conversation version that was read.
     pub version: i64,
     pub messages: &'a [NewMessage<'a>],
+    /// Audit events of the turn.
+    pub audit: &'a [AuditRow],
     pub now: DateTime<Utc>,
 }
 
@@ -38,8 +41,9 @@ pub enum WriteOutcome {
     Conflict,
 }
 
-/// The batched statement for SQLite with `messages` outbox rows.
-fn sqlite_batch(messages: usize) -> String {
+/// The batched statement for SQLite with `messages` outbox rows and `audit` events.
+/// Placeholders: $1-$9 the turn, then one per message payload, then five per audit event.
+fn sqlite_batch(messages: usize, audit: usize) -> String {
     let mut sql = String::from(
         "INSERT INTO receipts (channel, external_id, conversation_id, input, received_at)
          VALUES ($1, $2, $3, $4, $5);
@@ -56,13 +60,27 @@ fn sqlite_batch(messages: usize) -> String {
         sql.push_str(&rows.join(", "));
         sql.push(';');
     }
+    if audit > 0 {
+        sql.push_str(
+            "INSERT INTO audit_events (at, actor, conversation_id, application_id, event, detail) VALUES ",
+        );
+        let first = 10 + messages;
+        let rows: Vec<String> = (0..audit)
+            .map(|i| {
+                let n = first + i * 5;
+                format!("($5, ${n}, ${}, ${}, ${}, ${})", n + 1, n + 2, n + 3, n + 4)
+            })
+            .collect();
+        sql.push_str(&rows.join(", "));
+        sql.push(';');
+    }
     sql
 }
 
 pub async fn write(conn: &mut Conn<'_>, turn: &TurnWrite<'_>) -> Result<WriteOutcome, sqlx::Error> {
     match conn {
         Conn::Sqlite(c) => {
-            let sql = sqlite_batch(turn.messages.len());
+            let sql = sqlite_batch(turn.messages.len(), turn.audit.len());
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(turn.channel)
                 .bind(turn.external_id)
@@ -76,9 +94,17 @@ pub async fn write(conn: &mut Conn<'_>, turn: &TurnWrite<'_>) -> Result<WriteOut
             for message in turn.messages {
                 query = query.bind(message.payload.as_str());
             }
+            for event in turn.audit {
+                query = query
+                    .bind(event.actor)
+                    .bind(event.conversation_id)
+                    .bind(event.application_id)
+                    .bind(event.event)
+                    .bind(event.detail.as_str());
+            }
             match query.execute(&mut **c).await {
                 Ok(result) => {
-                    let expected = 2 + turn.messages.len() as u64;
+                    let expected = 2 + turn.messages.len() as u64 + turn.audit.len() as u64;
                     Ok(if result.rows_affected() == expected {
                         WriteOutcome::Written
                     } else {
@@ -116,6 +142,18 @@ pub async fn write(conn: &mut Conn<'_>, turn: &TurnWrite<'_>) -> Result<WriteOut
                 return Ok(WriteOutcome::Conflict);
             }
             super::outbox::enqueue(conn, turn.messages, turn.now).await?;
+            for event in turn.audit {
+                super::audit::record(
+                    conn,
+                    turn.now,
+                    event.actor,
+                    event.conversation_id,
+                    event.application_id,
+                    event.event,
+                    &event.detail,
+                )
+                .await?;
+            }
             Ok(WriteOutcome::Written)
         }
     }
