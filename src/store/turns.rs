@@ -164,12 +164,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_sqlite_batch_numbers_one_placeholder_per_message() {
-        let sql = sqlite_batch(2);
+    fn the_sqlite_batch_numbers_placeholders_per_message_and_audit_event() {
+        let sql = sqlite_batch(2, 1);
         assert!(
             sql.contains("($3, $1, $8, $10, $9, $5), ($3, $1, $8, $11, $9, $5);"),
             "{sql}"
         );
-        assert!(!sqlite_batch(0).contains("INSERT INTO outbox"));
+        assert!(sql.contains("($5, $12, $13, $14, $15, $16);"), "{sql}");
+        assert!(!sqlite_batch(0, 0).contains("INSERT INTO outbox"));
+        assert!(!sqlite_batch(0, 0).contains("INSERT INTO audit_events"));
     }
 }
