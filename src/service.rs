@@ -319,9 +319,17 @@ impl Service {
                 .apply_request(&mut tx.conn(), conversation_id, &request, now)
                 .await?;
             requests.push((request, answer.clone()));
-            ctx_data = self
-                .load_context(&mut tx.conn(), &outcome.state, now)
-                .await?;
+            // Seats changed under a refused booking: the step shows fresh availability.
+            if matches!(
+                answer,
+                RequestOutcome::DayFull { .. }
+                    | RequestOutcome::SlotFull { .. }
+                    | RequestOutcome::NotOpen
+            ) {
+                ctx_data = self
+                    .load_context(&mut tx.conn(), &outcome.state, now)
+                    .await?;
+            }
             let ctx = ctx_data.context(self, now, channel_kind.clone(), conversation_id);
             outcome = conversation::step(&outcome.state, &Input::Outcome(answer), &ctx);
             payloads.extend(self.render_all(&outcome.replies)?);
@@ -452,7 +460,7 @@ impl Service {
                 office_id,
                 day,
                 slot,
-                replacing,
+                ..
             } => {
                 let Some(office) = procedure.office(office_id) else {
                     return Ok(RequestOutcome::NotOpen);
@@ -470,7 +478,6 @@ impl Service {
                     slot: *slot,
                     day_capacity: office.daily_capacity,
                     slot_capacity: office.slot_capacity(),
-                    replacing: *replacing,
                 };
                 match store::appointments::book(conn, &seat, now).await? {
                     Booking::Booked(appointment) => {

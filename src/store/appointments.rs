@@ -27,53 +27,34 @@ pub struct SeatRequest<'a> {
     pub slot: NaiveTime,
     pub day_capacity: u32,
     pub slot_capacity: u32,
-    /// The appointment this one replaces (a reschedule): freed only if the new seat is taken.
-    pub replacing: Option<i64>,
 }
 
+/// Takes one seat of a day (`slot` = None) or of a slot, if fewer than `capacity` are taken:
+/// one upsert whose update only applies below the capacity.
 async fn take_seat(
     conn: &mut Conn<'_>,
-    table_day: bool,
     office_id: &str,
     day: NaiveDate,
-    slot: &str,
+    slot: Option<&str>,
     capacity: u32,
 ) -> Result<bool, sqlx::Error> {
     let capacity = i64::from(capacity);
-    let affected = if table_day {
-        on!(conn, c => sqlx::query(
-            "INSERT INTO day_seats (office_id, day, taken) VALUES ($1, $2, 0)
-             ON CONFLICT (office_id, day) DO NOTHING",
-        )
-        .bind(office_id)
-        .bind(day)
-        .execute(&mut *c)
-        .await
-        .map(|_| ()))?;
-        on!(conn, c => sqlx::query(
-            "UPDATE day_seats SET taken = taken + 1
-             WHERE office_id = $1 AND day = $2 AND taken < $3",
+    let affected = match slot {
+        None => on!(conn, c => sqlx::query(
+            "INSERT INTO day_seats (office_id, day, taken) VALUES ($1, $2, 1)
+             ON CONFLICT (office_id, day)
+             DO UPDATE SET taken = day_seats.taken + 1 WHERE day_seats.taken < $3",
         )
         .bind(office_id)
         .bind(day)
         .bind(capacity)
         .execute(c)
         .await
-        .map(|r| r.rows_affected()))?
-    } else {
-        on!(conn, c => sqlx::query(
-            "INSERT INTO slot_seats (office_id, day, slot, taken) VALUES ($1, $2, $3, 0)
-             ON CONFLICT (office_id, day, slot) DO NOTHING",
-        )
-        .bind(office_id)
-        .bind(day)
-        .bind(slot)
-        .execute(&mut *c)
-        .await
-        .map(|_| ()))?;
-        on!(conn, c => sqlx::query(
-            "UPDATE slot_seats SET taken = taken + 1
-             WHERE office_id = $1 AND day = $2 AND slot = $3 AND taken < $4",
+        .map(|r| r.rows_affected()))?,
+        Some(slot) => on!(conn, c => sqlx::query(
+            "INSERT INTO slot_seats (office_id, day, slot, taken) VALUES ($1, $2, $3, 1)
+             ON CONFLICT (office_id, day, slot)
+             DO UPDATE SET taken = slot_seats.taken + 1 WHERE slot_seats.taken < $4",
         )
         .bind(office_id)
         .bind(day)
@@ -81,7 +62,7 @@ async fn take_seat(
         .bind(capacity)
         .execute(c)
         .await
-        .map(|r| r.rows_affected()))?
+        .map(|r| r.rows_affected()))?,
     };
     Ok(affected == 1)
 }
@@ -113,8 +94,8 @@ async fn free_seat(
     Ok(())
 }
 
-/// Takes a seat for the application (freeing the replaced appointment's seat in the same
-/// transaction). The caller's transaction is left as it was when the result is not `Booked`.
+/// Takes a seat for the application; its previous appointment, if any (a reschedule), is
+/// cancelled and its seat freed in the same transaction, only once the new seat is taken. The caller's transaction is left as it was when the result is not `Booked`.
 pub async fn book(
     conn: &mut Conn<'_>,
     request: &SeatRequest<'_>,
@@ -123,10 +104,9 @@ pub async fn book(
     let slot = clock_time(request.slot);
     if !take_seat(
         conn,
-        true,
         request.office_id,
         request.day,
-        &slot,
+        None,
         request.day_capacity,
     )
     .await?
@@ -135,10 +115,9 @@ pub async fn book(
     }
     if !take_seat(
         conn,
-        false,
         request.office_id,
         request.day,
-        &slot,
+        Some(&slot),
         request.slot_capacity,
     )
     .await?
@@ -154,12 +133,9 @@ pub async fn book(
         .map(|_| ()))?;
         return Ok(Booking::SlotFull);
     }
-    if let Some(old) = request.replacing {
-        cancel(conn, old, now).await?;
-    } else if let Some(active) = active_for(conn, request.application_id).await? {
-        // One active appointment per application: a new booking replaces the old one.
-        cancel(conn, active, now).await?;
-    }
+    // One active appointment per application: the new one replaces any other (the one being
+    // rescheduled, normally).
+    cancel_active(conn, request.application_id, now).await?;
     let id = on!(conn, c => sqlx::query_scalar::<_, i64>(
         "INSERT INTO appointments (application_id, office_id, day, slot, status, created_at)
          VALUES ($1, $2, $3, $4, 'active', $5) RETURNING id",
@@ -177,15 +153,6 @@ pub async fn book(
         day: request.day,
         slot: request.slot,
     }))
-}
-
-async fn active_for(conn: &mut Conn<'_>, application_id: i64) -> Result<Option<i64>, sqlx::Error> {
-    on!(conn, c => sqlx::query_scalar::<_, i64>(
-        "SELECT id FROM appointments WHERE application_id = $1 AND status = 'active'",
-    )
-    .bind(application_id)
-    .fetch_optional(c)
-    .await)
 }
 
 #[derive(FromRow)]
@@ -210,23 +177,33 @@ pub async fn cancel(
     .bind(appointment_id)
     .fetch_optional(c)
     .await)?;
-    match row {
-        Some(row) => {
-            free_seat(conn, &row.office_id, row.day, &row.slot).await?;
-            Ok(true)
-        }
-        None => Ok(false),
-    }
+    free(conn, row).await
 }
 
-/// Cancels the application's active appointment, if any.
+/// Cancels the application's active appointment, if any, and frees its seat.
 pub async fn cancel_active(
     conn: &mut Conn<'_>,
     application_id: i64,
     now: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
-    match active_for(conn, application_id).await? {
-        Some(id) => cancel(conn, id, now).await,
+    let row = on!(conn, c => sqlx::query_as::<_, SeatRow>(
+        "UPDATE appointments SET status = 'cancelled', cancelled_at = $1
+         WHERE application_id = $2 AND status = 'active'
+         RETURNING office_id, day, slot",
+    )
+    .bind(now)
+    .bind(application_id)
+    .fetch_optional(c)
+    .await)?;
+    free(conn, row).await
+}
+
+async fn free(conn: &mut Conn<'_>, row: Option<SeatRow>) -> Result<bool, sqlx::Error> {
+    match row {
+        Some(row) => {
+            free_seat(conn, &row.office_id, row.day, &row.slot).await?;
+            Ok(true)
+        }
         None => Ok(false),
     }
 }
