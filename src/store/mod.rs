@@ -136,12 +136,15 @@ impl Db {
         }
         // A local file needs no liveness ping before each use: that would be one more hop to
         // the connection's thread per transaction.
+        // The writer never checkpoints on commit: a background task does it (see
+        // `checkpoint_wal`), so copying the WAL into the database is not added to some turn's
+        // commit while every other writer waits.
         let write = SqlitePoolOptions::new()
             .test_before_acquire(false)
             .max_connections(1)
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(60))
-            .connect_with(options.clone())
+            .connect_with(options.clone().pragma("wal_autocheckpoint", "0"))
             .await
             .context("Failed to open the SQLite database (DATABASE_URL)")?;
         // An in-memory database exists once per connection: readers must share the writer.
@@ -156,6 +159,9 @@ impl Db {
                 .await
                 .context("Failed to open the SQLite database for reading")?
         };
+        if !in_memory {
+            tokio::spawn(checkpoint_wal(read.clone()));
+        }
         Ok(Db::Sqlite { write, read })
     }
 
@@ -214,6 +220,28 @@ impl Db {
                 write.close().await;
             }
             Db::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+/// Copies the WAL into the database file every half second, without blocking the writer
+/// (`PASSIVE`), until the pool is closed.
+async fn checkpoint_wal(pool: SqlitePool) {
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if pool.is_closed() {
+            return;
+        }
+        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+        {
+            if pool.is_closed() {
+                return;
+            }
+            tracing::warn!(error.message = %error, "WAL checkpoint failed; will retry");
         }
     }
 }
