@@ -17,7 +17,7 @@ use ventanilla::{channels, http, telemetry};
 #[command(
     name = "ventanilla",
     version,
-    about = "Cédula profesional without a queue"
+    about = "Ventanilla: professional licences (cedulas) without a queue"
 )]
 struct Cli {
     #[command(subcommand)]

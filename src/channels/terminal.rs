@@ -240,8 +240,8 @@ mod tests {
     fn input_lines_are_text_or_json_objects() {
         assert_eq!(parse_line("hola", true), (None, Input::Text("hola".into())));
         assert_eq!(
-            parse_line(r#"{"id":"m1","text":"sí"}"#, true),
-            (Some("m1".into()), Input::Text("sí".into()))
+            parse_line(r#"{"id":"m1","text":"s\u00ed"}"#, true),
+            (Some("m1".into()), Input::Text("s\u{ed}".into()))
         );
         assert_eq!(
             parse_line(r#"{"choice":"licenciatura"}"#, true),

@@ -39,10 +39,10 @@ mod tests {
     #[test]
     fn fold_removes_case_accents_and_extra_spaces() {
         let cases = [
-            ("Sí", "si"),
-            ("  MARÍA   José ", "maria jose"),
-            ("Peña", "pena"),
-            ("Güero", "guero"),
+            ("S\u{ed}", "si"),
+            ("  MAR\u{cd}A   Jos\u{e9} ", "maria jose"),
+            ("Pe\u{f1}a", "pena"),
+            ("G\u{fc}ero", "guero"),
             ("", ""),
         ];
         for (input, expected) in cases {
@@ -52,7 +52,7 @@ mod tests {
 
     #[test]
     fn upper_keeps_enye_and_strips_other_accents() {
-        assert_eq!(upper_keep_enye("Núñez"), "NUÑEZ");
-        assert_eq!(upper_keep_enye("josé"), "JOSE");
+        assert_eq!(upper_keep_enye("N\u{fa}\u{f1}ez"), "NU\u{d1}EZ");
+        assert_eq!(upper_keep_enye("jos\u{e9}"), "JOSE");
     }
 }
