@@ -20,9 +20,8 @@ use crate::store;
 #[derive(Clone)]
 pub struct AppState {
     pub service: Service,
+    /// The delivery worker's counters and heartbeat.
     pub delivery: Arc<DeliveryStats>,
-    /// Whether a delivery worker runs (its heartbeat is checked only then).
-    pub worker_running: bool,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -49,8 +48,7 @@ const HEARTBEAT_LIMIT_MS: i64 = 30_000;
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     let database = state.service.db.ping().await;
     let beat = state.delivery.heartbeat.load(Ordering::Relaxed);
-    let workers =
-        !state.worker_running || chrono::Utc::now().timestamp_millis() - beat < HEARTBEAT_LIMIT_MS;
+    let workers = chrono::Utc::now().timestamp_millis() - beat < HEARTBEAT_LIMIT_MS;
     let body = serde_json::json!({
         "database": if database { "ok" } else { "unreachable" },
         "workers": if workers { "ok" } else { "stalled" },

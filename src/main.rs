@@ -94,8 +94,7 @@ async fn serve(settings: Arc<Settings>) -> anyhow::Result<()> {
         RetryPolicy::default(),
     );
     let stats = worker.stats.clone();
-    let worker_running = worker.has_senders();
-    let worker_task = worker_running.then(|| tokio::spawn(worker.run(stopped(stop_rx.clone()))));
+    let worker_task = tokio::spawn(worker.run(stopped(stop_rx.clone())));
 
     let listener = tokio::net::TcpListener::bind(settings.http_addr)
         .await
@@ -104,7 +103,6 @@ async fn serve(settings: Arc<Settings>) -> anyhow::Result<()> {
     let state = http::AppState {
         service: service.clone(),
         delivery: stats,
-        worker_running,
     };
     let http_task = tokio::spawn(http::serve(listener, state, stopped(stop_rx.clone())));
 
@@ -118,9 +116,7 @@ async fn serve(settings: Arc<Settings>) -> anyhow::Result<()> {
         }
         Err(error) => tracing::error!(error.message = %error, "HTTP server task failed"),
     }
-    if let Some(task) = worker_task
-        && let Err(error) = task.await
-    {
+    if let Err(error) = worker_task.await {
         tracing::error!(error.message = %error, "outbox worker task failed");
     }
     service.db.close().await;

@@ -159,3 +159,35 @@ fn a_repeated_input_id_gives_an_empty_turn() {
         turns[2].replies[0].text
     );
 }
+
+#[test]
+fn a_person_sees_numbered_choices_and_the_last_question_on_return() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |input: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ventanilla"))
+            .args(["chat", "--user", "pepe"])
+            .env("VENTANILLA_DATA_DIR", dir.path())
+            .env_remove("DATABASE_URL")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success());
+        String::from_utf8(output.stdout).unwrap()
+    };
+
+    let first = run("hola\n");
+    let second = run("");
+
+    assert!(first.contains("  1. S\u{ed}, acepto"), "{first}");
+    assert!(first.contains("  2. No acepto"), "{first}");
+    // Coming back shows the question that was left open.
+    assert!(second.contains("Aviso de privacidad"), "{second}");
+}

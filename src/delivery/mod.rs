@@ -132,11 +132,6 @@ impl Worker {
         self
     }
 
-    /// Whether this worker delivers anything at all.
-    pub fn has_senders(&self) -> bool {
-        !self.senders.is_empty()
-    }
-
     /// Claims one due message and tries to deliver it.
     #[tracing::instrument(name = "deliver", skip(self), fields(outbox_id = tracing::field::Empty))]
     pub async fn try_execute_task(&self) -> Result<ExecutionOutcome, sqlx::Error> {

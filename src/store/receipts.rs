@@ -29,19 +29,3 @@ pub async fn record(
     .map(|r| r.rows_affected()))?;
     Ok(affected == 1)
 }
-
-/// Whether this input was already processed (a cheap check before doing the work).
-pub async fn exists(
-    conn: &mut Conn<'_>,
-    channel: &str,
-    external_id: &str,
-) -> Result<bool, sqlx::Error> {
-    let found = on!(conn, c => sqlx::query_scalar::<_, i64>(
-        "SELECT COUNT(*) FROM receipts WHERE channel = $1 AND external_id = $2",
-    )
-    .bind(channel)
-    .bind(external_id)
-    .fetch_one(c)
-    .await)?;
-    Ok(found > 0)
-}
