@@ -57,7 +57,7 @@ impl Channel {
 }
 
 /// One input, as a channel adapter hands it over.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Inbound {
     pub channel: Channel,
     /// Who: the chat id, the e-mail address, the terminal user.

@@ -21,6 +21,7 @@ pub struct Labels {
     months_short: Vec<String>,
     weekdays: Vec<String>,
     weekdays_short: Vec<String>,
+    weekdays_initial: Vec<String>,
     words: HashMap<String, String>,
 }
 
@@ -30,6 +31,7 @@ struct LabelsFile {
     months_short: Vec<String>,
     weekdays: Vec<String>,
     weekdays_short: Vec<String>,
+    weekdays_initial: Vec<String>,
     #[serde(flatten)]
     groups: HashMap<String, HashMap<String, String>>,
 }
@@ -52,6 +54,7 @@ impl Labels {
             months_short: file.months_short,
             weekdays: file.weekdays,
             weekdays_short: file.weekdays_short,
+            weekdays_initial: file.weekdays_initial,
             words,
         }
     }
@@ -93,6 +96,11 @@ impl Labels {
             date.day(),
             self.months_short[date.month0() as usize]
         )
+    }
+
+    /// "L", "M", … "D": the header of a month grid, Monday first.
+    pub fn weekday_initials(&self) -> &[String] {
+        &self.weekdays_initial
     }
 
     /// "diciembre de 2026".

@@ -500,6 +500,15 @@ fn unsupported_messages_get_an_explanation_and_keep_the_state() {
 }
 
 #[test]
+fn a_group_chat_is_told_the_bot_is_private_and_nothing_starts() {
+    let mut pure = Pure::new();
+    let replies = pure.input(Input::Unsupported("group_chat".into()));
+    assert_eq!(replies.len(), 1);
+    assert_eq!(replies[0].template, "group_chat");
+    assert_eq!(pure.state, State::New);
+}
+
+#[test]
 fn zz_every_template_was_rendered() {
     // Runs the other paths first so this test sees them all, whatever the test order.
     consent_is_asked_before_any_data_and_refusal_keeps_nothing();
@@ -515,6 +524,7 @@ fn zz_every_template_was_rendered() {
     the_calendar_marks_full_and_closed_days_and_moves_between_months();
     no_free_day_in_the_window_is_said_plainly();
     unsupported_messages_get_an_explanation_and_keep_the_state();
+    a_group_chat_is_told_the_bot_is_private_and_nothing_starts();
     let mut pure = Pure::new();
     pure.say("hola");
     pure.say("si");
@@ -532,7 +542,15 @@ fn zz_every_template_was_rendered() {
         .render("terminal/banner.txt", serde_json::json!({ "user": "luz" }))
         .unwrap();
     assert!(banner.contains("luz"));
+    for name in ["telegram/button_stale.txt", "telegram/day_unavailable.txt"] {
+        assert!(
+            !templates.render(name, ()).unwrap().trim().is_empty(),
+            "{name}"
+        );
+    }
     let mut seen = rendered().lock().unwrap().clone();
+    seen.insert("telegram/button_stale.txt".into());
+    seen.insert("telegram/day_unavailable.txt".into());
     seen.insert("terminal/error.txt".into());
     seen.insert("terminal/banner.txt".into());
 

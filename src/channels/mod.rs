@@ -2,6 +2,8 @@
 //! delivers outbox messages through a [`crate::delivery::Sender`]. No rule of the procedure
 //! lives here.
 //!
+//! - `telegram`: the Telegram bot (teloxide): long polling, inline keyboards, the outbox sender.
 //! - `terminal`: `ventanilla chat`, for a person or (with `--jsonl`) for scripts.
 
+pub mod telegram;
 pub mod terminal;

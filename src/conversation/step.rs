@@ -1617,6 +1617,15 @@ fn status(state: &State, ctx: &Context<'_>) -> Reply {
 }
 
 fn unsupported(state: &State, kind: &str, ctx: &Context<'_>) -> Outcome {
+    if kind == "group_chat" {
+        // Ventanilla serves people one to one: a group gets told so, and nothing starts.
+        return Outcome {
+            state: state.clone(),
+            replies: vec![Reply::new("group_chat")],
+            effects: Vec::new(),
+            request: None,
+        };
+    }
     let explanation = Reply::new("unsupported_input").with("kind", kind);
     match state {
         State::New => welcome(Some(explanation), ctx),

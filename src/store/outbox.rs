@@ -203,3 +203,28 @@ pub async fn for_conversation(
     .fetch_all(c)
     .await)
 }
+
+/// One message by id, with its conversation's channel and address.
+pub async fn get(conn: &mut Conn<'_>, id: i64) -> Result<Option<OutboxRow>, sqlx::Error> {
+    on!(conn, c => sqlx::query_as::<_, OutboxRow>(
+        "SELECT id, conversation_id, channel, address, payload, attempts FROM outbox WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await)
+}
+
+/// The payloads written for a conversation after message `after`, oldest first.
+pub async fn payloads_after(
+    conn: &mut Conn<'_>,
+    conversation_id: i64,
+    after: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    on!(conn, c => sqlx::query_scalar::<_, String>(
+        "SELECT payload FROM outbox WHERE conversation_id = $1 AND id > $2 ORDER BY id",
+    )
+    .bind(conversation_id)
+    .bind(after)
+    .fetch_all(c)
+    .await)
+}

@@ -1,0 +1,497 @@
+//! The Telegram channel (teloxide): updates become turns, outbox messages become Bot API calls.
+//! It only translates; the procedure lives in the dialogue.
+//!
+//! - Receiving: long polling (`getUpdates`), deduplicated by `update_id` through the receipts.
+//! - Buttons: a choice's `callback_data` is `"{outbox id}:{index}"`: short, and resolved on the
+//!   server against the stored message, never a label. A button of a message that is no longer
+//!   the latest question is answered as stale and changes nothing. Every callback query is
+//!   answered, and the keyboard of the message is removed once pressed.
+//! - Sending: HTML parse mode with everything escaped; choices as inline keyboards, the
+//!   calendar as a month grid; Bot API errors sorted for the worker (429 → retry after the given
+//!   time, 403 → unreachable, "not modified" → done, other 400 → failed, network/5xx → retry).
+//!   teloxide's `Throttle` keeps under Telegram's limits (per chat and overall).
+
+use std::future::Future;
+
+use teloxide::adaptors::Throttle;
+use teloxide::adaptors::throttle::Limits;
+use teloxide::payloads::{AnswerCallbackQuerySetters, GetUpdatesSetters, SendMessageSetters};
+use teloxide::prelude::Requester;
+use teloxide::types::{
+    BotCommand, ChatId, InlineKeyboardButton, InlineKeyboardMarkup, MessageId, ParseMode, Update,
+    UpdateKind,
+};
+use teloxide::{ApiError, Bot, RequestError};
+
+use crate::conversation::Input;
+use crate::conversation::reply::{CalendarView, DayStatusView};
+use crate::delivery::{Delivery, SendError, SendFuture, Sender};
+use crate::service::{Channel, Inbound, OutgoingMessage, Service};
+use crate::store;
+use crate::templates::Templates;
+
+/// Builds the bot for `token`, talking to `api_url` when given (a local Bot API server, a fake).
+pub fn bot(token: &str, api_url: Option<&str>) -> anyhow::Result<Bot> {
+    let bot = Bot::new(token);
+    match api_url {
+        Some(url) => {
+            let url = url
+                .parse()
+                .map_err(|e| anyhow::anyhow!("TELEGRAM_API_URL is not a URL: {e}"))?;
+            Ok(bot.set_api_url(url))
+        }
+        None => Ok(bot),
+    }
+}
+
+/// What an update means for Ventanilla.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Translated {
+    /// A turn of the conversation.
+    Turn(Inbound),
+    /// A button press: resolved against the stored message before it becomes a turn.
+    Button {
+        update_id: String,
+        chat_id: i64,
+        query_id: String,
+        message_id: Option<i32>,
+        data: String,
+    },
+    /// Something that is not for the dialogue (a channel post, a reaction…).
+    Ignore,
+}
+
+/// Reads an update.
+pub fn translate(update: &Update) -> Translated {
+    let update_id = update.id.0.to_string();
+    let turn = |chat_id: i64, input: Input| {
+        Translated::Turn(Inbound {
+            channel: Channel::Telegram,
+            address: chat_id.to_string(),
+            external_id: update_id.clone(),
+            input,
+        })
+    };
+    match &update.kind {
+        UpdateKind::Message(message) => {
+            let chat_id = message.chat.id.0;
+            if !message.chat.is_private() {
+                return turn(chat_id, Input::Unsupported("group_chat".into()));
+            }
+            let input = match message.text() {
+                Some(text) => Input::Text(text.to_string()),
+                None => Input::Unsupported(content_kind(message).into()),
+            };
+            turn(chat_id, input)
+        }
+        UpdateKind::EditedMessage(message) if message.chat.is_private() => {
+            turn(message.chat.id.0, Input::Unsupported("edited".into()))
+        }
+        UpdateKind::CallbackQuery(query) => match (&query.message, &query.data) {
+            (Some(message), Some(data)) => Translated::Button {
+                update_id,
+                chat_id: message.chat().id.0,
+                query_id: query.id.to_string(),
+                message_id: Some(message.id().0),
+                data: data.clone(),
+            },
+            _ => Translated::Ignore,
+        },
+        _ => Translated::Ignore,
+    }
+}
+
+/// The kind of a message that is not text, as the dialogue names it.
+fn content_kind(message: &teloxide::types::Message) -> &'static str {
+    if message.sticker().is_some() {
+        "sticker"
+    } else if message.photo().is_some() {
+        "photo"
+    } else if message.document().is_some() {
+        "document"
+    } else if message.voice().is_some() || message.audio().is_some() {
+        "voice"
+    } else if message.video().is_some()
+        || message.video_note().is_some()
+        || message.animation().is_some()
+    {
+        "video"
+    } else if message.location().is_some() || message.venue().is_some() {
+        "location"
+    } else if message.contact().is_some() {
+        "contact"
+    } else {
+        "other"
+    }
+}
+
+/// What a button press resolves to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ButtonPress {
+    /// A current choice: its id.
+    Choice(String),
+    /// A button of an older message.
+    Stale,
+    /// A calendar cell that cannot be booked.
+    Unavailable,
+}
+
+/// Resolves `"{outbox id}:{index}"` against the stored message of this chat.
+pub async fn resolve_button(
+    service: &Service,
+    chat_id: i64,
+    data: &str,
+) -> Result<ButtonPress, sqlx::Error> {
+    let Some((id, index)) = data.split_once(':') else {
+        return Ok(ButtonPress::Stale);
+    };
+    let Ok(id) = id.parse::<i64>() else {
+        return Ok(ButtonPress::Stale);
+    };
+    let mut reader = service.db.reader().await?;
+    let mut conn = reader.conn();
+    let Some(row) = store::outbox::get(&mut conn, id).await? else {
+        return Ok(ButtonPress::Stale);
+    };
+    if row.channel != Channel::Telegram.as_str() || row.address != chat_id.to_string() {
+        return Ok(ButtonPress::Stale);
+    }
+    // Only the latest question's buttons count.
+    let later = store::outbox::payloads_after(&mut conn, row.conversation_id, row.id).await?;
+    let superseded = later
+        .iter()
+        .filter_map(|p| serde_json::from_str::<OutgoingMessage>(p).ok())
+        .any(|m| !m.choices.is_empty());
+    if superseded {
+        return Ok(ButtonPress::Stale);
+    }
+    if index == "-" {
+        return Ok(ButtonPress::Unavailable);
+    }
+    let message: Option<OutgoingMessage> = serde_json::from_str(&row.payload).ok();
+    let choice = index
+        .parse::<usize>()
+        .ok()
+        .and_then(|i| message.and_then(|m| m.choices.get(i).map(|c| c.id.clone())));
+    Ok(choice
+        .map(ButtonPress::Choice)
+        .unwrap_or(ButtonPress::Stale))
+}
+
+/// Receives updates and turns them into turns.
+#[derive(Clone)]
+pub struct Receiver {
+    pub bot: Bot,
+    pub service: Service,
+}
+
+impl Receiver {
+    /// Handles one update. Errors of the turn are returned so that polling can retry the update.
+    pub async fn process(&self, update: &Update) -> anyhow::Result<()> {
+        match translate(update) {
+            Translated::Turn(inbound) => {
+                self.service.handle(&inbound).await?;
+            }
+            Translated::Button {
+                update_id,
+                chat_id,
+                query_id,
+                message_id,
+                data,
+            } => {
+                let press = resolve_button(&self.service, chat_id, &data).await?;
+                let notice = match &press {
+                    ButtonPress::Choice(_) => None,
+                    ButtonPress::Stale => Some("telegram/button_stale.txt"),
+                    ButtonPress::Unavailable => Some("telegram/day_unavailable.txt"),
+                };
+                let mut answer = self.bot.answer_callback_query(query_id.into());
+                if let Some(template) = notice {
+                    answer = answer.text(
+                        self.service
+                            .templates
+                            .render(template, ())?
+                            .trim()
+                            .to_string(),
+                    );
+                }
+                if let Err(error) = answer.await {
+                    tracing::warn!(error.message = %error, "answerCallbackQuery failed");
+                }
+                if let ButtonPress::Choice(choice) = press {
+                    // The question is answered: its buttons go, so an old press does nothing.
+                    if let Some(message_id) = message_id {
+                        let removed = self
+                            .bot
+                            .edit_message_reply_markup(ChatId(chat_id), MessageId(message_id))
+                            .await;
+                        if let Err(error) = removed
+                            && !is_not_modified(&error)
+                        {
+                            tracing::warn!(error.message = %error, "could not remove a keyboard");
+                        }
+                    }
+                    let inbound = Inbound {
+                        channel: Channel::Telegram,
+                        address: chat_id.to_string(),
+                        external_id: update_id,
+                        input: Input::Choice(choice),
+                    };
+                    self.service.handle(&inbound).await?;
+                }
+            }
+            Translated::Ignore => {}
+        }
+        Ok(())
+    }
+
+    /// Long polling until `shutdown`: each update is processed before the offset moves past it,
+    /// so an update whose turn failed (database down) is fetched again.
+    pub async fn poll(self, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        let mut offset: i32 = 0;
+        let mut pause = std::time::Duration::from_millis(500);
+        loop {
+            let request = self.bot.get_updates().offset(offset).timeout(25);
+            let updates = tokio::select! {
+                _ = &mut shutdown => break,
+                result = request => result,
+            };
+            match updates {
+                Ok(updates) => {
+                    pause = std::time::Duration::from_millis(500);
+                    for update in updates {
+                        match self.process(&update).await {
+                            Ok(()) => offset = update.id.0 as i32 + 1,
+                            Err(error) => {
+                                tracing::error!(error.message = %error, "update not processed; will retry");
+                                break;
+                            }
+                        }
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(error.message = %error, "getUpdates failed; retrying");
+                    tokio::select! {
+                        _ = &mut shutdown => break,
+                        _ = tokio::time::sleep(pause) => {}
+                    }
+                    pause = (pause * 2).min(std::time::Duration::from_secs(30));
+                }
+            }
+        }
+        tracing::info!("Telegram polling stopped");
+    }
+}
+
+/// Publishes the command menu, with the descriptions of the labels catalogue.
+pub async fn set_commands(bot: &Bot, templates: &Templates) -> Result<(), RequestError> {
+    let commands: Vec<BotCommand> = [
+        "start",
+        "ayuda",
+        "estado",
+        "corregir",
+        "cancelar",
+        "reiniciar",
+    ]
+    .iter()
+    .map(|c| BotCommand::new(*c, templates.labels().get(&format!("command.{c}"))))
+    .collect();
+    bot.set_my_commands(commands).await.map(|_| ())
+}
+
+/// Delivers outbox messages to Telegram.
+pub struct TelegramSender {
+    bot: Throttle<Bot>,
+    templates: Templates,
+}
+
+impl TelegramSender {
+    /// `limits`: Telegram's (`Limits::default()`) in production; tests may loosen them.
+    pub fn new(bot: Bot, templates: Templates, limits: Limits) -> TelegramSender {
+        TelegramSender {
+            bot: Throttle::new_spawn(bot, limits),
+            templates,
+        }
+    }
+}
+
+impl Sender for TelegramSender {
+    fn channel(&self) -> &'static str {
+        Channel::Telegram.as_str()
+    }
+
+    fn send<'a>(&'a self, delivery: &'a Delivery) -> SendFuture<'a> {
+        Box::pin(async move {
+            let chat_id: i64 = delivery.address.parse().map_err(|_| {
+                SendError::Permanent("the address is not a Telegram chat id".into())
+            })?;
+            let text = html(&delivery.message.text);
+            let mut request = self
+                .bot
+                .send_message(ChatId(chat_id), text)
+                .parse_mode(ParseMode::Html);
+            if let Some(markup) = keyboard(delivery.id, &delivery.message, &self.templates) {
+                request = request.reply_markup(markup);
+            }
+            match request.await {
+                Ok(_) => Ok(()),
+                Err(error) => classify(error),
+            }
+        })
+    }
+}
+
+/// Escapes text for HTML parse mode and sets the "Paso N de M" line in bold.
+pub fn html(text: &str) -> String {
+    let escaped = text
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    match escaped.split_once('\n') {
+        Some((first, rest)) if first.starts_with("Paso ") && first.len() < 20 => {
+            format!("<b>{first}</b>\n{rest}")
+        }
+        _ => escaped,
+    }
+}
+
+/// The inline keyboard of a message: a month grid for the calendar, one row per choice else.
+pub fn keyboard(
+    outbox_id: i64,
+    message: &OutgoingMessage,
+    templates: &Templates,
+) -> Option<InlineKeyboardMarkup> {
+    if message.choices.is_empty() {
+        return None;
+    }
+    let button = |label: &str, index: usize| {
+        InlineKeyboardButton::callback(label, format!("{outbox_id}:{index}"))
+    };
+    let rows = match &message.calendar {
+        Some(calendar) => calendar_grid(outbox_id, message, calendar, templates),
+        None => message
+            .choices
+            .iter()
+            .enumerate()
+            .map(|(i, c)| vec![button(&c.label, i)])
+            .collect(),
+    };
+    Some(InlineKeyboardMarkup::new(rows))
+}
+
+fn calendar_grid(
+    outbox_id: i64,
+    message: &OutgoingMessage,
+    calendar: &CalendarView,
+    templates: &Templates,
+) -> Vec<Vec<InlineKeyboardButton>> {
+    use chrono::Datelike;
+    let inert = |label: String| InlineKeyboardButton::callback(label, format!("{outbox_id}:-"));
+    let index_of = |id: &str| message.choices.iter().position(|c| c.id == id);
+    let mut rows = vec![
+        vec![inert(templates.labels().month_year(calendar.month))],
+        templates
+            .labels()
+            .weekday_initials()
+            .iter()
+            .map(|d| inert(d.clone()))
+            .collect(),
+    ];
+    let mut week: Vec<InlineKeyboardButton> = Vec::new();
+    for _ in 0..calendar.month.weekday().num_days_from_monday() {
+        week.push(inert(" ".into()));
+    }
+    for day in &calendar.days {
+        let number = day.date.day();
+        let cell = match (day.status, index_of(&day.date.to_string())) {
+            (DayStatusView::Available, Some(i)) => {
+                InlineKeyboardButton::callback(number.to_string(), format!("{outbox_id}:{i}"))
+            }
+            (DayStatusView::Full, _) => inert(format!("{number}\u{2716}")),
+            _ => inert("\u{00b7}".into()),
+        };
+        week.push(cell);
+        if week.len() == 7 {
+            rows.push(std::mem::take(&mut week));
+        }
+    }
+    if !week.is_empty() {
+        while week.len() < 7 {
+            week.push(inert(" ".into()));
+        }
+        rows.push(week);
+    }
+    let navigation: Vec<InlineKeyboardButton> = ["prev", "next"]
+        .iter()
+        .filter_map(|id| {
+            index_of(id).map(|i| {
+                InlineKeyboardButton::callback(
+                    message.choices[i].label.clone(),
+                    format!("{outbox_id}:{i}"),
+                )
+            })
+        })
+        .collect();
+    if !navigation.is_empty() {
+        rows.push(navigation);
+    }
+    rows
+}
+
+fn is_not_modified(error: &RequestError) -> bool {
+    match error {
+        RequestError::Api(ApiError::MessageNotModified) => true,
+        RequestError::Api(ApiError::Unknown(description)) => {
+            description.contains("message is not modified")
+        }
+        _ => false,
+    }
+}
+
+/// Sorts a Bot API error by what the worker should do.
+pub fn classify(error: RequestError) -> Result<(), SendError> {
+    if is_not_modified(&error) {
+        return Ok(());
+    }
+    let transient = |reason: String| SendError::Transient {
+        reason,
+        retry_after: None,
+    };
+    Err(match error {
+        RequestError::RetryAfter(seconds) => SendError::Transient {
+            reason: "429 Too Many Requests".into(),
+            retry_after: Some(seconds.duration()),
+        },
+        RequestError::Network(error) => transient(format!("network: {error}")),
+        RequestError::Io(error) => transient(format!("io: {error}")),
+        RequestError::InvalidJson { raw, .. } => transient(format!(
+            "unexpected answer: {}",
+            raw.chars().take(80).collect::<String>()
+        )),
+        RequestError::MigrateToChatId(id) => {
+            SendError::Permanent(format!("chat migrated to {}", id.0))
+        }
+        RequestError::Api(
+            api @ (ApiError::BotBlocked
+            | ApiError::BotKicked
+            | ApiError::BotKickedFromSupergroup
+            | ApiError::BotKickedFromChannel
+            | ApiError::UserDeactivated
+            | ApiError::CantInitiateConversation
+            | ApiError::CantTalkWithBots
+            | ApiError::ChatNotFound),
+        ) => SendError::Unreachable(api.to_string()),
+        RequestError::Api(ApiError::Unknown(description)) => {
+            if description.starts_with("Forbidden") || description.starts_with("Unauthorized") {
+                SendError::Unreachable(description)
+            } else if description.starts_with("Bad Request") {
+                SendError::Permanent(description)
+            } else {
+                // "Internal Server Error", "Bad Gateway", "Too Many Requests" without parameters…
+                transient(description)
+            }
+        }
+        RequestError::Api(api) => SendError::Permanent(api.to_string()),
+    })
+}
