@@ -7,6 +7,9 @@ use clap::{Parser, Subcommand};
 use secrecy::ExposeSecret;
 use tokio::sync::watch;
 
+use teloxide::adaptors::throttle::Limits;
+use teloxide::prelude::Requester;
+use ventanilla::channels::telegram;
 use ventanilla::config::Settings;
 use ventanilla::delivery::{RetryPolicy, Sender, Worker};
 use ventanilla::service::Service;
@@ -85,8 +88,34 @@ async fn serve(settings: Arc<Settings>) -> anyhow::Result<()> {
         let _ = rx.wait_for(|stop| *stop).await;
     };
 
-    // Channel senders join here as the channels are built; the terminal delivers its own.
-    let senders: Vec<Arc<dyn Sender>> = Vec::new();
+    // Each channel that is on adds its sender; the terminal delivers its own rows.
+    let mut senders: Vec<Arc<dyn Sender>> = Vec::new();
+    let mut receivers = Vec::new();
+    if let Some(token) = settings
+        .telegram_bot_token
+        .as_ref()
+        .filter(|t| !t.expose_secret().is_empty())
+    {
+        let bot = telegram::bot(token.expose_secret(), settings.telegram_api_url.as_deref())?;
+        if let Err(error) = telegram::set_commands(&bot, &service.templates).await {
+            tracing::warn!(error.message = %error, "Telegram: could not publish the command menu");
+        }
+        // Long polling and a webhook exclude each other: make sure no webhook is left set.
+        if let Err(error) = bot.delete_webhook().await {
+            tracing::warn!(error.message = %error, "Telegram: could not remove a previous webhook");
+        }
+        senders.push(Arc::new(telegram::TelegramSender::new(
+            bot.clone(),
+            service.templates.clone(),
+            Limits::default(),
+        )));
+        let receiver = telegram::Receiver {
+            bot,
+            service: service.clone(),
+        };
+        receivers.push(tokio::spawn(receiver.poll(stopped(stop_rx.clone()))));
+        tracing::info!("Telegram: on (long polling)");
+    }
     let worker = Worker::new(
         service.db.clone(),
         senders,
@@ -115,6 +144,11 @@ async fn serve(settings: Arc<Settings>) -> anyhow::Result<()> {
             tracing::error!(error.message = %error, "HTTP server exited with an error")
         }
         Err(error) => tracing::error!(error.message = %error, "HTTP server task failed"),
+    }
+    for receiver in receivers {
+        if let Err(error) = receiver.await {
+            tracing::error!(error.message = %error, "a channel receiver failed");
+        }
     }
     if let Err(error) = worker_task.await {
         tracing::error!(error.message = %error, "outbox worker task failed");

@@ -4,7 +4,7 @@
 //! - Receiving: long polling (`getUpdates`), deduplicated by `update_id` through the receipts.
 //! - Buttons: a choice's `callback_data` is `"{outbox id}:{index}"`: short, and resolved on the
 //!   server against the stored message, never a label. A button of a message that is no longer
-//!   the latest question is answered as stale and changes nothing. Every callback query is
+//!   the last one of its chat is answered as stale and changes nothing. Every callback query is
 //!   answered, and the keyboard of the message is removed once pressed.
 //! - Sending: HTML parse mode with everything escaped; choices as inline keyboards, the
 //!   calendar as a month grid; Bot API errors sorted for the worker (429 → retry after the given
@@ -156,13 +156,12 @@ pub async fn resolve_button(
     if row.channel != Channel::Telegram.as_str() || row.address != chat_id.to_string() {
         return Ok(ButtonPress::Stale);
     }
-    // Only the latest question's buttons count.
-    let later = store::outbox::payloads_after(&mut conn, row.conversation_id, row.id).await?;
-    let superseded = later
-        .iter()
-        .filter_map(|p| serde_json::from_str::<OutgoingMessage>(p).ok())
-        .any(|m| !m.choices.is_empty());
-    if superseded {
+    // Only the buttons of the last message count: questions close their turn, so anything
+    // written after a message means its question was answered or asked anew.
+    if !store::outbox::payloads_after(&mut conn, row.conversation_id, row.id)
+        .await?
+        .is_empty()
+    {
         return Ok(ButtonPress::Stale);
     }
     if index == "-" {

@@ -106,6 +106,8 @@ pub struct Worker {
     scope: Scope,
     clock: Clock,
     policy: RetryPolicy,
+    /// How long to sleep when nothing is due.
+    idle: Duration,
     pub stats: Arc<DeliveryStats>,
 }
 
@@ -122,8 +124,15 @@ impl Worker {
             scope,
             clock,
             policy,
+            idle: Duration::from_millis(500),
             stats: Arc::default(),
         }
+    }
+
+    /// Sleeps `idle` between polls of an empty queue (tests poll faster).
+    pub fn idle(mut self, idle: Duration) -> Worker {
+        self.idle = idle;
+        self
     }
 
     /// Only deliver messages of one conversation (the terminal delivers its own).
@@ -250,7 +259,7 @@ impl Worker {
                 .store(Utc::now().timestamp_millis(), Ordering::Relaxed);
             let pause = match self.try_execute_task().await {
                 Ok(ExecutionOutcome::TaskCompleted) => None,
-                Ok(ExecutionOutcome::EmptyQueue) => Some(Duration::from_millis(500)),
+                Ok(ExecutionOutcome::EmptyQueue) => Some(self.idle),
                 Err(error) => {
                     tracing::error!(error.cause_chain = ?error, error.message = %error, "outbox worker error");
                     Some(Duration::from_secs(2))

@@ -3,6 +3,8 @@
 //! to talk to it.
 #![allow(dead_code)]
 
+pub mod telegram;
+
 use std::sync::Arc;
 
 use ventanilla::channels::terminal::TerminalSender;
@@ -68,20 +70,23 @@ pub async fn fresh_database(backend: Backend, dir: &std::path::Path) -> String {
     }
 }
 
-/// A service on a fresh database, with the clock fixed at `now` and optional settings file.
-pub async fn spawn_app_with(backend: Backend, now: &str, config: Option<&str>) -> TestApp {
+/// A service on a fresh database, with the clock fixed at `now` (the system clock when `None`)
+/// and an optional settings file.
+pub async fn spawn_app_with(backend: Backend, now: Option<&str>, config: Option<&str>) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let url = fresh_database(backend, dir.path()).await;
     let config_path = dir.path().join("ventanilla.toml");
     let data_dir = dir.path().join("var");
     let mut env = vec![
         ("DATABASE_URL".to_string(), url),
-        ("VENTANILLA_NOW".to_string(), now.to_string()),
         (
             "VENTANILLA_DATA_DIR".to_string(),
             data_dir.display().to_string(),
         ),
     ];
+    if let Some(now) = now {
+        env.push(("VENTANILLA_NOW".to_string(), now.to_string()));
+    }
     if let Some(config) = config {
         std::fs::write(&config_path, config).unwrap();
         env.push((
@@ -106,7 +111,7 @@ pub async fn spawn_app_with(backend: Backend, now: &str, config: Option<&str>) -
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
-    spawn_app_with(backend, NOW, None).await
+    spawn_app_with(backend, Some(NOW), None).await
 }
 
 struct EnvMap(Vec<(String, String)>);

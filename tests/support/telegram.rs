@@ -1,0 +1,299 @@
+//! A fake Telegram Bot API server: the real JSON of the methods Ventanilla uses, on a local
+//! port, for the real teloxide `Bot` (via `TELEGRAM_API_URL` / `set_api_url`). Tests queue
+//! updates, script failures (429 with `retry_after`, 403 blocked) and read the calls made.
+#![allow(dead_code)]
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::post;
+use serde_json::{Value, json};
+use tokio::sync::Notify;
+
+/// A scripted answer to the next `sendMessage` for a chat.
+#[derive(Debug, Clone)]
+pub enum Failure {
+    TooManyRequests { retry_after: u64 },
+    Blocked,
+    ServerError,
+}
+
+#[derive(Default)]
+struct Inner {
+    updates: Vec<Value>,
+    next_update_id: i64,
+    next_message_id: i64,
+    calls: Vec<(String, Value)>,
+    failures: HashMap<i64, VecDeque<Failure>>,
+}
+
+#[derive(Clone, Default)]
+pub struct FakeBotApi {
+    inner: Arc<Mutex<Inner>>,
+    arrived: Arc<Notify>,
+    pub url: String,
+}
+
+pub const TOKEN: &str = "123456:TEST-token";
+
+impl FakeBotApi {
+    /// Starts the server on a free local port.
+    pub async fn start() -> FakeBotApi {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        let fake = FakeBotApi {
+            url,
+            ..FakeBotApi::default()
+        };
+        {
+            let mut inner = fake.inner.lock().unwrap();
+            inner.next_update_id = 1000;
+            inner.next_message_id = 1;
+        }
+        let app = Router::new()
+            .route("/{bot}/{method}", post(handle))
+            .with_state(fake.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        fake
+    }
+
+    fn push_update(&self, body: Value) -> i64 {
+        let id = {
+            let mut inner = self.inner.lock().unwrap();
+            let id = inner.next_update_id;
+            inner.next_update_id += 1;
+            let mut update = body;
+            update["update_id"] = json!(id);
+            inner.updates.push(update);
+            id
+        };
+        self.arrived.notify_waiters();
+        id
+    }
+
+    /// Queues the same update again (a redelivery).
+    pub fn redeliver(&self, update_id: i64) {
+        let mut inner = self.inner.lock().unwrap();
+        let update = inner
+            .updates
+            .iter()
+            .find(|u| u["update_id"] == json!(update_id))
+            .cloned()
+            .unwrap();
+        inner.updates.retain(|u| u["update_id"] != json!(update_id));
+        inner.updates.push(update);
+        drop(inner);
+        self.arrived.notify_waiters();
+    }
+
+    /// The applicant types `text` in a private chat.
+    pub fn text(&self, chat: i64, text: &str) -> i64 {
+        self.push_update(json!({ "message": message(chat, 0, json!({ "text": text })) }))
+    }
+
+    /// The applicant sends something else (`{"photo": …}`, `{"sticker": …}`).
+    pub fn content(&self, chat: i64, content: Value) -> i64 {
+        self.push_update(json!({ "message": message(chat, 0, content) }))
+    }
+
+    /// Someone writes in a group.
+    pub fn group_text(&self, group: i64, text: &str) -> i64 {
+        let mut body = message(group, 0, json!({ "text": text }));
+        body["chat"] = json!({ "id": group, "type": "group", "title": "Oficina" });
+        body["from"] = json!({ "id": 4242, "is_bot": false, "first_name": "Luz" });
+        self.push_update(json!({ "message": body }))
+    }
+
+    /// The applicant presses a button of message `message_id`.
+    pub fn press(&self, chat: i64, message_id: i64, data: &str) -> i64 {
+        let query = json!({
+            "id": format!("cq{}", self.inner.lock().unwrap().next_update_id),
+            "from": { "id": chat, "is_bot": false, "first_name": "Luz" },
+            "chat_instance": "instance",
+            "data": data,
+            "message": message(chat, message_id, json!({ "text": "…", "from": bot_user() })),
+        });
+        self.push_update(json!({ "callback_query": query }))
+    }
+
+    pub fn fail_next_sends(&self, chat: i64, failures: Vec<Failure>) {
+        self.inner
+            .lock()
+            .unwrap()
+            .failures
+            .entry(chat)
+            .or_default()
+            .extend(failures);
+    }
+
+    /// Every call of `method`, in order.
+    pub fn calls(&self, method: &str) -> Vec<Value> {
+        let inner = self.inner.lock().unwrap();
+        inner
+            .calls
+            .iter()
+            .filter(|(m, _)| m.eq_ignore_ascii_case(method))
+            .map(|(_, b)| b.clone())
+            .collect()
+    }
+
+    /// Messages delivered to `chat` (successful `sendMessage` calls), in order.
+    pub fn sent_to(&self, chat: i64) -> Vec<Value> {
+        self.calls("sendMessage")
+            .into_iter()
+            .filter(|b| b["chat_id"] == json!(chat) && b["_delivered"] == json!(true))
+            .collect()
+    }
+
+    /// Waits until `chat` has received at least `count` messages.
+    pub async fn wait_for(&self, chat: i64, count: usize) -> Vec<Value> {
+        for _ in 0..400 {
+            let sent = self.sent_to(chat);
+            if sent.len() >= count {
+                return sent;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!(
+            "chat {chat} got {} messages, expected {count}: {:#?}",
+            self.sent_to(chat).len(),
+            self.sent_to(chat)
+        );
+    }
+}
+
+fn bot_user() -> Value {
+    json!({ "id": 123456, "is_bot": true, "first_name": "Ventanilla", "username": "ventanilla_bot" })
+}
+
+fn message(chat: i64, message_id: i64, content: Value) -> Value {
+    let mut body = json!({
+        "message_id": message_id,
+        "date": 1_764_518_400,
+        "chat": { "id": chat, "type": "private", "first_name": "Luz" },
+        "from": { "id": chat, "is_bot": false, "first_name": "Luz" },
+    });
+    if let (Some(body), Some(content)) = (body.as_object_mut(), content.as_object()) {
+        for (k, v) in content {
+            body.insert(k.clone(), v.clone());
+        }
+    }
+    body
+}
+
+fn ok(result: Value) -> (StatusCode, Json<Value>) {
+    (
+        StatusCode::OK,
+        Json(json!({ "ok": true, "result": result })),
+    )
+}
+
+async fn handle(
+    State(fake): State<FakeBotApi>,
+    Path((bot, method)): Path<(String, String)>,
+    body: Option<Json<Value>>,
+) -> impl IntoResponse {
+    if bot != format!("bot{TOKEN}") {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({ "ok": false, "error_code": 401, "description": "Unauthorized" })),
+        );
+    }
+    let body = body.map(|Json(b)| b).unwrap_or(json!({}));
+    // teloxide writes methods in PascalCase (`SendMessage`); the Bot API ignores case.
+    let method = method.to_ascii_lowercase();
+    match method.as_str() {
+        "getupdates" => {
+            let offset = body["offset"].as_i64().unwrap_or(0);
+            let timeout = body["timeout"].as_u64().unwrap_or(0).min(1);
+            let pending = |fake: &FakeBotApi| -> Vec<Value> {
+                let inner = fake.inner.lock().unwrap();
+                inner
+                    .updates
+                    .iter()
+                    .filter(|u| u["update_id"].as_i64().unwrap() >= offset)
+                    .cloned()
+                    .collect()
+            };
+            let mut updates = pending(&fake);
+            if updates.is_empty() && timeout > 0 {
+                let _ = tokio::time::timeout(Duration::from_secs(timeout), fake.arrived.notified())
+                    .await;
+                updates = pending(&fake);
+            }
+            ok(Value::Array(updates))
+        }
+        "sendmessage" => {
+            let chat = body["chat_id"].as_i64().unwrap_or_default();
+            let failure = fake
+                .inner
+                .lock()
+                .unwrap()
+                .failures
+                .get_mut(&chat)
+                .and_then(|f| f.pop_front());
+            let mut recorded = body.clone();
+            let response = match failure {
+                Some(Failure::TooManyRequests { retry_after }) => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    Json(json!({ "ok": false, "error_code": 429,
+                        "description": format!("Too Many Requests: retry after {retry_after}"),
+                        "parameters": { "retry_after": retry_after } })),
+                ),
+                Some(Failure::Blocked) => (
+                    StatusCode::FORBIDDEN,
+                    Json(
+                        json!({ "ok": false, "error_code": 403, "description": "Forbidden: bot was blocked by the user" }),
+                    ),
+                ),
+                Some(Failure::ServerError) => (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    Json(
+                        json!({ "ok": false, "error_code": 500, "description": "Internal Server Error" }),
+                    ),
+                ),
+                None => {
+                    recorded["_delivered"] = json!(true);
+                    let id = {
+                        let mut inner = fake.inner.lock().unwrap();
+                        inner.next_message_id += 1;
+                        inner.next_message_id
+                    };
+                    recorded["_message_id"] = json!(id);
+                    let mut sent = message(chat, id, json!({ "text": body["text"] }));
+                    sent["from"] = bot_user();
+                    if !body["reply_markup"].is_null() {
+                        sent["reply_markup"] = body["reply_markup"].clone();
+                    }
+                    ok(sent)
+                }
+            };
+            fake.inner.lock().unwrap().calls.push((method, recorded));
+            response
+        }
+        "editmessagereplymarkup" | "editmessagetext" => {
+            let chat = body["chat_id"].as_i64().unwrap_or_default();
+            let id = body["message_id"].as_i64().unwrap_or_default();
+            fake.inner.lock().unwrap().calls.push((method, body));
+            let mut edited = message(chat, id, json!({ "text": "…" }));
+            edited["from"] = bot_user();
+            ok(edited)
+        }
+        "getme" => ok(
+            json!({ "id": 123456, "is_bot": true, "first_name": "Ventanilla", "username": "ventanilla_bot",
+                              "can_join_groups": false, "can_read_all_group_messages": false,
+                              "supports_inline_queries": false }),
+        ),
+        _ => {
+            // answerCallbackQuery, setMyCommands, deleteWebhook, setWebhook: true.
+            fake.inner.lock().unwrap().calls.push((method, body));
+            ok(json!(true))
+        }
+    }
+}

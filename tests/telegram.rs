@@ -1,0 +1,378 @@
+//! The Telegram channel end to end: the real teloxide `Bot` against a fake Bot API server that
+//! speaks Telegram's JSON, the long-polling receiver, the turn service and the outbox worker
+//! with the Telegram sender.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use support::telegram::{Failure, FakeBotApi, TOKEN};
+use support::{Backend, TestApp, spawn_app_with};
+use teloxide::adaptors::throttle::Limits;
+use ventanilla::channels::telegram::{Receiver, TelegramSender, bot};
+use ventanilla::conversation::state::State;
+use ventanilla::delivery::{RetryPolicy, Sender, Worker};
+use ventanilla::service::Clock;
+use ventanilla::store;
+
+struct Harness {
+    app: TestApp,
+    fake: FakeBotApi,
+    stop: tokio::sync::watch::Sender<bool>,
+    receiver: Option<tokio::task::JoinHandle<()>>,
+}
+
+fn loose_limits() -> Limits {
+    Limits {
+        messages_per_sec_chat: 1000,
+        messages_per_sec_overall: 1000,
+        messages_per_min_chat: 100_000,
+        messages_per_min_channel_or_supergroup: 100_000,
+    }
+}
+
+async fn stopped(mut rx: tokio::sync::watch::Receiver<bool>) {
+    let _ = rx.wait_for(|stop| *stop).await;
+}
+
+impl Harness {
+    async fn start() -> Harness {
+        let fake = FakeBotApi::start().await;
+        // The system clock: the worker waits real seconds for `retry_after`.
+        let app = spawn_app_with(Backend::Sqlite, None, None).await;
+        let bot = bot(TOKEN, Some(&fake.url)).unwrap();
+        let sender =
+            TelegramSender::new(bot.clone(), app.service.templates.clone(), loose_limits());
+        let senders: Vec<Arc<dyn Sender>> = vec![Arc::new(sender)];
+        let worker = Worker::new(
+            app.service.db.clone(),
+            senders,
+            Clock::System,
+            RetryPolicy::default(),
+        )
+        .idle(Duration::from_millis(20));
+        let (stop, rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(worker.run(stopped(rx.clone())));
+        let mut harness = Harness {
+            app,
+            fake,
+            stop,
+            receiver: None,
+        };
+        harness.start_receiver();
+        harness
+    }
+
+    /// (Re)starts the long-polling receiver, as a restarted service would.
+    fn start_receiver(&mut self) {
+        let bot = bot(TOKEN, Some(&self.fake.url)).unwrap();
+        let receiver = Receiver {
+            bot,
+            service: self.app.service.clone(),
+        };
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        let handle = tokio::spawn(async move {
+            let _keep = tx;
+            receiver.poll(stopped(rx)).await
+        });
+        if let Some(old) = self.receiver.replace(handle) {
+            old.abort();
+        }
+    }
+
+    /// Waits for the replies to an update: at least one new message, then a quiet moment.
+    async fn replies(&self, chat: i64, before: usize) -> Vec<Value> {
+        self.fake.wait_for(chat, before + 1).await;
+        let mut count = self.fake.sent_to(chat).len();
+        loop {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            let now = self.fake.sent_to(chat).len();
+            if now == count {
+                break;
+            }
+            count = now;
+        }
+        self.fake.sent_to(chat).split_off(before)
+    }
+
+    async fn say(&self, chat: i64, text: &str) -> Vec<Value> {
+        let before = self.fake.sent_to(chat).len();
+        self.fake.text(chat, text);
+        self.replies(chat, before).await
+    }
+
+    /// Presses the button of the last message whose text matches `label` (exact) or, for
+    /// `label = None`, the first live button of the keyboard.
+    async fn press(&self, chat: i64, label: Option<&str>) -> Vec<Value> {
+        let sent = self.fake.sent_to(chat);
+        let last = sent
+            .iter()
+            .rev()
+            .find(|m| !m["reply_markup"].is_null())
+            .expect("a message with buttons");
+        let message_id = last["_message_id"].as_i64().unwrap();
+        let buttons: Vec<&Value> = last["reply_markup"]["inline_keyboard"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|row| row.as_array().unwrap().iter())
+            .collect();
+        let button = match label {
+            Some(label) => buttons
+                .iter()
+                .find(|b| b["text"] == label)
+                .unwrap_or_else(|| panic!("no button {label}: {buttons:?}")),
+            None => buttons
+                .iter()
+                .find(|b| !b["callback_data"].as_str().unwrap().ends_with(":-"))
+                .expect("a live button"),
+        };
+        let data = button["callback_data"].as_str().unwrap().to_string();
+        assert!(data.len() <= 64, "callback_data within Telegram's 64 bytes");
+        let before = sent.len();
+        self.fake.press(chat, message_id, &data);
+        self.replies(chat, before).await
+    }
+
+    async fn state(&self, chat: i64) -> State {
+        let mut reader = self.app.service.db.reader().await.unwrap();
+        let row = store::conversations::find(&mut reader.conn(), "telegram", &chat.to_string())
+            .await
+            .unwrap()
+            .expect("conversation");
+        State::from_json(&row.state).unwrap()
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        if let Some(receiver) = self.receiver.take() {
+            receiver.abort();
+        }
+    }
+}
+
+fn text(message: &Value) -> &str {
+    message["text"].as_str().unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_journey_by_typing_and_pressing_buttons() {
+    let h = Harness::start().await;
+    let chat = 4242;
+
+    let welcome = h.say(chat, "/start").await;
+    assert!(text(&welcome[0]).contains("Ventanilla"));
+    assert_eq!(welcome[1]["parse_mode"], "HTML");
+    assert!(
+        text(&welcome[1]).starts_with("<b>Paso 1 de 19</b>"),
+        "{}",
+        text(&welcome[1])
+    );
+
+    h.press(chat, Some("Sí, acepto")).await;
+    let confirm = h.say(chat, "pegl 890909 mjcrms08").await;
+    assert!(text(&confirm[0]).contains("PEGL890909MJCRMS08"));
+    h.press(chat, Some("Sí, son correctos")).await;
+    h.say(chat, "Luz María").await;
+    let refused = h.say(chat, "Pérez <b>").await;
+    assert!(
+        text(&refused[0]).contains("no lleva el símbolo"),
+        "{}",
+        text(&refused[0])
+    );
+    h.say(chat, "Pérez").await;
+    h.say(chat, "Gómez").await;
+    let sheets = h.press(chat, Some("Licenciatura")).await;
+    assert!(text(&sheets[0]).contains("$1,773"), "{}", text(&sheets[0]));
+    h.say(chat, "ab12cd34ef").await;
+    h.say(chat, "Universidad de Guadalajara & Asociados").await;
+    h.say(chat, "Licenciatura en Derecho").await;
+    h.say(chat, "Jalisco").await;
+    h.say(chat, "15 de marzo de 2015").await;
+    h.press(chat, Some("Exento de examen")).await;
+    h.say(chat, "01/08/2009").await;
+    h.say(chat, "30/06/2013").await;
+    let review = h.say(chat, "luz@example.mx").await;
+    // What the applicant typed is escaped for HTML.
+    assert!(
+        text(&review[0]).contains("Guadalajara &amp; Asociados"),
+        "{}",
+        text(&review[0])
+    );
+    let submitted = h.press(chat, Some("Enviar solicitud")).await;
+    assert!(text(&submitted[0]).contains("SOL-"));
+    let calendar = h.press(chat, None).await;
+    // The calendar is a month grid: a title row, the weekdays, then weeks of seven cells.
+    let grid = calendar[0]["reply_markup"]["inline_keyboard"]
+        .as_array()
+        .unwrap();
+    assert_eq!(grid[1].as_array().unwrap().len(), 7);
+    assert!(
+        grid[2..]
+            .iter()
+            .all(|row| row.as_array().unwrap().len() == 7 || row == grid.last().unwrap())
+    );
+    let slots = h.press(chat, None).await;
+    assert!(
+        text(&slots[0]).contains("¿A qué hora"),
+        "{}",
+        text(&slots[0])
+    );
+    let booked = h.press(chat, None).await;
+    assert!(
+        text(&booked[0]).contains("Cita confirmada"),
+        "{}",
+        text(&booked[0])
+    );
+    assert!(matches!(h.state(chat).await, State::Tracking { .. }));
+
+    // Every callback query was answered, and pressed keyboards were removed.
+    let presses = h.fake.calls("answerCallbackQuery").len();
+    assert!(presses >= 8, "{presses}");
+    assert_eq!(h.fake.calls("editMessageReplyMarkup").len(), presses);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_update_twice_gets_one_reply_and_a_restart_resumes() {
+    let mut h = Harness::start().await;
+    let chat = 77;
+    h.say(chat, "hola").await;
+    h.press(chat, Some("Sí, acepto")).await;
+    let sent = h.fake.sent_to(chat).len();
+
+    // A restarted receiver reads every update again from offset 0: all are duplicates.
+    h.start_receiver();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        h.fake.sent_to(chat).len(),
+        sent,
+        "no reply to redelivered updates"
+    );
+
+    // The conversation goes on where it was.
+    let next = h.say(chat, "PEGL890909MJCRMS08").await;
+    assert!(
+        text(&next[0]).contains("Fecha de nacimiento"),
+        "{}",
+        text(&next[0])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_old_button_does_nothing_harmful_and_says_so() {
+    let h = Harness::start().await;
+    let chat = 88;
+    h.say(chat, "hola").await;
+    let privacy = h.fake.sent_to(chat).last().cloned().unwrap();
+    h.press(chat, Some("Sí, acepto")).await;
+    let state = h.state(chat).await;
+
+    // Press "No acepto" on the old privacy message.
+    let old_id = privacy["_message_id"].as_i64().unwrap();
+    let data = privacy["reply_markup"]["inline_keyboard"][1][0]["callback_data"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    h.fake.press(chat, old_id, &data);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+
+    assert_eq!(h.state(chat).await, state);
+    let answers = h.fake.calls("answerCallbackQuery");
+    assert!(
+        answers.last().unwrap()["text"]
+            .as_str()
+            .unwrap()
+            .contains("ya no está vigente")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_is_waited_out_and_the_order_kept() {
+    let h = Harness::start().await;
+    let chat = 99;
+    h.fake
+        .fail_next_sends(chat, vec![Failure::TooManyRequests { retry_after: 1 }]);
+
+    h.fake.text(chat, "hola");
+    let sent = h.fake.wait_for(chat, 2).await;
+
+    assert!(
+        text(&sent[0]).contains("Ventanilla"),
+        "the welcome first: {}",
+        text(&sent[0])
+    );
+    assert!(text(&sent[1]).contains("Aviso de privacidad"));
+    let attempts = h
+        .fake
+        .calls("sendMessage")
+        .iter()
+        .filter(|c| c["chat_id"] == chat)
+        .count();
+    assert_eq!(attempts, 3, "one refused attempt, then the two messages");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_403_marks_the_chat_unreachable_without_retrying() {
+    let h = Harness::start().await;
+    let chat = 66;
+    h.fake.fail_next_sends(chat, vec![Failure::Blocked]);
+
+    h.fake.text(chat, "hola");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    let attempts = h
+        .fake
+        .calls("sendMessage")
+        .iter()
+        .filter(|c| c["chat_id"] == chat)
+        .count();
+    assert_eq!(attempts, 1, "no retry storm");
+    let mut reader = h.app.service.db.reader().await.unwrap();
+    let row = store::conversations::find(&mut reader.conn(), "telegram", "66")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(row.unreachable_reason.unwrap().contains("blocked"));
+    assert!(
+        matches!(h.state(chat).await, State::AwaitingConsent),
+        "the conversation is intact"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stickers_photos_and_groups_get_an_explanation() {
+    let h = Harness::start().await;
+    let chat = 55;
+    h.say(chat, "hola").await;
+    h.press(chat, Some("Sí, acepto")).await;
+    let state = h.state(chat).await;
+
+    let before = h.fake.sent_to(chat).len();
+    h.fake.content(chat, serde_json::json!({ "photo": [{ "file_id": "a", "file_unique_id": "b", "width": 90, "height": 90 }] }));
+    let photo = h.replies(chat, before).await;
+    let before = h.fake.sent_to(chat).len();
+    h.fake.content(
+        chat,
+        serde_json::json!({ "sticker": {
+        "file_id": "s", "file_unique_id": "u", "type": "regular", "width": 512, "height": 512,
+        "is_animated": false, "is_video": false } }),
+    );
+    let sticker = h.replies(chat, before).await;
+
+    assert!(text(&photo[0]).contains("fotos"), "{}", text(&photo[0]));
+    assert!(
+        text(&sticker[0]).contains("sticker"),
+        "{}",
+        text(&sticker[0])
+    );
+    assert_eq!(h.state(chat).await, state);
+
+    let group = -1001;
+    h.fake.group_text(group, "hola");
+    let reply = h.fake.wait_for(group, 1).await;
+    assert!(text(&reply[0]).contains("chats privados"));
+}
