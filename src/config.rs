@@ -27,6 +27,10 @@ pub struct Settings {
     pub now: Option<DateTime<Utc>>,
     pub telegram_bot_token: Option<SecretString>,
     pub telegram_api_url: Option<String>,
+    /// Webhook mode: the public HTTPS address Telegram posts updates to (served by our HTTP
+    /// server at `/telegram/webhook`), and the secret Telegram sends back with each update.
+    pub telegram_webhook_url: Option<String>,
+    pub telegram_webhook_secret: Option<SecretString>,
     pub smtp_url: Option<SecretString>,
     pub imap_url: Option<SecretString>,
     pub mail_from: Option<String>,
@@ -148,6 +152,8 @@ impl Settings {
             now,
             telegram_bot_token: env.get("TELEGRAM_BOT_TOKEN").map(SecretString::from),
             telegram_api_url: env.get("TELEGRAM_API_URL"),
+            telegram_webhook_url: env.get("TELEGRAM_WEBHOOK_URL"),
+            telegram_webhook_secret: env.get("TELEGRAM_WEBHOOK_SECRET").map(SecretString::from),
             smtp_url: env.get("SMTP_URL").map(SecretString::from),
             imap_url: env.get("IMAP_URL").map(SecretString::from),
             mail_from: env.get("MAIL_FROM"),
@@ -173,6 +179,24 @@ impl Settings {
             || self.database_url.starts_with("postgresql://"))
         {
             bail!("DATABASE_URL must start with sqlite: or postgres://");
+        }
+        if self.telegram_webhook_url.is_some() {
+            use secrecy::ExposeSecret;
+            let secret = self
+                .telegram_webhook_secret
+                .as_ref()
+                .map(|s| s.expose_secret().to_string());
+            let valid = secret.as_deref().is_some_and(|s| {
+                (1..=256).contains(&s.len())
+                    && s.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            });
+            if !valid {
+                bail!(
+                    "TELEGRAM_WEBHOOK_URL is set: TELEGRAM_WEBHOOK_SECRET must be set too \
+                     (1-256 characters: letters, digits, _ and -)"
+                );
+            }
         }
         if self.procedure.offices.is_empty() {
             bail!("VENTANILLA_CONFIG: at least one [[offices]] entry is needed");

@@ -1,5 +1,5 @@
-//! The HTTP server: `/healthz` (database reachable, workers alive) and `/metrics` (Prometheus
-//! text format). Later channels (Telegram webhook) and the verification page mount here too.
+//! The HTTP server: `/healthz` (database reachable, workers alive), `/metrics` (Prometheus
+//! text format) and, in webhook mode, `/telegram/webhook`.
 
 use std::fmt::Write as _;
 use std::future::Future;
@@ -8,9 +8,9 @@ use std::sync::atomic::Ordering;
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use crate::delivery::DeliveryStats;
 use crate::service::Service;
@@ -22,13 +22,57 @@ pub struct AppState {
     pub service: Service,
     /// The delivery worker's counters and heartbeat.
     pub delivery: Arc<DeliveryStats>,
+    /// Set in webhook mode.
+    pub telegram_webhook: Option<TelegramWebhook>,
+}
+
+/// What the webhook route needs.
+#[derive(Clone)]
+pub struct TelegramWebhook {
+    pub receiver: crate::channels::telegram::Receiver,
+    pub secret: String,
 }
 
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .route("/telegram/webhook", post(telegram_webhook))
         .with_state(state)
+}
+
+/// Telegram's webhook: only a request carrying the secret given to `setWebhook` is read.
+/// A turn that failed answers 500 so that Telegram delivers the update again.
+async fn telegram_webhook(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> StatusCode {
+    let Some(webhook) = &state.telegram_webhook else {
+        return StatusCode::NOT_FOUND;
+    };
+    let given = headers
+        .get("X-Telegram-Bot-Api-Secret-Token")
+        .and_then(|v| v.to_str().ok());
+    if !given.is_some_and(|given| constant_time_eq(given.as_bytes(), webhook.secret.as_bytes())) {
+        return StatusCode::UNAUTHORIZED;
+    }
+    let Ok(update) = serde_json::from_slice::<teloxide::types::Update>(&body) else {
+        // Nothing Telegram sends again would be readable either.
+        return StatusCode::OK;
+    };
+    match webhook.receiver.process(&update).await {
+        Ok(()) => StatusCode::OK,
+        Err(error) => {
+            tracing::error!(error.message = %error, "webhook update not processed");
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+    }
+}
+
+/// Compares secrets without stopping at the first difference.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Serves until `shutdown` completes.

@@ -8,6 +8,7 @@ use secrecy::ExposeSecret;
 use tokio::sync::watch;
 
 use teloxide::adaptors::throttle::Limits;
+use teloxide::payloads::SetWebhookSetters;
 use teloxide::prelude::Requester;
 use ventanilla::channels::telegram;
 use ventanilla::config::Settings;
@@ -91,6 +92,7 @@ async fn serve(settings: Arc<Settings>) -> anyhow::Result<()> {
     // Each channel that is on adds its sender; the terminal delivers its own rows.
     let mut senders: Vec<Arc<dyn Sender>> = Vec::new();
     let mut receivers = Vec::new();
+    let mut telegram_webhook = None;
     if let Some(token) = settings
         .telegram_bot_token
         .as_ref()
@@ -100,21 +102,42 @@ async fn serve(settings: Arc<Settings>) -> anyhow::Result<()> {
         if let Err(error) = telegram::set_commands(&bot, &service.templates).await {
             tracing::warn!(error.message = %error, "Telegram: could not publish the command menu");
         }
-        // Long polling and a webhook exclude each other: make sure no webhook is left set.
-        if let Err(error) = bot.delete_webhook().await {
-            tracing::warn!(error.message = %error, "Telegram: could not remove a previous webhook");
-        }
         senders.push(Arc::new(telegram::TelegramSender::new(
             bot.clone(),
             service.templates.clone(),
             Limits::default(),
         )));
         let receiver = telegram::Receiver {
-            bot,
+            bot: bot.clone(),
             service: service.clone(),
         };
-        receivers.push(tokio::spawn(receiver.poll(stopped(stop_rx.clone()))));
-        tracing::info!("Telegram: on (long polling)");
+        // Exactly one receiver: the webhook when configured, long polling otherwise.
+        match (
+            &settings.telegram_webhook_url,
+            &settings.telegram_webhook_secret,
+        ) {
+            (Some(url), Some(secret)) => {
+                let url = url.parse().context("TELEGRAM_WEBHOOK_URL is not a URL")?;
+                bot.set_webhook(url)
+                    .secret_token(secret.expose_secret().to_string())
+                    .await
+                    .context("Telegram: setWebhook failed")?;
+                telegram_webhook = Some(http::TelegramWebhook {
+                    receiver,
+                    secret: secret.expose_secret().to_string(),
+                });
+                tracing::info!("Telegram: on (webhook at /telegram/webhook)");
+            }
+            _ => {
+                if let Err(error) = bot.delete_webhook().await {
+                    tracing::warn!(error.message = %error, "Telegram: could not remove a previous webhook");
+                }
+                receivers.push(tokio::spawn(receiver.poll(stopped(stop_rx.clone()))));
+                tracing::info!(
+                    "Telegram: on (long polling; set TELEGRAM_WEBHOOK_URL for a webhook)"
+                );
+            }
+        }
     }
     let worker = Worker::new(
         service.db.clone(),
@@ -132,6 +155,7 @@ async fn serve(settings: Arc<Settings>) -> anyhow::Result<()> {
     let state = http::AppState {
         service: service.clone(),
         delivery: stats,
+        telegram_webhook,
     };
     let http_task = tokio::spawn(http::serve(listener, state, stopped(stop_rx.clone())));
 
@@ -160,13 +184,8 @@ async fn serve(settings: Arc<Settings>) -> anyhow::Result<()> {
 /// Says what is on and off, and how to turn things on.
 fn log_channels(settings: &Settings) {
     tracing::info!("terminal channel: on (`ventanilla chat`)");
-    match &settings.telegram_bot_token {
-        Some(token) if !token.expose_secret().is_empty() => {
-            tracing::warn!(
-                "Telegram: TELEGRAM_BOT_TOKEN is set but this build has no Telegram channel yet"
-            )
-        }
-        _ => tracing::info!("Telegram: off (set TELEGRAM_BOT_TOKEN to turn it on)"),
+    if settings.telegram_bot_token.is_none() {
+        tracing::info!("Telegram: off (set TELEGRAM_BOT_TOKEN to turn it on)");
     }
     if settings.imap_url.is_some() || settings.smtp_url.is_some() {
         tracing::warn!(

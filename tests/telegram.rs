@@ -376,3 +376,103 @@ async fn stickers_photos_and_groups_get_an_explanation() {
     let reply = h.fake.wait_for(group, 1).await;
     assert!(text(&reply[0]).contains("chats privados"));
 }
+
+/// Posts `body` to the webhook with an optional secret header; returns the status line.
+async fn post_webhook(port: u16, secret: Option<&str>, body: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let header = secret
+        .map(|s| format!("X-Telegram-Bot-Api-Secret-Token: {s}\r\n"))
+        .unwrap_or_default();
+    let request = format!(
+        "POST /telegram/webhook HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n{header}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    response.lines().next().unwrap_or_default().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_mode_refuses_a_wrong_secret_and_serves_the_right_one() {
+    let mut h = Harness::start().await;
+    if let Some(polling) = h.receiver.take() {
+        polling.abort(); // exactly one receiver: the webhook
+    }
+    let receiver = Receiver {
+        bot: bot(TOKEN, Some(&h.fake.url)).unwrap(),
+        service: h.app.service.clone(),
+    };
+    let state = ventanilla::http::AppState {
+        service: h.app.service.clone(),
+        delivery: Arc::default(),
+        telegram_webhook: Some(ventanilla::http::TelegramWebhook {
+            receiver,
+            secret: "s3cret-token".into(),
+        }),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(ventanilla::http::serve(
+        listener,
+        state,
+        std::future::pending(),
+    ));
+    let update = serde_json::json!({ "update_id": 1, "message": {
+        "message_id": 1, "date": 1_764_518_400,
+        "chat": { "id": 31, "type": "private", "first_name": "Ana" },
+        "from": { "id": 31, "is_bot": false, "first_name": "Ana" },
+        "text": "hola" } })
+    .to_string();
+
+    let missing = post_webhook(port, None, &update).await;
+    let wrong = post_webhook(port, Some("guess"), &update).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let nothing = h.fake.sent_to(31).len();
+    let right = post_webhook(port, Some("s3cret-token"), &update).await;
+    let replies = h.fake.wait_for(31, 2).await;
+
+    assert!(missing.contains("401"), "{missing}");
+    assert!(wrong.contains("401"), "{wrong}");
+    assert_eq!(nothing, 0, "a refused request changes nothing");
+    assert!(right.contains("200"), "{right}");
+    assert!(text(&replies[0]).contains("Ventanilla"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_menu_is_published_in_spanish() {
+    let fake = FakeBotApi::start().await;
+    let templates = ventanilla::templates::Templates::new();
+
+    ventanilla::channels::telegram::set_commands(&bot(TOKEN, Some(&fake.url)).unwrap(), &templates)
+        .await
+        .unwrap();
+
+    let calls = fake.calls("setMyCommands");
+    let commands: Vec<&str> = calls[0]["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["command"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        commands,
+        [
+            "start",
+            "ayuda",
+            "estado",
+            "corregir",
+            "cancelar",
+            "reiniciar"
+        ]
+    );
+    assert!(
+        calls[0]["commands"][2]["description"]
+            .as_str()
+            .unwrap()
+            .contains("trámite")
+    );
+}
