@@ -316,6 +316,25 @@ async fn a_429_is_waited_out_and_the_order_kept() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_error_is_retried_with_backoff() {
+    let h = Harness::start().await;
+    let chat = 44;
+    h.fake.fail_next_sends(chat, vec![Failure::ServerError]);
+
+    h.fake.text(chat, "hola");
+    let sent = h.fake.wait_for(chat, 2).await;
+
+    assert!(text(&sent[0]).contains("Ventanilla"), "{}", text(&sent[0]));
+    let attempts = h
+        .fake
+        .calls("sendMessage")
+        .iter()
+        .filter(|c| c["chat_id"] == chat)
+        .count();
+    assert_eq!(attempts, 3, "one failed attempt, retried once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_403_marks_the_chat_unreachable_without_retrying() {
     let h = Harness::start().await;
     let chat = 66;

@@ -494,3 +494,88 @@ pub fn classify(error: RequestError) -> Result<(), SendError> {
         RequestError::Api(api) => SendError::Permanent(api.to_string()),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use teloxide::types::Seconds;
+
+    #[test]
+    fn bot_api_errors_are_sorted_by_what_to_do() {
+        let unknown = |d: &str| RequestError::Api(ApiError::Unknown(d.to_string()));
+        assert_eq!(
+            classify(RequestError::Api(ApiError::MessageNotModified)),
+            Ok(())
+        );
+        assert_eq!(
+            classify(unknown("Bad Request: message is not modified")),
+            Ok(())
+        );
+        assert_eq!(
+            classify(RequestError::RetryAfter(Seconds::from_seconds(7))),
+            Err(SendError::Transient {
+                reason: "429 Too Many Requests".into(),
+                retry_after: Some(std::time::Duration::from_secs(7))
+            })
+        );
+        assert!(matches!(
+            classify(RequestError::Api(ApiError::BotBlocked)),
+            Err(SendError::Unreachable(_))
+        ));
+        assert!(matches!(
+            classify(RequestError::Api(ApiError::UserDeactivated)),
+            Err(SendError::Unreachable(_))
+        ));
+        assert!(matches!(
+            classify(unknown("Forbidden: bot was blocked")),
+            Err(SendError::Unreachable(_))
+        ));
+        assert!(matches!(
+            classify(unknown("Bad Request: can't parse entities")),
+            Err(SendError::Permanent(_))
+        ));
+        assert!(matches!(
+            classify(unknown("Internal Server Error")),
+            Err(SendError::Transient { .. })
+        ));
+        assert!(matches!(
+            classify(unknown("Bad Gateway")),
+            Err(SendError::Transient { .. })
+        ));
+    }
+
+    #[test]
+    fn html_escapes_everything_and_bolds_the_step() {
+        assert_eq!(
+            html("Paso 2 de 19\nEscribe <tu> CURP & ya"),
+            "<b>Paso 2 de 19</b>\nEscribe &lt;tu&gt; CURP &amp; ya"
+        );
+        assert_eq!(html("Hola <b>"), "Hola &lt;b&gt;");
+    }
+
+    #[test]
+    fn choices_become_short_callback_data() {
+        let templates = Templates::new();
+        let message = OutgoingMessage {
+            text: "x".into(),
+            choices: vec![
+                crate::conversation::reply::Choice::new("licenciatura", "Licenciatura"),
+                crate::conversation::reply::Choice::new("maestria", "Maestria"),
+            ],
+            calendar: None,
+            template: "ask_level".into(),
+        };
+        let markup = keyboard(9_223_372_036_854_775_807, &message, &templates).unwrap();
+        let data: Vec<String> = markup
+            .inline_keyboard
+            .iter()
+            .flatten()
+            .filter_map(|b| match &b.kind {
+                teloxide::types::InlineKeyboardButtonKind::CallbackData(d) => Some(d.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(data, ["9223372036854775807:0", "9223372036854775807:1"]);
+        assert!(data.iter().all(|d| d.len() <= 64));
+    }
+}
