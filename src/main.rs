@@ -7,7 +7,6 @@ use clap::{Parser, Subcommand};
 use secrecy::ExposeSecret;
 use tokio::sync::watch;
 
-use teloxide::adaptors::throttle::Limits;
 use teloxide::payloads::SetWebhookSetters;
 use teloxide::prelude::Requester;
 use ventanilla::channels::telegram;
@@ -105,7 +104,7 @@ async fn serve(settings: Arc<Settings>) -> anyhow::Result<()> {
         senders.push(Arc::new(telegram::TelegramSender::new(
             bot.clone(),
             service.templates.clone(),
-            Limits::default(),
+            telegram::Limits::default(),
         )));
         let receiver = telegram::Receiver {
             bot: bot.clone(),

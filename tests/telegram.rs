@@ -10,8 +10,7 @@ use std::time::Duration;
 use serde_json::Value;
 use support::telegram::{Failure, FakeBotApi, TOKEN};
 use support::{Backend, TestApp, spawn_app_with};
-use teloxide::adaptors::throttle::Limits;
-use ventanilla::channels::telegram::{Receiver, TelegramSender, bot};
+use ventanilla::channels::telegram::{Limits, Receiver, TelegramSender, bot};
 use ventanilla::conversation::state::State;
 use ventanilla::delivery::{RetryPolicy, Sender, Worker};
 use ventanilla::service::Clock;
@@ -25,12 +24,7 @@ struct Harness {
 }
 
 fn loose_limits() -> Limits {
-    Limits {
-        messages_per_sec_chat: 1000,
-        messages_per_sec_overall: 1000,
-        messages_per_min_chat: 100_000,
-        messages_per_min_channel_or_supergroup: 100_000,
-    }
+    Limits::unlimited()
 }
 
 async fn stopped(mut rx: tokio::sync::watch::Receiver<bool>) {

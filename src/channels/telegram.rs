@@ -9,12 +9,17 @@
 //! - Sending: HTML parse mode with everything escaped; choices as inline keyboards, the
 //!   calendar as a month grid; Bot API errors sorted for the worker (429 → retry after the given
 //!   time, 403 → unreachable, "not modified" → done, other 400 → failed, network/5xx → retry).
-//!   teloxide's `Throttle` keeps under Telegram's limits (per chat and overall).
+//!   A rate limiter keeps under Telegram's limits (about 30 messages/s overall and 1/s per chat,
+//!   with a short burst so a question can follow its explanation): a message over the limit is
+//!   deferred in the outbox, so one busy chat never holds up the others. teloxide's `Throttle`
+//!   is not used: it queues inside the request, which would stall the single delivery worker.
 
 use std::future::Future;
 
-use teloxide::adaptors::Throttle;
-use teloxide::adaptors::throttle::Limits;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use teloxide::payloads::{AnswerCallbackQuerySetters, GetUpdatesSetters, SendMessageSetters};
 use teloxide::prelude::Requester;
 use teloxide::types::{
@@ -299,18 +304,128 @@ pub async fn set_commands(bot: &Bot, templates: &Templates) -> Result<(), Reques
     bot.set_my_commands(commands).await.map(|_| ())
 }
 
+/// Telegram's limits, as token buckets: a burst, then a steady rate.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub per_chat_burst: u32,
+    pub per_chat_per_second: f64,
+    pub overall_burst: u32,
+    pub overall_per_second: f64,
+}
+
+impl Default for Limits {
+    /// About 1 message/s per chat (3 at once) and 30/s overall (Telegram's bot FAQ).
+    fn default() -> Self {
+        Limits {
+            per_chat_burst: 3,
+            per_chat_per_second: 1.0,
+            overall_burst: 30,
+            overall_per_second: 30.0,
+        }
+    }
+}
+
+impl Limits {
+    /// No limit (benchmarks and tests against a fake server).
+    pub fn unlimited() -> Limits {
+        Limits {
+            per_chat_burst: u32::MAX,
+            per_chat_per_second: f64::MAX,
+            overall_burst: u32::MAX,
+            overall_per_second: f64::MAX,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+impl Bucket {
+    fn full(burst: u32, now: Instant) -> Bucket {
+        Bucket {
+            tokens: f64::from(burst),
+            at: now,
+        }
+    }
+
+    fn refill(&mut self, burst: u32, rate: f64, now: Instant) {
+        let gained = now.saturating_duration_since(self.at).as_secs_f64() * rate;
+        self.tokens = (self.tokens + gained).min(f64::from(burst));
+        self.at = self.at.max(now);
+    }
+
+    /// How long until one token is there (zero if it is now).
+    fn wait(&self, rate: f64) -> Duration {
+        if self.tokens >= 1.0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64((1.0 - self.tokens) / rate)
+        }
+    }
+}
+
+/// Token buckets per chat and overall, in this process.
+#[derive(Debug)]
+pub struct RateLimiter {
+    limits: Limits,
+    state: Mutex<(Bucket, HashMap<i64, Bucket>)>,
+}
+
+impl RateLimiter {
+    pub fn new(limits: Limits) -> RateLimiter {
+        let now = Instant::now();
+        RateLimiter {
+            limits,
+            state: Mutex::new((Bucket::full(limits.overall_burst, now), HashMap::new())),
+        }
+    }
+
+    /// Takes a token for `chat`, or says how long to wait for one.
+    pub fn acquire(&self, chat: i64, now: Instant) -> Result<(), Duration> {
+        let l = self.limits;
+        let mut state = self
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (overall, chats) = &mut *state;
+        overall.refill(l.overall_burst, l.overall_per_second, now);
+        let bucket = chats
+            .entry(chat)
+            .or_insert_with(|| Bucket::full(l.per_chat_burst, now));
+        bucket.refill(l.per_chat_burst, l.per_chat_per_second, now);
+        let wait = overall
+            .wait(l.overall_per_second)
+            .max(bucket.wait(l.per_chat_per_second));
+        if wait > Duration::ZERO {
+            return Err(wait);
+        }
+        overall.tokens -= 1.0;
+        bucket.tokens -= 1.0;
+        // Forget chats whose bucket is full again, so the map stays small.
+        if chats.len() > 10_000 {
+            chats.retain(|_, b| b.tokens < f64::from(l.per_chat_burst));
+        }
+        Ok(())
+    }
+}
+
 /// Delivers outbox messages to Telegram.
 pub struct TelegramSender {
-    bot: Throttle<Bot>,
+    bot: Bot,
     templates: Templates,
+    limiter: RateLimiter,
 }
 
 impl TelegramSender {
-    /// `limits`: Telegram's (`Limits::default()`) in production; tests may loosen them.
+    /// `limits`: Telegram's (`Limits::default()`) in production.
     pub fn new(bot: Bot, templates: Templates, limits: Limits) -> TelegramSender {
         TelegramSender {
-            bot: Throttle::new_spawn(bot, limits),
+            bot,
             templates,
+            limiter: RateLimiter::new(limits),
         }
     }
 }
@@ -325,6 +440,9 @@ impl Sender for TelegramSender {
             let chat_id: i64 = delivery.address.parse().map_err(|_| {
                 SendError::Permanent("the address is not a Telegram chat id".into())
             })?;
+            self.limiter
+                .acquire(chat_id, Instant::now())
+                .map_err(SendError::Later)?;
             let text = html(&delivery.message.text);
             let mut request = self
                 .bot
@@ -542,6 +660,37 @@ mod tests {
             classify(unknown("Bad Gateway")),
             Err(SendError::Transient { .. })
         ));
+    }
+
+    #[test]
+    fn the_rate_limiter_allows_a_burst_then_one_per_second_per_chat() {
+        let limiter = RateLimiter::new(Limits::default());
+        let start = Instant::now();
+        for _ in 0..3 {
+            assert_eq!(limiter.acquire(1, start), Ok(()));
+        }
+        let wait = limiter.acquire(1, start).unwrap_err();
+        assert!(
+            wait > Duration::from_millis(900) && wait <= Duration::from_secs(1),
+            "{wait:?}"
+        );
+        // Another chat is not held up by the first.
+        assert_eq!(limiter.acquire(2, start), Ok(()));
+        assert_eq!(limiter.acquire(1, start + Duration::from_secs(1)), Ok(()));
+    }
+
+    #[test]
+    fn the_overall_limit_binds_across_chats() {
+        let limiter = RateLimiter::new(Limits::default());
+        let start = Instant::now();
+        for chat in 0..30 {
+            assert_eq!(limiter.acquire(chat, start), Ok(()), "chat {chat}");
+        }
+        assert!(limiter.acquire(99, start).is_err());
+        assert_eq!(
+            limiter.acquire(99, start + Duration::from_millis(40)),
+            Ok(())
+        );
     }
 
     #[test]

@@ -39,6 +39,10 @@ pub enum SendError {
     /// Will never succeed as it is (malformed, refused).
     #[error("permanent: {0}")]
     Permanent(String),
+    /// Not sent, to stay under the channel's rate limits: send it after the given time. Not a
+    /// failure: it does not count as an attempt.
+    #[error("deferred by rate limit")]
+    Later(Duration),
     /// The recipient cannot be reached on this channel any more.
     #[error("unreachable: {0}")]
     Unreachable(String),
@@ -194,6 +198,11 @@ impl Worker {
             Ok(()) => {
                 self.stats.sent.fetch_add(1, Ordering::Relaxed);
                 store::outbox::mark_sent(&self.db, row.id, self.clock.now()).await
+            }
+            Err(SendError::Later(wait)) => {
+                let next =
+                    now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(1));
+                store::outbox::defer(&self.db, row.id, next).await
             }
             Err(SendError::Transient {
                 reason,

@@ -158,6 +158,22 @@ pub async fn mark_retry(
     tx.commit().await
 }
 
+/// Not sent yet, by choice (rate limits): back to pending at `next_attempt`, and the claim does
+/// not count as an attempt.
+pub async fn defer(db: &Db, id: i64, next_attempt: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin().await?;
+    on!(&mut tx.conn(), c => sqlx::query(
+        "UPDATE outbox SET status = 'pending', next_attempt_at = $1, lease_until = NULL,
+         attempts = attempts - 1 WHERE id = $2",
+    )
+    .bind(millis(next_attempt))
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|_| ()))?;
+    tx.commit().await
+}
+
 /// Will not be delivered (permanent error, unreachable recipient, attempts exhausted). The row
 /// stays, with the reason.
 pub async fn mark_failed(db: &Db, id: i64, error: &str) -> Result<(), sqlx::Error> {

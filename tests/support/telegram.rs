@@ -151,6 +151,16 @@ impl FakeBotApi {
             .collect()
     }
 
+    /// How many messages were delivered, to all chats.
+    pub fn delivered(&self) -> usize {
+        let inner = self.inner.lock().unwrap();
+        inner
+            .calls
+            .iter()
+            .filter(|(m, b)| m == "sendmessage" && b["_delivered"] == json!(true))
+            .count()
+    }
+
     /// Waits until `chat` has received at least `count` messages.
     pub async fn wait_for(&self, chat: i64, count: usize) -> Vec<Value> {
         for _ in 0..400 {
@@ -211,6 +221,8 @@ async fn handle(
     match method.as_str() {
         "getupdates" => {
             let offset = body["offset"].as_i64().unwrap_or(0);
+            // Telegram returns at most `limit` updates per call (1-100, default 100).
+            let limit = body["limit"].as_u64().unwrap_or(100).clamp(1, 100) as usize;
             let timeout = body["timeout"].as_u64().unwrap_or(0).min(1);
             let pending = |fake: &FakeBotApi| -> Vec<Value> {
                 let inner = fake.inner.lock().unwrap();
@@ -288,7 +300,8 @@ async fn handle(
         "getme" => ok(
             json!({ "id": 123456, "is_bot": true, "first_name": "Ventanilla", "username": "ventanilla_bot",
                               "can_join_groups": false, "can_read_all_group_messages": false,
-                              "supports_inline_queries": false }),
+                              "supports_inline_queries": false, "can_connect_to_business": false,
+                              "has_main_web_app": false }),
         ),
         _ => {
             // answerCallbackQuery, setMyCommands, deleteWebhook, setWebhook: true.

@@ -1,0 +1,110 @@
+//! Updates per second through the whole Telegram path (long polling → turn → outbox → worker →
+//! sendMessage) against the fake Bot API server of the tests, next to a plain teloxide echo bot
+//! against the same fake server, in one run.
+//!
+//! `cargo bench --bench telegram` (`BENCH_UPDATES` sets how many updates, default 2,000, each
+//! from a different chat: a first "hola", answered with two messages by Ventanilla and with one
+//! echo by the echo bot). Telegram's own rate limits are lifted on both sides: this measures
+//! the software, not the limits.
+
+#[path = "../tests/support/telegram.rs"]
+mod fake;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use teloxide::prelude::*;
+use ventanilla::channels::telegram::{Limits, Receiver, TelegramSender, bot};
+use ventanilla::config::{Env, Settings};
+use ventanilla::delivery::{RetryPolicy, Sender, Worker};
+use ventanilla::service::{Clock, Service};
+use ventanilla::store::Db;
+
+struct BenchEnv(Vec<(String, String)>);
+
+impl Env for BenchEnv {
+    fn get(&self, key: &str) -> Option<String> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+    }
+}
+
+async fn wait_until(fake: &fake::FakeBotApi, delivered: usize) {
+    while fake.delivered() < delivered {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+async fn ventanilla_rate(updates: usize) -> f64 {
+    let fake = fake::FakeBotApi::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    let settings =
+        Settings::from_env(&BenchEnv(vec![("DATABASE_URL".into(), url.clone())])).unwrap();
+    let db = Db::connect(&url).await.unwrap();
+    db.migrate().await.unwrap();
+    let service = Service::new(db.clone(), Arc::new(settings));
+    let bot = bot(fake::TOKEN, Some(&fake.url)).unwrap();
+    let unlimited = Limits::unlimited();
+    let sender: Vec<Arc<dyn Sender>> = vec![Arc::new(TelegramSender::new(
+        bot.clone(),
+        service.templates.clone(),
+        unlimited,
+    ))];
+    let worker = Worker::new(db, sender, Clock::System, RetryPolicy::default())
+        .idle(Duration::from_millis(1));
+    tokio::spawn(worker.run(std::future::pending()));
+    let receiver = Receiver { bot, service };
+    tokio::spawn(receiver.poll(std::future::pending()));
+
+    let started = Instant::now();
+    for chat in 0..updates {
+        fake.text(1_000_000 + chat as i64, "hola");
+    }
+    wait_until(&fake, updates * 2).await;
+    updates as f64 / started.elapsed().as_secs_f64()
+}
+
+async fn echo_rate(updates: usize) -> f64 {
+    let fake = fake::FakeBotApi::start().await;
+    let bot = bot(fake::TOKEN, Some(&fake.url)).unwrap();
+    let echo = tokio::spawn(async move {
+        let handler = Update::filter_message().endpoint(|bot: Bot, msg: Message| async move {
+            bot.send_message(msg.chat.id, msg.text().unwrap_or_default())
+                .await?;
+            respond(())
+        });
+        Dispatcher::builder(bot, handler).build().dispatch().await;
+    });
+
+    let started = Instant::now();
+    for chat in 0..updates {
+        fake.text(2_000_000 + chat as i64, "hola");
+    }
+    wait_until(&fake, updates).await;
+    let rate = updates as f64 / started.elapsed().as_secs_f64();
+    echo.abort();
+    rate
+}
+
+fn main() {
+    let updates: usize = std::env::var("BENCH_UPDATES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let ours = ventanilla_rate(updates).await;
+        let echo = echo_rate(updates).await;
+        println!(
+            "Telegram path against the fake Bot API server, {updates} updates from {updates} chats"
+        );
+        println!("ventanilla (poll → turn → outbox → sendMessage ×2): {ours:.0} updates/s");
+        println!("plain teloxide echo bot (poll → sendMessage ×1):    {echo:.0} updates/s");
+    });
+}
