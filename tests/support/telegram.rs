@@ -230,6 +230,7 @@ async fn handle(
                     .updates
                     .iter()
                     .filter(|u| u["update_id"].as_i64().unwrap() >= offset)
+                    .take(limit)
                     .cloned()
                     .collect()
             };
