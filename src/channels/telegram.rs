@@ -106,6 +106,15 @@ pub fn translate(update: &Update) -> Translated {
     }
 }
 
+/// The chat an update belongs to, for ordering.
+fn chat_of(update: &Update) -> Option<i64> {
+    match translate(update) {
+        Translated::Turn(inbound) => inbound.address.parse().ok(),
+        Translated::Button { chat_id, .. } => Some(chat_id),
+        Translated::Ignore => None,
+    }
+}
+
 /// The kind of a message that is not text, as the dialogue names it.
 fn content_kind(message: &teloxide::types::Message) -> &'static str {
     if message.sticker().is_some() {
@@ -249,8 +258,46 @@ impl Receiver {
         Ok(())
     }
 
-    /// Long polling until `shutdown`: each update is processed before the offset moves past it,
-    /// so an update whose turn failed (database down) is fetched again.
+    /// Processes a batch of updates: the chats in parallel, each chat's updates in order.
+    /// Returns the next offset: past the batch when every update was processed, else the
+    /// first failed update (fetched again; those processed meanwhile are then duplicates).
+    async fn process_batch(&self, updates: Vec<Update>) -> Option<i32> {
+        let last = updates.last()?.id.0 as i32;
+        let mut by_chat: Vec<(Option<i64>, Vec<Update>)> = Vec::new();
+        for update in updates {
+            let chat = chat_of(&update);
+            match by_chat
+                .iter_mut()
+                .find(|(c, _)| *c == chat && chat.is_some())
+            {
+                Some((_, list)) => list.push(update),
+                None => by_chat.push((chat, vec![update])),
+            }
+        }
+        let mut tasks = tokio::task::JoinSet::new();
+        for (_, list) in by_chat {
+            let receiver = self.clone();
+            tasks.spawn(async move {
+                for update in list {
+                    if let Err(error) = receiver.process(&update).await {
+                        tracing::error!(error.message = %error, "update not processed; will retry");
+                        return Some(update.id.0 as i32);
+                    }
+                }
+                None
+            });
+        }
+        let mut first_failed: Option<i32> = None;
+        while let Some(result) = tasks.join_next().await {
+            if let Ok(Some(failed)) = result {
+                first_failed = Some(first_failed.map_or(failed, |f| f.min(failed)));
+            }
+        }
+        Some(first_failed.unwrap_or(last + 1))
+    }
+
+    /// Long polling until `shutdown`: a batch is processed before the offset moves past it, so
+    /// an update whose turn failed (database down) is fetched again.
     pub async fn poll(self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
         let mut offset: i32 = 0;
@@ -264,14 +311,8 @@ impl Receiver {
             match updates {
                 Ok(updates) => {
                     pause = std::time::Duration::from_millis(500);
-                    for update in updates {
-                        match self.process(&update).await {
-                            Ok(()) => offset = update.id.0 as i32 + 1,
-                            Err(error) => {
-                                tracing::error!(error.message = %error, "update not processed; will retry");
-                                break;
-                            }
-                        }
+                    if let Some(next) = self.process_batch(updates).await {
+                        offset = next;
                     }
                 }
                 Err(error) => {

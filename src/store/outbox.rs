@@ -70,7 +70,8 @@ const CLAIM_SQLITE: &str = "
     UPDATE outbox SET status = 'sending', lease_until = $1, attempts = attempts + 1
     WHERE id = (
         SELECT o.id FROM outbox o
-        WHERE (o.status = 'pending' OR (o.status = 'sending' AND o.lease_until < $2))
+        WHERE o.status IN ('pending', 'sending')
+          AND (o.status = 'pending' OR o.lease_until < $2)
           AND o.next_attempt_at <= $2
           AND (',' || $3 || ',') LIKE ('%,' || o.channel || ',%')
           AND ($4 IS NULL OR o.conversation_id = $4)
@@ -85,7 +86,8 @@ const CLAIM_POSTGRES: &str = "
     UPDATE outbox SET status = 'sending', lease_until = $1, attempts = attempts + 1
     WHERE id = (
         SELECT o.id FROM outbox o
-        WHERE (o.status = 'pending' OR (o.status = 'sending' AND o.lease_until < $2))
+        WHERE o.status IN ('pending', 'sending')
+          AND (o.status = 'pending' OR o.lease_until < $2)
           AND o.next_attempt_at <= $2
           AND o.channel = ANY(string_to_array($3, ','))
           AND ($4::BIGINT IS NULL OR o.conversation_id = $4)
