@@ -55,7 +55,9 @@ async fn ventanilla_rate(updates: usize) -> f64 {
     ))];
     let worker = Worker::new(db, sender, Clock::System, RetryPolicy::default())
         .idle(Duration::from_millis(1));
-    tokio::spawn(worker.run(std::future::pending()));
+    let (_keep, stop) = tokio::sync::watch::channel(false);
+    tokio::spawn(worker.run_many(8, stop));
+    std::mem::forget(_keep);
     let receiver = Receiver { bot, service };
     tokio::spawn(receiver.poll(std::future::pending()));
 

@@ -72,6 +72,9 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
+/// Delivery loops sharing the outbox: sends to different chats overlap.
+const DELIVERY_TASKS: usize = 4;
+
 async fn connect(settings: Arc<Settings>) -> anyhow::Result<Service> {
     let db = Db::connect(&settings.database_url).await?;
     db.migrate().await?;
@@ -145,7 +148,7 @@ async fn serve(settings: Arc<Settings>) -> anyhow::Result<()> {
         RetryPolicy::default(),
     );
     let stats = worker.stats.clone();
-    let worker_task = tokio::spawn(worker.run(stopped(stop_rx.clone())));
+    let worker_task = tokio::spawn(worker.run_many(DELIVERY_TASKS, stop_rx.clone()));
 
     let listener = tokio::net::TcpListener::bind(settings.http_addr)
         .await

@@ -48,7 +48,7 @@ impl Harness {
         )
         .idle(Duration::from_millis(20));
         let (stop, rx) = tokio::sync::watch::channel(false);
-        tokio::spawn(worker.run(stopped(rx.clone())));
+        tokio::spawn(worker.run_many(4, rx.clone()));
         let mut harness = Harness {
             app,
             fake,

@@ -164,13 +164,7 @@ impl Worker {
             // Claimed by scope, so this cannot happen; release it for a worker that can.
             return store::outbox::mark_retry(&self.db, row.id, now, "no sender for channel").await;
         };
-        let unreachable = {
-            let mut reader = self.db.reader().await?;
-            store::conversations::get(&mut reader.conn(), row.conversation_id)
-                .await?
-                .and_then(|c| c.unreachable_reason)
-        };
-        if let Some(reason) = unreachable {
+        if let Some(reason) = &row.unreachable_reason {
             self.stats.failed.fetch_add(1, Ordering::Relaxed);
             return store::outbox::mark_failed(&self.db, row.id, &format!("unreachable: {reason}"))
                 .await;
@@ -256,6 +250,25 @@ impl Worker {
             handled += 1;
         }
         Ok(handled)
+    }
+
+    /// Runs `tasks` delivery loops sharing the queue until `shutdown` says stop: sends to
+    /// different chats overlap, while each conversation's messages still go one at a time and
+    /// in order (a message is only claimed once the ones before it are sent).
+    pub async fn run_many(self, tasks: usize, shutdown: tokio::sync::watch::Receiver<bool>) {
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..tasks.max(1) {
+            let worker = self.clone();
+            let mut stop = shutdown.clone();
+            set.spawn(async move {
+                worker
+                    .run(async move {
+                        let _ = stop.wait_for(|stop| *stop).await;
+                    })
+                    .await
+            });
+        }
+        while set.join_next().await.is_some() {}
     }
 
     /// Runs until `shutdown` completes, sleeping when the queue is empty. Database errors are

@@ -29,6 +29,9 @@ pub struct OutboxRow {
     pub address: String,
     pub payload: String,
     pub attempts: i64,
+    /// Set when the conversation can no longer be reached on its channel (claims only).
+    #[sqlx(default)]
+    pub unreachable_reason: Option<String>,
 }
 
 /// Writes the messages of a turn in one statement.
@@ -80,7 +83,9 @@ const CLAIM_SQLITE: &str = "
               WHERE e.conversation_id = o.conversation_id AND e.id < o.id
                 AND e.status IN ('pending', 'sending'))
         ORDER BY o.id LIMIT 1)
-    RETURNING id, conversation_id, channel, address, payload, attempts";
+    RETURNING id, conversation_id, channel, address, payload, attempts,
+        (SELECT c.unreachable_reason FROM conversations c WHERE c.id = outbox.conversation_id)
+            AS unreachable_reason";
 
 const CLAIM_POSTGRES: &str = "
     UPDATE outbox SET status = 'sending', lease_until = $1, attempts = attempts + 1
@@ -97,7 +102,9 @@ const CLAIM_POSTGRES: &str = "
                 AND e.status IN ('pending', 'sending'))
         ORDER BY o.id LIMIT 1
         FOR UPDATE SKIP LOCKED)
-    RETURNING id, conversation_id, channel, address, payload, attempts";
+    RETURNING id, conversation_id, channel, address, payload, attempts,
+        (SELECT c.unreachable_reason FROM conversations c WHERE c.id = outbox.conversation_id)
+            AS unreachable_reason";
 
 /// Claims the next due message, leasing it for `lease`.
 pub async fn claim(
