@@ -284,15 +284,25 @@ async fn an_old_button_does_nothing_harmful_and_says_so() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_429_is_waited_out_and_the_order_kept() {
+/// Sends "hola" to a chat whose first send fails with `failure`; returns the two messages
+/// finally delivered and how many sendMessage attempts the chat saw.
+async fn deliver_after(failure: Failure, chat: i64) -> (Vec<Value>, usize) {
     let h = Harness::start().await;
-    let chat = 99;
-    h.fake
-        .fail_next_sends(chat, vec![Failure::TooManyRequests { retry_after: 1 }]);
-
+    h.fake.fail_next_sends(chat, vec![failure]);
     h.fake.text(chat, "hola");
     let sent = h.fake.wait_for(chat, 2).await;
+    let attempts = h
+        .fake
+        .calls("sendMessage")
+        .iter()
+        .filter(|c| c["chat_id"] == chat)
+        .count();
+    (sent, attempts)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_is_waited_out_and_the_order_kept() {
+    let (sent, attempts) = deliver_after(Failure::TooManyRequests { retry_after: 1 }, 99).await;
 
     assert!(
         text(&sent[0]).contains("Ventanilla"),
@@ -300,31 +310,14 @@ async fn a_429_is_waited_out_and_the_order_kept() {
         text(&sent[0])
     );
     assert!(text(&sent[1]).contains("Aviso de privacidad"));
-    let attempts = h
-        .fake
-        .calls("sendMessage")
-        .iter()
-        .filter(|c| c["chat_id"] == chat)
-        .count();
     assert_eq!(attempts, 3, "one refused attempt, then the two messages");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_error_is_retried_with_backoff() {
-    let h = Harness::start().await;
-    let chat = 44;
-    h.fake.fail_next_sends(chat, vec![Failure::ServerError]);
-
-    h.fake.text(chat, "hola");
-    let sent = h.fake.wait_for(chat, 2).await;
+    let (sent, attempts) = deliver_after(Failure::ServerError, 44).await;
 
     assert!(text(&sent[0]).contains("Ventanilla"), "{}", text(&sent[0]));
-    let attempts = h
-        .fake
-        .calls("sendMessage")
-        .iter()
-        .filter(|c| c["chat_id"] == chat)
-        .count();
     assert_eq!(attempts, 3, "one failed attempt, retried once");
 }
 

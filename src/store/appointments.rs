@@ -168,16 +168,7 @@ pub async fn cancel(
     appointment_id: i64,
     now: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
-    let row = on!(conn, c => sqlx::query_as::<_, SeatRow>(
-        "UPDATE appointments SET status = 'cancelled', cancelled_at = $1
-         WHERE id = $2 AND status = 'active'
-         RETURNING office_id, day, slot",
-    )
-    .bind(now)
-    .bind(appointment_id)
-    .fetch_optional(c)
-    .await)?;
-    free(conn, row).await
+    cancel_where(conn, CANCEL_BY_ID, appointment_id, now).await
 }
 
 /// Cancels the application's active appointment, if any, and frees its seat.
@@ -186,15 +177,26 @@ pub async fn cancel_active(
     application_id: i64,
     now: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
-    let row = on!(conn, c => sqlx::query_as::<_, SeatRow>(
-        "UPDATE appointments SET status = 'cancelled', cancelled_at = $1
-         WHERE application_id = $2 AND status = 'active'
-         RETURNING office_id, day, slot",
-    )
-    .bind(now)
-    .bind(application_id)
-    .fetch_optional(c)
-    .await)?;
+    cancel_where(conn, CANCEL_BY_APPLICATION, application_id, now).await
+}
+
+const CANCEL_BY_ID: &str = "UPDATE appointments SET status = 'cancelled', cancelled_at = $1
+    WHERE id = $2 AND status = 'active' RETURNING office_id, day, slot";
+const CANCEL_BY_APPLICATION: &str =
+    "UPDATE appointments SET status = 'cancelled', cancelled_at = $1
+    WHERE application_id = $2 AND status = 'active' RETURNING office_id, day, slot";
+
+async fn cancel_where(
+    conn: &mut Conn<'_>,
+    sql: &'static str,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    let row = on!(conn, c => sqlx::query_as::<_, SeatRow>(sql)
+        .bind(now)
+        .bind(id)
+        .fetch_optional(c)
+        .await)?;
     free(conn, row).await
 }
 
