@@ -81,7 +81,7 @@ impl Harness {
         self.fake.wait_for(chat, before + 1).await;
         let mut count = self.fake.sent_to(chat).len();
         loop {
-            tokio::time::sleep(Duration::from_millis(250)).await;
+            tokio::time::sleep(Duration::from_millis(400)).await;
             let now = self.fake.sent_to(chat).len();
             if now == count {
                 break;
