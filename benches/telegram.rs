@@ -15,21 +15,10 @@ use std::time::{Duration, Instant};
 
 use teloxide::prelude::*;
 use ventanilla::channels::telegram::{Limits, Receiver, TelegramSender, bot};
-use ventanilla::config::{Env, Settings};
+use ventanilla::config::Settings;
 use ventanilla::delivery::{RetryPolicy, Sender, Worker};
 use ventanilla::service::{Clock, Service};
 use ventanilla::store::Db;
-
-struct BenchEnv(Vec<(String, String)>);
-
-impl Env for BenchEnv {
-    fn get(&self, key: &str) -> Option<String> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.clone())
-    }
-}
 
 async fn wait_until(fake: &fake::FakeBotApi, delivered: usize) {
     while fake.delivered() < delivered {
@@ -41,8 +30,7 @@ async fn ventanilla_rate(updates: usize) -> f64 {
     let fake = fake::FakeBotApi::start().await;
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-    let settings =
-        Settings::from_env(&BenchEnv(vec![("DATABASE_URL".into(), url.clone())])).unwrap();
+    let settings = Settings::from_env(&vec![("DATABASE_URL".to_string(), url.clone())]).unwrap();
     let db = Db::connect(&url).await.unwrap();
     db.migrate().await.unwrap();
     let service = Service::new(db.clone(), Arc::new(settings));

@@ -9,21 +9,10 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use ventanilla::config::{Env, Settings};
+use ventanilla::config::Settings;
 use ventanilla::conversation::Input;
 use ventanilla::service::{Channel, Inbound, Service, TurnResult};
 use ventanilla::store::{Db, Tx};
-
-struct BenchEnv(Vec<(String, String)>);
-
-impl Env for BenchEnv {
-    fn get(&self, key: &str) -> Option<String> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.clone())
-    }
-}
 
 fn journey(i: usize) -> Vec<String> {
     let key = format!("B{i:09}");
@@ -134,11 +123,11 @@ fn main() {
         // A capacity large enough that every applicant books on the first day offered.
         let config = dir.path().join("bench.toml");
         std::fs::write(&config, "[[offices]]\nid = \"bench\"\nname = \"Oficina\"\naddress = \"Calle 1\"\ntime_zone = \"America/Mexico_City\"\nopens_at = \"09:00:00\"\ncloses_at = \"15:00:00\"\nslot_minutes = 30\ndaily_capacity = 100000\n").unwrap();
-        let env = BenchEnv(vec![
+        let env: Vec<(String, String)> = vec![
             ("DATABASE_URL".into(), url.clone()),
             ("VENTANILLA_NOW".into(), "2026-11-30T10:00:00-06:00".into()),
             ("VENTANILLA_CONFIG".into(), config.display().to_string()),
-        ]);
+        ];
         let settings = Settings::from_env(&env).expect("settings");
         let db = Db::connect(&url).await.expect("connect");
         db.migrate().await.expect("migrate");

@@ -90,6 +90,13 @@ impl Env for ProcessEnv {
     }
 }
 
+/// Owned pairs, as tests and benchmarks build them.
+impl Env for Vec<(String, String)> {
+    fn get(&self, key: &str) -> Option<String> {
+        self.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+    }
+}
+
 impl<const N: usize> Env for [(&str, &str); N] {
     fn get(&self, key: &str) -> Option<String> {
         self.iter()

@@ -593,23 +593,17 @@ fn on_answer(
             Err(error) => stay(state, vec![email_error(&error)], ctx),
         },
         Question::EmailConfirm => {
-            if let (Some(true), ChannelKind::Email(address)) = (
-                yes_no(
-                    text,
-                    &[("use_address", true), ("other_address", false)],
-                    ctx,
-                ),
-                &ctx.channel,
-            ) {
-                draft.email = Some(address.clone());
-                return advance(draft, Vec::new(), ctx);
-            }
-            match yes_no(
+            let answer = yes_no(
                 text,
                 &[("use_address", true), ("other_address", false)],
                 ctx,
-            ) {
-                Some(_) => go(
+            );
+            match (answer, &ctx.channel) {
+                (Some(true), ChannelKind::Email(address)) => {
+                    draft.email = Some(address.clone());
+                    advance(draft, Vec::new(), ctx)
+                }
+                (Some(_), _) => go(
                     State::Collecting {
                         draft: Box::new(draft),
                         question: Question::Email,
@@ -618,7 +612,7 @@ fn on_answer(
                     ctx,
                 ),
                 // A typed address answers the question too.
-                None => match EmailAddress::parse(text) {
+                (None, _) => match EmailAddress::parse(text) {
                     Ok(address) => {
                         draft.email = Some(address);
                         advance(draft, Vec::new(), ctx)

@@ -94,7 +94,7 @@ pub async fn spawn_app_with(backend: Backend, now: Option<&str>, config: Option<
             config_path.display().to_string(),
         ));
     }
-    let settings = Settings::from_env(&EnvMap(env)).expect("settings");
+    let settings = Settings::from_env(&env).expect("settings");
     let db = Db::connect(&settings.database_url).await.expect("connect");
     db.migrate().await.expect("migrate");
     let service = Service::new(db.clone(), Arc::new(settings));
@@ -112,17 +112,6 @@ pub async fn spawn_app_with(backend: Backend, now: Option<&str>, config: Option<
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, Some(NOW), None).await
-}
-
-struct EnvMap(Vec<(String, String)>);
-
-impl ventanilla::config::Env for EnvMap {
-    fn get(&self, key: &str) -> Option<String> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.clone())
-    }
 }
 
 static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
