@@ -57,6 +57,7 @@ async fn turns(service: Arc<Service>, applicants: usize) -> (usize, f64) {
                     address: format!("applicant-{i}"),
                     external_id: format!("{i}-{n}"),
                     input: Input::Text(text),
+                    thread: Vec::new(),
                 };
                 match service.handle(&inbound).await.expect("turn") {
                     TurnResult::Processed { .. } => done += 1,

@@ -2,15 +2,15 @@
 # Installs (from Debian's packages) and starts a local mail stack for the e-mail tests:
 #   Postfix on 127.0.0.1:2525 (SMTP) delivering over LMTP to Dovecot (IMAP on 127.0.0.1:1143),
 #   local domains ventanilla.test (the service) and correo.test (applicants), '+' as the
-#   recipient delimiter, test users with password "secret":
-#     tramites@ventanilla.test, luz@correo.test, ana@correo.test, beto@correo.test
+#   recipient delimiter. Every address of those domains is a mailbox (password "secret"), so
+#   each test uses mailboxes of its own. Mail to the domain rebota.test bounces at once
+#   (5.1.1): Postfix sends a real delivery status notification back to the sender.
 # Idempotent: running it again restarts both servers with the same configuration.
 set -euo pipefail
 
 SMTP_PORT=2525
 IMAP_PORT=1143
 LMTP_PORT=2424
-USERS="tramites@ventanilla.test luz@correo.test ana@correo.test beto@correo.test"
 MAIL_ROOT=/var/mail/ventanilla-test
 
 if ! command -v postfix >/dev/null 2>&1 || ! command -v dovecot >/dev/null 2>&1 \
@@ -35,10 +35,6 @@ uid=$(id -u vtmail)
 gid=$(id -g vtmail)
 mkdir -p "$MAIL_ROOT"
 chown -R vtmail:vtmail "$MAIL_ROOT"
-: > /etc/dovecot/ventanilla-users
-for user in $USERS; do
-  echo "$user:{PLAIN}secret:$uid:$gid::$MAIL_ROOT/$user" >> /etc/dovecot/ventanilla-users
-done
 cat > /etc/dovecot/ventanilla.conf <<CONF
 # Written by scripts/mail-servers.sh for Ventanilla's tests. Not for production.
 protocols = imap lmtp
@@ -53,13 +49,14 @@ first_valid_uid = $uid
 mail_location = maildir:~/Maildir
 recipient_delimiter = +
 lmtp_save_to_detail_mailbox = no
+# Any user of the test domains exists, with the password "secret".
 passdb {
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u /etc/dovecot/ventanilla-users
+  driver = static
+  args = password=secret
 }
 userdb {
-  driver = passwd-file
-  args = username_format=%u /etc/dovecot/ventanilla-users
+  driver = static
+  args = uid=$uid gid=$gid home=$MAIL_ROOT/%d/%n
 }
 service imap-login {
   inet_listener imap {
@@ -85,7 +82,8 @@ if [ -e /run/dovecot-ventanilla/master.pid ]; then
   doveadm -c /etc/dovecot/ventanilla.conf stop >/dev/null 2>&1 || true
   sleep 0.5
 fi
-dovecot -c /etc/dovecot/ventanilla.conf
+# Daemons must not keep the caller's stdout open (a CI log pipe would never end).
+dovecot -c /etc/dovecot/ventanilla.conf </dev/null >/dev/null 2>&1
 
 # --- Postfix -----------------------------------------------------------------------------
 postconf -e \
@@ -99,6 +97,8 @@ postconf -e \
   "smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination" \
   "virtual_mailbox_domains = ventanilla.test correo.test" \
   "virtual_transport = lmtp:inet:127.0.0.1:$LMTP_PORT" \
+  "transport_maps = inline:{ rebota.test=error:5.1.1 mailbox unavailable }" \
+  "bounce_queue_lifetime = 0" \
   "recipient_delimiter = +" \
   "message_size_limit = 20480000" \
   "smtputf8_enable = yes"
@@ -107,7 +107,7 @@ sed -i -E "s/^smtp[[:space:]]+inet[[:space:]].*$/127.0.0.1:$SMTP_PORT inet n - n
 grep -q "^127.0.0.1:$SMTP_PORT inet" /etc/postfix/master.cf \
   || echo "127.0.0.1:$SMTP_PORT inet n - n - - smtpd" >> /etc/postfix/master.cf
 postfix check
-if postfix status >/dev/null 2>&1; then postfix reload >/dev/null 2>&1; else postfix start >/dev/null 2>&1; fi
+if postfix status >/dev/null 2>&1; then postfix reload </dev/null >/dev/null 2>&1; else postfix start </dev/null >/dev/null 2>&1; fi
 
 wait_port "$IMAP_PORT"
 wait_port "$LMTP_PORT"

@@ -33,9 +33,25 @@ pub struct Settings {
     pub telegram_webhook_secret: Option<SecretString>,
     pub smtp_url: Option<SecretString>,
     pub imap_url: Option<SecretString>,
-    pub mail_from: Option<String>,
+    /// Who our e-mails come from; replies go to `local+TOKEN@domain` of this address.
+    pub mail_from: lettre::message::Mailbox,
+    pub mail: MailRules,
     pub procedure: Procedure,
 }
+
+/// Limits of the e-mail channel (`[mail]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailRules {
+    pub max_message_bytes: usize,
+    pub max_replies_per_hour: u32,
+    pub imap_poll_seconds: u64,
+    pub imap_idle_seconds: u64,
+    pub maildir_poll_millis: u64,
+}
+
+/// `MAIL_FROM` when unset: good for the embedded defaults (`.eml` files), not for real mail.
+pub const DEFAULT_MAIL_FROM: &str = "Ventanilla <tramites@localhost>";
 
 /// The rules of the procedure that are data, not code (DOMAIN.md "rule we adopt").
 #[derive(Debug, Clone)]
@@ -61,6 +77,7 @@ impl Procedure {
 struct FileSettings {
     procedure: FileProcedure,
     booking: BookingRules,
+    mail: MailRules,
     #[serde(default)]
     fees: FeeTable,
     offices: Vec<Office>,
@@ -74,6 +91,17 @@ struct FileProcedure {
     agency: String,
     clave_referencia: String,
     cadena_dependencia: String,
+}
+
+/// `MAIL_FROM` must be one mailbox whose local part leaves room for `+TOKEN`.
+fn parse_mail_from(value: &str) -> anyhow::Result<lettre::message::Mailbox> {
+    let mailbox: lettre::message::Mailbox = value
+        .parse()
+        .with_context(|| format!("MAIL_FROM must be an address such as \"{DEFAULT_MAIL_FROM}\""))?;
+    if mailbox.email.user().contains('+') {
+        bail!("MAIL_FROM: the local part must not contain '+' (replies go to local+TOKEN@domain)");
+    }
+    Ok(mailbox)
 }
 
 /// Where the environment comes from: the process's, or a map in tests.
@@ -163,7 +191,11 @@ impl Settings {
             telegram_webhook_secret: env.get("TELEGRAM_WEBHOOK_SECRET").map(SecretString::from),
             smtp_url: env.get("SMTP_URL").map(SecretString::from),
             imap_url: env.get("IMAP_URL").map(SecretString::from),
-            mail_from: env.get("MAIL_FROM"),
+            mail_from: parse_mail_from(
+                &env.get("MAIL_FROM")
+                    .unwrap_or_else(|| DEFAULT_MAIL_FROM.into()),
+            )?,
+            mail: file.mail,
             procedure: Procedure {
                 eligibility_cutoff: file.procedure.eligibility_cutoff,
                 payment_key,

@@ -9,7 +9,7 @@ use tokio::sync::watch;
 
 use teloxide::payloads::SetWebhookSetters;
 use teloxide::prelude::Requester;
-use ventanilla::channels::telegram;
+use ventanilla::channels::{email, telegram};
 use ventanilla::config::Settings;
 use ventanilla::delivery::{RetryPolicy, Sender, Worker};
 use ventanilla::service::Service;
@@ -40,13 +40,33 @@ enum Command {
         #[arg(long)]
         jsonl: bool,
     },
+    /// The e-mail channel's commands.
+    Mail {
+        #[command(subcommand)]
+        command: MailCommand,
+    },
     /// Apply the database migrations and exit.
     Migrate,
+}
+
+#[derive(Subcommand)]
+enum MailCommand {
+    /// Read one RFC 5322 message on stdin (for an MTA pipe, procmail, fetchmail). Exit codes
+    /// follow sysexits: 0 accepted, 65 unusable data, 75 temporary failure (retry later),
+    /// 78 configuration error.
+    Receive,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Command::Mail {
+        command: MailCommand::Receive,
+    } = cli.command
+    {
+        telemetry::init("warn");
+        std::process::exit(mail_receive().await.into());
+    }
     let settings = Arc::new(Settings::load()?);
     match cli.command {
         Command::Serve => {
@@ -62,6 +82,7 @@ async fn main() -> anyhow::Result<()> {
             service.db.close().await;
             result
         }
+        Command::Mail { .. } => unreachable!("handled above"),
         Command::Migrate => {
             telemetry::init("info");
             let service = connect(settings).await?;
@@ -70,6 +91,42 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `ventanilla mail receive`: one message on stdin; the exit code tells the MTA what to do.
+async fn mail_receive() -> u8 {
+    const EX_TEMPFAIL: u8 = 75;
+    const EX_CONFIG: u8 = 78;
+    let settings = match Settings::load() {
+        Ok(settings) => Arc::new(settings),
+        Err(error) => {
+            eprintln!("ventanilla: configuration error: {error:#}");
+            return EX_CONFIG;
+        }
+    };
+    let mut raw = Vec::new();
+    if let Err(error) =
+        tokio::io::AsyncReadExt::read_to_end(&mut tokio::io::stdin(), &mut raw).await
+    {
+        eprintln!("ventanilla: cannot read the message: {error}");
+        return EX_TEMPFAIL;
+    }
+    let service = match connect(settings).await {
+        Ok(service) => service,
+        Err(error) => {
+            eprintln!("ventanilla: the database is unavailable: {error:#}");
+            return EX_TEMPFAIL;
+        }
+    };
+    let code = match email::receive(&service, &raw).await {
+        Ok(_) => 0,
+        Err(error) => {
+            eprintln!("ventanilla: {error}");
+            error.exit_code()
+        }
+    };
+    service.db.close().await;
+    code
 }
 
 /// Delivery loops sharing the outbox: sends to different chats overlap.
@@ -141,6 +198,35 @@ async fn serve(settings: Arc<Settings>) -> anyhow::Result<()> {
             }
         }
     }
+    // E-mail: always on (the embedded default reads the Maildir inbox and writes .eml files).
+    let mail_sender = email::outbound::EmailSender::new(
+        service.db.clone(),
+        &settings,
+        service.templates.clone(),
+        service.clock,
+    )?;
+    tracing::info!(out = %mail_sender.describe(), from = %settings.mail_from.email, "e-mail: on");
+    senders.push(Arc::new(mail_sender));
+    let maildir = email::maildir::Maildir::open(settings.data_dir.join("inbox"))
+        .context("cannot create the Maildir inbox under VENTANILLA_DATA_DIR")?;
+    tracing::info!(inbox = %maildir.root().display(), "e-mail: reading the Maildir inbox (new/)");
+    receivers.push(tokio::spawn(maildir.run(
+        service.clone(),
+        std::time::Duration::from_millis(settings.mail.maildir_poll_millis),
+        stop_rx.clone(),
+    )));
+    match &settings.imap_url {
+        Some(url) => {
+            let config = email::imap::ImapConfig::parse(url.expose_secret())?;
+            tracing::info!(host = %config.host, port = config.port, tls = config.tls, "e-mail: reading IMAP");
+            receivers.push(tokio::spawn(email::imap::run(
+                service.clone(),
+                config,
+                stop_rx.clone(),
+            )));
+        }
+        None => tracing::info!("e-mail: IMAP off (set IMAP_URL to read a mailbox)"),
+    }
     let worker = Worker::new(
         service.db.clone(),
         senders,
@@ -189,12 +275,8 @@ fn log_channels(settings: &Settings) {
     if settings.telegram_bot_token.is_none() {
         tracing::info!("Telegram: off (set TELEGRAM_BOT_TOKEN to turn it on)");
     }
-    if settings.imap_url.is_some() || settings.smtp_url.is_some() {
-        tracing::warn!(
-            "e-mail: IMAP_URL/SMTP_URL are set but this build has no e-mail channel yet"
-        );
-    } else {
-        tracing::info!("e-mail: off (not in this build yet)");
+    if settings.smtp_url.is_none() {
+        tracing::info!("e-mail: writing .eml files (set SMTP_URL to send through a server)");
     }
     if settings.now.is_some() {
         tracing::warn!("clock fixed by VENTANILLA_NOW");

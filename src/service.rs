@@ -65,6 +65,9 @@ pub struct Inbound {
     /// The channel's id of this input (update id, Message-ID…): the idempotency key.
     pub external_id: String,
     pub input: Input,
+    /// The channel's thread this input continues, oldest first, ending with this input's own
+    /// id (e-mail: References then Message-ID); replies name it. Empty on other channels.
+    pub thread: Vec<String>,
 }
 
 /// A rendered message, as stored in the outbox and handed to a channel sender.
@@ -77,6 +80,9 @@ pub struct OutgoingMessage {
     pub calendar: Option<CalendarView>,
     /// The template it came from (channels may present some messages differently).
     pub template: String,
+    /// The thread this message answers (see [`Inbound::thread`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thread: Vec<String>,
 }
 
 /// What a turn did.
@@ -281,7 +287,7 @@ impl Service {
 
         // Rendering and serializing happen before the write lock is taken; a request's
         // outcome (rare) adds its replies inside the transaction.
-        let mut payloads = self.render_all(&outcome.replies)?;
+        let mut messages = self.render_all(&outcome.replies)?;
         let mut state_json = outcome.request.is_none().then(|| outcome.state.to_json());
         let input_json = serde_json::to_string(&inbound.input).expect("input serializes");
 
@@ -332,7 +338,7 @@ impl Service {
             }
             let ctx = ctx_data.context(self, now, channel_kind.clone(), conversation_id);
             outcome = conversation::step(&outcome.state, &Input::Outcome(answer), &ctx);
-            payloads.extend(self.render_all(&outcome.replies)?);
+            messages.extend(self.render_all(&outcome.replies)?);
             effects.append(&mut outcome.effects);
             state_json = None;
         }
@@ -341,7 +347,7 @@ impl Service {
                 .await?;
         }
         let state_json = state_json.unwrap_or_else(|| outcome.state.to_json());
-        let rows: Vec<NewMessage<'_>> = payloads
+        let rows: Vec<NewMessage<'_>> = package(inbound, messages)
             .into_iter()
             .map(|payload| NewMessage {
                 conversation_id,
@@ -597,21 +603,46 @@ impl Service {
         rows
     }
 
-    fn render_all(&self, replies: &[Reply]) -> anyhow::Result<Vec<String>> {
+    fn render_all(&self, replies: &[Reply]) -> anyhow::Result<Vec<OutgoingMessage>> {
         replies.iter().map(|reply| self.render(reply)).collect()
     }
 
-    /// Renders a reply into the outbox payload.
-    pub fn render(&self, reply: &Reply) -> anyhow::Result<String> {
-        let text = self.templates.render_reply(reply)?;
-        let message = OutgoingMessage {
-            text,
+    /// Renders a reply into a message.
+    pub fn render(&self, reply: &Reply) -> anyhow::Result<OutgoingMessage> {
+        Ok(OutgoingMessage {
+            text: self.templates.render_reply(reply)?,
             choices: reply.choices.clone(),
             calendar: reply.calendar.clone(),
             template: reply.template.clone(),
-        };
-        Ok(serde_json::to_string(&message).expect("message serializes"))
+            thread: Vec::new(),
+        })
     }
+}
+
+/// The outbox payloads of a turn. Chats get one message per reply; e-mail gets the whole turn
+/// as one message (one e-mail per answer, one question in it: the last reply's, whose choices
+/// it carries), naming the thread it answers.
+fn package(inbound: &Inbound, messages: Vec<OutgoingMessage>) -> Vec<String> {
+    let messages = match inbound.channel {
+        Channel::Email if !messages.is_empty() => {
+            let text = messages
+                .iter()
+                .map(|m| m.text.trim())
+                .collect::<Vec<_>>()
+                .join("\n\n");
+            let last = messages.into_iter().last().expect("not empty");
+            vec![OutgoingMessage {
+                text,
+                thread: inbound.thread.clone(),
+                ..last
+            }]
+        }
+        _ => messages,
+    };
+    messages
+        .iter()
+        .map(|m| serde_json::to_string(m).expect("message serializes"))
+        .collect()
 }
 
 /// The stage of a state, for the audit trail.

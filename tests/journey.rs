@@ -280,6 +280,7 @@ async fn a_restarted_service_resumes_at_the_same_question() {
             address: "gil".into(),
             external_id: support::next_id(),
             input: Input::Text("Pérez".into()),
+            thread: Vec::new(),
         };
         restarted.handle(&inbound).await.unwrap();
 

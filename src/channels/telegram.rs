@@ -75,6 +75,7 @@ pub fn translate(update: &Update) -> Translated {
             address: chat_id.to_string(),
             external_id: update_id.clone(),
             input,
+            thread: Vec::new(),
         })
     };
     match &update.kind {
@@ -249,6 +250,7 @@ impl Receiver {
                         address: chat_id.to_string(),
                         external_id: update_id,
                         input: Input::Choice(choice),
+                        thread: Vec::new(),
                     };
                     self.service.handle(&inbound).await?;
                 }
@@ -754,6 +756,7 @@ mod tests {
             ],
             calendar: None,
             template: "ask_level".into(),
+            thread: Vec::new(),
         };
         let markup = keyboard(9_223_372_036_854_775_807, &message, &templates).unwrap();
         let data: Vec<String> = markup

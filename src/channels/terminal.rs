@@ -146,6 +146,7 @@ pub async fn run(
             address: user.to_string(),
             external_id: id.unwrap_or_else(|| fresh_id(user)),
             input,
+            thread: Vec::new(),
         };
         let result = service.handle(&inbound).await;
         let delivered = match &result {

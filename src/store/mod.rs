@@ -12,6 +12,7 @@ pub mod applications;
 pub mod appointments;
 pub mod audit;
 pub mod conversations;
+pub mod mail;
 pub mod outbox;
 pub mod receipts;
 pub mod turns;
@@ -83,6 +84,14 @@ impl Tx {
             Tx::Postgres(tx) => tx.rollback().await,
         }
     }
+}
+
+/// Held while this process does a singleton duty (the IMAP poller); dropping it lets another
+/// instance take over. On PostgreSQL it is a session advisory lock on a connection of its own.
+pub enum Singleton {
+    /// SQLite serves one instance: nothing to share.
+    Local,
+    Postgres(PoolConnection<Postgres>),
 }
 
 /// A pooled connection for reads outside a transaction.
@@ -198,6 +207,49 @@ impl Db {
     }
 
     /// Whether the database answers.
+    /// Waits until this process may do the duty `name` alone; `None` when `shutdown` came
+    /// first.
+    pub async fn singleton(
+        &self,
+        name: &str,
+        shutdown: &mut tokio::sync::watch::Receiver<bool>,
+    ) -> Option<Singleton> {
+        let Db::Postgres(pool) = self else {
+            return Some(Singleton::Local);
+        };
+        // FNV-1a: a stable lock key from the duty's name.
+        let key = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        }) as i64;
+        let mut waiting_logged = false;
+        loop {
+            let attempt = async {
+                let mut conn = pool.acquire().await?;
+                let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+                    .bind(key)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                Ok::<_, sqlx::Error>(locked.then_some(conn))
+            };
+            match attempt.await {
+                Ok(Some(conn)) => return Some(Singleton::Postgres(conn)),
+                Ok(None) if !waiting_logged => {
+                    tracing::info!(
+                        duty = name,
+                        "another instance does this; waiting to take over"
+                    );
+                    waiting_logged = true;
+                }
+                Ok(None) => {}
+                Err(error) => tracing::warn!(duty = name, %error, "cannot take the duty's lock"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+                _ = shutdown.changed() => return None,
+            }
+        }
+    }
+
     pub async fn ping(&self) -> bool {
         let Ok(mut reader) = self.reader().await else {
             return false;

@@ -3,6 +3,7 @@
 //! to talk to it.
 #![allow(dead_code)]
 
+pub mod mail_styles;
 pub mod telegram;
 
 use std::sync::Arc;
@@ -138,6 +139,7 @@ impl TestApp {
             address: user.to_string(),
             external_id: external_id.to_string(),
             input,
+            thread: Vec::new(),
         };
         let result = self.service.handle(&inbound).await.expect("turn");
         let messages = match result {
@@ -172,6 +174,7 @@ impl TestApp {
             address: user.to_string(),
             external_id: next_id(),
             input: Input::Text(text.to_string()),
+            thread: Vec::new(),
         };
         self.service.handle(&inbound).await.expect("turn")
     }

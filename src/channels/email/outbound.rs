@@ -1,0 +1,271 @@
+//! Outbound e-mail: an outbox message becomes one e-mail built with lettre and sent over SMTP
+//! (`SMTP_URL`, pooled, TLS as the URL says) or, by default, written as an `.eml` file under
+//! `$VENTANILLA_DATA_DIR/outbox`.
+//!
+//! Every e-mail carries our own Message-ID (`<OUTBOX-ID.TOKEN@domain>`, stored, stable across
+//! retries), a Reply-To `local+TOKEN@domain` that binds the answer to its conversation, the
+//! applicant's last message in In-Reply-To/References, one subject per case without personal
+//! data, text and HTML alternatives from `templates/email/`, `Auto-Submitted: auto-replied` and
+//! `Content-Language: es-MX`.
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context as _;
+use chrono::Utc;
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use secrecy::ExposeSecret;
+use serde::Serialize;
+
+use crate::config::Settings;
+use crate::conversation::reply::Choice;
+use crate::delivery::{Delivery, SendError, SendFuture, Sender};
+use crate::service::Clock;
+use crate::store::{self, Db};
+use crate::templates::Templates;
+
+/// Where e-mails go.
+pub enum Transport {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    /// One `OUTBOX-ID.eml` file per message (the embedded default).
+    Files(PathBuf),
+}
+
+/// The e-mail channel's sender for the outbox worker.
+pub struct EmailSender {
+    db: Db,
+    templates: Templates,
+    from: Mailbox,
+    transport: Transport,
+    max_per_hour: u32,
+    clock: Clock,
+}
+
+/// How many message ids of the thread go in `References` (the most recent ones).
+const MAX_REFERENCES: usize = 10;
+
+impl EmailSender {
+    pub fn new(
+        db: Db,
+        settings: &Settings,
+        templates: Templates,
+        clock: Clock,
+    ) -> anyhow::Result<EmailSender> {
+        let transport = match &settings.smtp_url {
+            Some(url) => Transport::Smtp(
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())
+                    .context(
+                        "SMTP_URL is not a valid SMTP URL (smtp://user:pass@host:587?tls=required)",
+                    )?
+                    .timeout(Some(Duration::from_secs(30)))
+                    .build(),
+            ),
+            None => {
+                let dir = settings.data_dir.join("outbox");
+                std::fs::create_dir_all(&dir)
+                    .with_context(|| format!("cannot create {}", dir.display()))?;
+                Transport::Files(dir)
+            }
+        };
+        Ok(EmailSender {
+            db,
+            templates,
+            from: settings.mail_from.clone(),
+            transport,
+            max_per_hour: settings.mail.max_replies_per_hour,
+            clock,
+        })
+    }
+
+    /// For the start-up log: where mail goes (no credentials).
+    pub fn describe(&self) -> String {
+        match &self.transport {
+            Transport::Smtp(_) => "SMTP (SMTP_URL)".to_string(),
+            Transport::Files(dir) => format!(".eml files in {}", dir.display()),
+        }
+    }
+
+    /// Builds the e-mail of an outbox message; returns its Message-ID (without brackets).
+    pub fn compose(&self, delivery: &Delivery, token: &str) -> anyhow::Result<(String, Message)> {
+        let domain = self.from.email.domain();
+        let message_id = format!("{}.{token}@{domain}", delivery.id);
+        let reply_to = Mailbox::new(
+            self.from.name.clone(),
+            Address::new(format!("{}+{token}", self.from.email.user()), domain)
+                .context("MAIL_FROM cannot take a +token")?,
+        );
+        let to: Mailbox = delivery
+            .address
+            .parse()
+            .context("the conversation's address is not an e-mail address")?;
+        let subject = self.templates.render("email/subject.txt", ())?;
+        let body = Body::new(
+            &delivery.message.text,
+            &delivery.message.choices,
+            subject.trim(),
+        );
+        let text = self.templates.render("email/message.txt", &body)?;
+        let html = self.templates.render("email/message.html", &body)?;
+
+        let mut builder = Message::builder()
+            .from(self.from.clone())
+            .reply_to(reply_to)
+            .to(to)
+            .subject(subject.trim())
+            .message_id(Some(format!("<{message_id}>")))
+            .date(SystemTime::from(self.clock.now()))
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("Auto-Submitted"),
+                "auto-replied".into(),
+            ))
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("Content-Language"),
+                "es-MX".into(),
+            ));
+        let thread = &delivery.message.thread;
+        if let Some(last) = thread.last() {
+            builder = builder.in_reply_to(format!("<{last}>"));
+            let recent = &thread[thread.len().saturating_sub(MAX_REFERENCES)..];
+            let references: Vec<String> = recent.iter().map(|id| format!("<{id}>")).collect();
+            builder = builder.references(references.join(" "));
+        }
+        let message = builder
+            .multipart(
+                MultiPart::alternative()
+                    .singlepart(
+                        SinglePart::builder()
+                            .header(ContentType::TEXT_PLAIN)
+                            .body(text),
+                    )
+                    .singlepart(
+                        SinglePart::builder()
+                            .header(ContentType::TEXT_HTML)
+                            .body(html),
+                    ),
+            )
+            .context("the e-mail could not be built")?;
+        Ok((message_id, message))
+    }
+
+    async fn try_send(&self, delivery: &Delivery) -> Result<(), SendError> {
+        let now = self.clock.now();
+        let (sent, oldest) = {
+            let mut reader = self.db.reader().await.map_err(transient)?;
+            store::mail::sent_since(
+                &mut reader.conn(),
+                &delivery.address,
+                now - chrono::Duration::hours(1),
+            )
+            .await
+            .map_err(transient)?
+        };
+        if sent >= i64::from(self.max_per_hour) {
+            let free_at = oldest.unwrap_or(now) + chrono::Duration::hours(1);
+            let wait = (free_at - now).to_std().unwrap_or_default();
+            return Err(SendError::Later(wait.max(Duration::from_secs(1))));
+        }
+        let token = {
+            let mut tx = self.db.begin().await.map_err(transient)?;
+            let token = store::mail::ensure_token(&mut tx.conn(), delivery.conversation_id, now)
+                .await
+                .map_err(transient)?;
+            tx.commit().await.map_err(transient)?;
+            token
+        };
+        let (message_id, message) = self
+            .compose(delivery, &token)
+            .map_err(|e| SendError::Permanent(format!("{e:#}")))?;
+        match &self.transport {
+            Transport::Smtp(smtp) => smtp.send(message).await.map(|_| ()).map_err(smtp_error)?,
+            Transport::Files(dir) => write_file(dir, delivery.id, &message.formatted())
+                .await
+                .map_err(|e| SendError::Transient {
+                    reason: format!("cannot write the .eml file: {e}"),
+                    retry_after: None,
+                })?,
+        }
+        let mut tx = self.db.begin().await.map_err(transient)?;
+        store::mail::record_sent(
+            &mut tx.conn(),
+            &message_id,
+            delivery.conversation_id,
+            delivery.id,
+            &delivery.address,
+            Utc::now().max(now),
+        )
+        .await
+        .map_err(transient)?;
+        tx.commit().await.map_err(transient)
+    }
+}
+
+impl Sender for EmailSender {
+    fn channel(&self) -> &'static str {
+        "email"
+    }
+
+    fn send<'a>(&'a self, delivery: &'a Delivery) -> SendFuture<'a> {
+        Box::pin(self.try_send(delivery))
+    }
+}
+
+/// The values of the message templates.
+#[derive(Serialize)]
+struct Body<'a> {
+    text: &'a str,
+    /// The text as paragraphs of lines, for HTML.
+    paragraphs: Vec<Vec<&'a str>>,
+    choices: &'a [Choice],
+    subject: &'a str,
+}
+
+impl<'a> Body<'a> {
+    fn new(text: &'a str, choices: &'a [Choice], subject: &'a str) -> Body<'a> {
+        let paragraphs = text
+            .split("\n\n")
+            .map(|p| p.lines().collect::<Vec<_>>())
+            .filter(|p| !p.is_empty())
+            .collect();
+        Body {
+            text,
+            paragraphs,
+            choices,
+            subject,
+        }
+    }
+}
+
+/// Writes `ID.eml` atomically (a retry rewrites the same file with the same bytes).
+async fn write_file(dir: &std::path::Path, id: i64, bytes: &[u8]) -> std::io::Result<()> {
+    let partial = dir.join(format!(".{id}.eml.partial"));
+    tokio::fs::write(&partial, bytes).await?;
+    tokio::fs::rename(&partial, dir.join(format!("{id}.eml"))).await
+}
+
+fn transient(error: sqlx::Error) -> SendError {
+    SendError::Transient {
+        reason: format!("database: {error}"),
+        retry_after: None,
+    }
+}
+
+/// 5xx: failed with the reason; 4xx and network errors: retried. The server's text is left out
+/// (it usually repeats the address).
+fn smtp_error(error: lettre::transport::smtp::Error) -> SendError {
+    let code = error.status().map(|c| c.to_string());
+    if error.is_permanent() {
+        SendError::Permanent(format!("SMTP {}", code.unwrap_or_default()))
+    } else if error.is_transient() {
+        SendError::Transient {
+            reason: format!("SMTP {}", code.unwrap_or_default()),
+            retry_after: None,
+        }
+    } else {
+        SendError::Transient {
+            reason: format!("SMTP connection: {error}"),
+            retry_after: None,
+        }
+    }
+}
