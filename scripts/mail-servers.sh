@@ -3,8 +3,10 @@
 #   Postfix on 127.0.0.1:2525 (SMTP) delivering over LMTP to Dovecot (IMAP on 127.0.0.1:1143),
 #   local domains ventanilla.test (the service) and correo.test (applicants), '+' as the
 #   recipient delimiter. Every address of those domains is a mailbox (password "secret"), so
-#   each test uses mailboxes of its own. Mail to the domain rebota.test bounces at once
-#   (5.1.1): Postfix sends a real delivery status notification back to the sender.
+#   each test uses mailboxes of its own. Mail to the domain rebota.test is accepted, then
+#   cannot be delivered (its relay refuses connections) and, as every delivery here is tried
+#   once, Postfix sends a real delivery status notification back to the sender. Mail to
+#   rechaza.test is refused at RCPT with 554 5.7.1, to demora.test with 451 4.3.0.
 # Idempotent: running it again restarts both servers with the same configuration.
 set -euo pipefail
 
@@ -94,10 +96,11 @@ postconf -e \
   "mydestination =" \
   "myhostname = mail.ventanilla.test" \
   "mynetworks = 127.0.0.0/8" \
-  "smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination" \
+  "smtpd_relay_restrictions = check_recipient_access inline:{ {rechaza.test=554 5.7.1 rejected for the tests}, {demora.test=451 4.3.0 try again later} }, permit_mynetworks, reject_unauth_destination" \
   "virtual_mailbox_domains = ventanilla.test correo.test" \
   "virtual_transport = lmtp:inet:127.0.0.1:$LMTP_PORT" \
-  "transport_maps = inline:{ rebota.test=error:5.1.1 mailbox unavailable }" \
+  "transport_maps = inline:{ rebota.test=smtp:[127.0.0.1]:9 }" \
+  "maximal_queue_lifetime = 0" \
   "bounce_queue_lifetime = 0" \
   "recipient_delimiter = +" \
   "message_size_limit = 20480000" \

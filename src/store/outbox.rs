@@ -230,6 +230,19 @@ pub async fn for_conversation(
 }
 
 /// One message by id, with its conversation's channel and address.
+/// A row's status, attempts and last error.
+pub async fn status(
+    conn: &mut Conn<'_>,
+    id: i64,
+) -> Result<Option<(String, i64, Option<String>)>, sqlx::Error> {
+    on!(conn, c => sqlx::query_as::<_, (String, i64, Option<String>)>(
+        "SELECT status, attempts, last_error FROM outbox WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await)
+}
+
 pub async fn get(conn: &mut Conn<'_>, id: i64) -> Result<Option<OutboxRow>, sqlx::Error> {
     on!(conn, c => sqlx::query_as::<_, OutboxRow>(
         "SELECT id, conversation_id, channel, address, payload, attempts FROM outbox WHERE id = $1",

@@ -3,6 +3,7 @@
 //! to talk to it.
 #![allow(dead_code)]
 
+pub mod mail;
 pub mod mail_styles;
 pub mod telegram;
 
@@ -39,6 +40,8 @@ pub struct TestApp {
     pub sender: TerminalSender,
     pub worker: Worker,
     pub backend: Backend,
+    /// `VENTANILLA_DATA_DIR` of this app.
+    pub data_dir: std::path::PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -74,6 +77,16 @@ pub async fn fresh_database(backend: Backend, dir: &std::path::Path) -> String {
 /// A service on a fresh database, with the clock fixed at `now` (the system clock when `None`)
 /// and an optional settings file.
 pub async fn spawn_app_with(backend: Backend, now: Option<&str>, config: Option<&str>) -> TestApp {
+    spawn_app_env(backend, now, config, &[]).await
+}
+
+/// Like [`spawn_app_with`], with more environment variables.
+pub async fn spawn_app_env(
+    backend: Backend,
+    now: Option<&str>,
+    config: Option<&str>,
+    extra: &[(String, String)],
+) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let url = fresh_database(backend, dir.path()).await;
     let config_path = dir.path().join("ventanilla.toml");
@@ -95,6 +108,7 @@ pub async fn spawn_app_with(backend: Backend, now: Option<&str>, config: Option<
             config_path.display().to_string(),
         ));
     }
+    env.extend(extra.iter().cloned());
     let settings = Settings::from_env(&env).expect("settings");
     let db = Db::connect(&settings.database_url).await.expect("connect");
     db.migrate().await.expect("migrate");
@@ -107,6 +121,7 @@ pub async fn spawn_app_with(backend: Backend, now: Option<&str>, config: Option<
         sender,
         worker,
         backend,
+        data_dir,
         _dir: dir,
     }
 }

@@ -12,7 +12,6 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use anyhow::Context as _;
-use chrono::Utc;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -193,7 +192,7 @@ impl EmailSender {
             delivery.conversation_id,
             delivery.id,
             &delivery.address,
-            Utc::now().max(now),
+            now,
         )
         .await
         .map_err(transient)?;

@@ -22,6 +22,8 @@ pub struct Mail {
     /// Bare lowercased addresses from To, Cc, Delivered-To and X-Original-To, each once, in
     /// header order.
     pub recipients: Vec<String>,
+    /// Bare lowercased address of the first Reply-To mailbox (recorded; we answer From).
+    pub reply_to: Option<String>,
     /// Message ids, without `<>`.
     pub in_reply_to: Vec<String>,
     /// Message ids, without `<>`, in order.
@@ -185,6 +187,9 @@ fn read_headers(message: &Message<'_>) -> Result<Mail, Unusable> {
                 mail.from = addresses(value).into_iter().next();
             }
             HeaderName::To | HeaderName::Cc => recipients.extend(addresses(value)),
+            HeaderName::ReplyTo if mail.reply_to.is_none() => {
+                mail.reply_to = addresses(value).into_iter().next();
+            }
             HeaderName::DeliveredTo => recipients.extend(value.as_text().and_then(bare_address)),
             HeaderName::InReplyTo => mail.in_reply_to.extend(message_ids(value)),
             HeaderName::References => mail.references.extend(message_ids(value)),

@@ -1,0 +1,546 @@
+//! The e-mail channel end to end. The tests marked "real servers" talk to Postfix and Dovecot
+//! started by `scripts/mail-servers.sh` (`.ci/run` does it); the others use the Maildir inbox,
+//! the MTA pipe and `.eml` files.
+
+mod support;
+
+use std::process::Stdio;
+
+use support::mail::{
+    Received, email_worker, first_message, mail_env, run_email, smtp_send, unique_address,
+    wait_for_mail, written_mail,
+};
+use support::mail_styles::{Client, Original, reply};
+use support::{Backend, NOW, TestApp, backends, spawn_app_env};
+use tokio::io::AsyncWriteExt;
+use ventanilla::channels::email::maildir::Maildir;
+use ventanilla::channels::email::{self, Received as Outcome};
+use ventanilla::conversation::state::State;
+use ventanilla::store;
+
+const FROM_NAME: &str = "Luz María Pérez Gómez";
+
+/// The answers of a whole journey by e-mail, after the first message ("hola").
+const JOURNEY: [&str; 20] = [
+    "si",
+    "pegl 890909 mjcrms08",
+    "sí",
+    "Luz María",
+    "Pérez",
+    "Gómez",
+    "licenciatura",
+    "AB12CD34EF",
+    "Universidad de Guadalajara",
+    "Licenciatura en Derecho",
+    "jalisco",
+    "15 de marzo de 2015",
+    "exento",
+    "01/08/2009",
+    "30/06/2013",
+    // The sender's address is confirmed instead of asked.
+    "sí",
+    "Enviar solicitud",
+    "1",
+    "jue 3 dic",
+    "9:30",
+];
+
+/// A reply to `message` as `client` writes it, from `from` to the message's Reply-To.
+fn answer(client: Client, from: &str, message: &Received, text: &str) -> (Vec<u8>, String) {
+    let to = message
+        .mail
+        .reply_to
+        .clone()
+        .expect("our e-mails have a Reply-To");
+    let original = Original {
+        from: &message.header("From").unwrap(),
+        date: &message.header("Date").unwrap(),
+        text: &message.mail.text,
+        message_id: message.mail.message_id.as_deref().unwrap(),
+        references: &message.mail.references,
+        subject: &message.mail.subject,
+    };
+    let raw = reply(
+        client,
+        &format!("{FROM_NAME} <{from}>"),
+        &to,
+        text,
+        &original,
+    );
+    (raw, to)
+}
+
+async fn conversation(app: &TestApp, address: &str) -> store::conversations::ConversationRow {
+    let mut reader = app.service.db.reader().await.unwrap();
+    store::conversations::find(&mut reader.conn(), "email", address)
+        .await
+        .unwrap()
+        .expect("the conversation exists")
+}
+
+async fn inbound_records(app: &TestApp) -> Vec<store::mail::InboundRecord> {
+    let mut reader = app.service.db.reader().await.unwrap();
+    store::mail::all_inbound(&mut reader.conn()).await.unwrap()
+}
+
+async fn outbox_templates(app: &TestApp, conversation_id: i64) -> Vec<String> {
+    let mut reader = app.service.db.reader().await.unwrap();
+    store::outbox::for_conversation(&mut reader.conn(), conversation_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, _, payload)| {
+            let message: ventanilla::service::OutgoingMessage =
+                serde_json::from_str(&payload).unwrap();
+            message.template
+        })
+        .collect()
+}
+
+/// Status, attempts and last error of the conversation's first outbox row.
+async fn first_outbox_status(app: &TestApp, conversation_id: i64) -> (String, i64, Option<String>) {
+    let mut reader = app.service.db.reader().await.unwrap();
+    let (id, _, _) = store::outbox::for_conversation(&mut reader.conn(), conversation_id)
+        .await
+        .unwrap()
+        .remove(0);
+    store::outbox::status(&mut reader.conn(), id)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+async fn mail_app(backend: Backend, service: &str, smtp: bool, config: Option<&str>) -> TestApp {
+    spawn_app_env(backend, Some(NOW), config, &mail_env(service, smtp)).await
+}
+
+// ---------------------------------------------------------------------------------------------
+// Real servers
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_journey_by_replying_to_e_mails_through_postfix_and_dovecot() {
+    for backend in backends() {
+        // Arrange: Ventanilla reads its mailbox over IMAP and sends over SMTP.
+        let service = unique_address("tramites", "ventanilla.test");
+        let luz = unique_address("luz", "correo.test");
+        let app = mail_app(backend, &service, true, None).await;
+        let running = run_email(&app, true);
+
+        // Act: a first message, then every answer as a reply written by a real client.
+        let hello = first_message(
+            &format!("{FROM_NAME} <{luz}>"),
+            &service,
+            "Cédula profesional",
+            "Hola, quiero tramitar mi cédula profesional.",
+        );
+        smtp_send(&hello, &luz, &service).await;
+        let mut last = wait_for_mail(&luz, 1).await.remove(0);
+        let first = last.clone();
+        let clients = [Client::Gmail, Client::Outlook, Client::AppleMail];
+        for (i, text) in JOURNEY.iter().enumerate() {
+            let (raw, to) = answer(clients[i % 3], &luz, &last, text);
+            smtp_send(&raw, &luz, &to).await;
+            last = wait_for_mail(&luz, i + 2).await.pop().unwrap();
+        }
+
+        // Assert: the first answer threads, carries the token and no personal data.
+        let reply_to = first.mail.reply_to.clone().unwrap();
+        let (local, domain) = reply_to.split_once('@').unwrap();
+        assert_eq!(domain, "ventanilla.test");
+        let token = local.split_once('+').expect("Reply-To local+TOKEN").1;
+        assert_eq!(token.len(), 24, "{backend:?}");
+        assert_eq!(
+            first.header("Auto-Submitted").as_deref(),
+            Some("auto-replied")
+        );
+        assert_eq!(first.header("Content-Language").as_deref(), Some("es-MX"));
+        assert!(first.mail.in_reply_to[0].starts_with("first."));
+        assert!(first.mail.message_id.as_ref().unwrap().contains(token));
+        assert_eq!(
+            first.mail.subject, last.mail.subject,
+            "one subject per case"
+        );
+        for personal in ["Luz", "PEGL", "luz."] {
+            assert!(!last.mail.subject.contains(personal));
+        }
+        assert!(
+            first.raw.windows(9).any(|w| w == b"text/html"),
+            "an HTML alternative"
+        );
+        // The last e-mail confirms the appointment: Thursday 3 December at 9:30.
+        assert!(last.mail.text.contains("9:30"), "{}", last.mail.text);
+        assert!(
+            last.mail.text.contains("3 de diciembre"),
+            "{}",
+            last.mail.text
+        );
+        // The store: the case is booked; every message was read as an answer, history kept.
+        let row = conversation(&app, &luz).await;
+        let State::Tracking { app: tracked } = State::from_json(&row.state).unwrap() else {
+            panic!("{backend:?}: not tracking: {}", row.state);
+        };
+        let mut reader = app.service.db.reader().await.unwrap();
+        let view = store::applications::view(&mut reader.conn(), tracked.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(view.appointment.is_some(), "{backend:?}: no appointment");
+        let records = inbound_records(&app).await;
+        assert_eq!(records.len(), JOURNEY.len() + 1);
+        assert!(records.iter().all(|r| r.disposition == "answered"));
+        let quoted = records.iter().filter(|r| !r.quoted.is_empty()).count();
+        assert_eq!(
+            quoted,
+            JOURNEY.len(),
+            "every reply's quoted history is kept"
+        );
+        running.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn automatic_mail_gets_no_answer_a_bounce_marks_the_address_and_a_double_delivery_one_answer()
+{
+    let backend = Backend::Sqlite;
+    let service = unique_address("tramites", "ventanilla.test");
+    let luz = unique_address("luz", "correo.test");
+    let nobody = unique_address("nadie", "rebota.test");
+    let app = mail_app(backend, &service, true, None).await;
+    let running = run_email(&app, true);
+
+    // The same message delivered twice: one answer.
+    let hello = first_message(&luz, &service, "Hola", "Hola");
+    smtp_send(&hello, &luz, &service).await;
+    smtp_send(&hello, &luz, &service).await;
+    let first = wait_for_mail(&luz, 1).await.remove(0);
+
+    // Automatic mail from luz's address: out of office, with and without Auto-Submitted, and a
+    // mailing list. None is answered; each is recorded as ignored with its reason.
+    let automatic = [
+        (
+            "Auto-Submitted: auto-replied\r\n",
+            "Respuesta automática: Tu trámite",
+            "ooo-1",
+        ),
+        ("", "Fuera de la oficina", "ooo-2"),
+        ("List-Id: <avisos.correo.test>\r\n", "Boletín", "list-1"),
+    ];
+    for (header, subject, id) in automatic {
+        let raw = format!(
+            "From: {luz}\r\nTo: {}\r\nSubject: {subject}\r\nMessage-ID: <{id}.{luz}>\r\n{header}\
+             Content-Type: text/plain; charset=utf-8\r\n\r\nEstoy fuera hasta el lunes.\r\n",
+            first.mail.reply_to.as_ref().unwrap()
+        );
+        smtp_send(raw.as_bytes(), &luz, first.mail.reply_to.as_ref().unwrap()).await;
+    }
+    // An applicant whose address bounces: Postfix accepts our answer, cannot deliver it, and
+    // sends a delivery status notification back to our address.
+    smtp_send(
+        &first_message(&nobody, &service, "Hola", "Hola"),
+        &nobody,
+        &service,
+    )
+    .await;
+
+    let mut marked = None;
+    for _ in 0..600 {
+        let records = inbound_records(&app).await;
+        let ignored = records
+            .iter()
+            .filter(|r| r.disposition == "ignored")
+            .count();
+        let bounced = records.iter().any(|r| r.disposition == "bounce");
+        if ignored == 3 && bounced {
+            marked = Some(records);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let records = marked.expect("three ignored messages and a bounce recorded within 60 s");
+    running.stop().await;
+
+    let mut reasons: Vec<_> = records
+        .iter()
+        .filter(|r| r.disposition == "ignored")
+        .map(|r| r.reason.clone().unwrap())
+        .collect();
+    reasons.sort();
+    assert_eq!(reasons, ["auto_submitted", "mailing_list", "out_of_office"]);
+    // One answer to luz: the double delivery and the automatic mail got none.
+    let luz_conversation = conversation(&app, &luz).await;
+    assert_eq!(outbox_templates(&app, luz_conversation.id).await.len(), 1);
+    assert_eq!(support::mail::mailbox(&luz).await.len(), 1);
+    // The bounce marked the address, on the case and in the audit trail.
+    let nobody_conversation = conversation(&app, &nobody).await;
+    let reason = nobody_conversation
+        .unreachable_reason
+        .expect("marked unreachable");
+    assert!(reason.starts_with("bounce "), "{reason}");
+    let mut reader = app.service.db.reader().await.unwrap();
+    let events = store::audit::list(&mut reader.conn(), Some(nobody_conversation.id), None)
+        .await
+        .unwrap();
+    assert!(events.iter().any(|e| e.event == "address_bounced"));
+}
+
+#[tokio::test]
+async fn smtp_refusals_fail_with_the_reason_and_temporary_failures_are_retried() {
+    let backend = Backend::Sqlite;
+    let service = unique_address("tramites", "ventanilla.test");
+    let app = mail_app(backend, &service, true, None).await;
+    let refused = unique_address("x", "rechaza.test");
+    let later = unique_address("x", "demora.test");
+    for address in [&refused, &later] {
+        let outcome = email::receive(
+            &app.service,
+            &first_message(address, &service, "Hola", "Hola"),
+        )
+        .await
+        .unwrap();
+        assert!(matches!(outcome, Outcome::Answered { .. }));
+    }
+    let worker = email_worker(&app);
+    worker.try_execute_task().await.unwrap();
+    worker.try_execute_task().await.unwrap();
+
+    let refused_row = conversation(&app, &refused).await;
+    let later_row = conversation(&app, &later).await;
+    let (state, attempts, error) = first_outbox_status(&app, refused_row.id).await;
+    assert_eq!((state.as_str(), attempts), ("failed", 1));
+    assert_eq!(error.as_deref(), Some("permanent: SMTP 554"));
+    let (state, attempts, error) = first_outbox_status(&app, later_row.id).await;
+    assert_eq!((state.as_str(), attempts), ("pending", 1), "retried later");
+    assert!(error.unwrap().contains("SMTP 451"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Maildir, the MTA pipe and .eml files
+
+/// Delivers `raw` to the app's Maildir inbox and reads it.
+async fn through_maildir(app: &TestApp, raw: &[u8]) {
+    let maildir = Maildir::open(app.data_dir.join("inbox")).unwrap();
+    maildir.deliver(raw).unwrap();
+    let scan = maildir.scan(&app.service).await.unwrap();
+    assert_eq!((scan.received, scan.deferred), (1, 0));
+    assert!(maildir.waiting().unwrap().is_empty());
+}
+
+/// Pipes `raw` to `ventanilla mail receive` with the app's settings; returns the exit code.
+async fn through_pipe(app: &TestApp, raw: &[u8], database_url: &str) -> i32 {
+    let settings = &app.service.settings;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ventanilla"))
+        .args(["mail", "receive"])
+        .env_clear()
+        .env("DATABASE_URL", database_url)
+        .env("VENTANILLA_DATA_DIR", &settings.data_dir)
+        .env("VENTANILLA_NOW", NOW)
+        .env("MAIL_FROM", settings.mail_from.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(raw).await.unwrap();
+    drop(stdin);
+    child.wait().await.unwrap().code().unwrap()
+}
+
+#[tokio::test]
+async fn the_mta_pipe_and_the_maildir_reach_the_same_result() {
+    let service = unique_address("tramites", "ventanilla.test");
+    let luz = unique_address("luz", "correo.test");
+    let by_maildir = mail_app(Backend::Sqlite, &service, false, None).await;
+    let by_pipe = mail_app(Backend::Sqlite, &service, false, None).await;
+    let hello = first_message(&luz, &service, "Hola", "Hola, buenas tardes");
+    let pipe_url = by_pipe.service.settings.database_url.clone();
+
+    through_maildir(&by_maildir, &hello).await;
+    assert_eq!(through_pipe(&by_pipe, &hello, &pipe_url).await, 0);
+    for (i, text) in JOURNEY[..6].iter().enumerate() {
+        let client = [Client::Gmail, Client::Outlook, Client::AppleMail][i % 3];
+        email_worker(&by_maildir).drain().await.unwrap();
+        let last = written_mail(&by_maildir).pop().unwrap();
+        through_maildir(&by_maildir, &answer(client, &luz, &last, text).0).await;
+        email_worker(&by_pipe).drain().await.unwrap();
+        let last = written_mail(&by_pipe).pop().unwrap();
+        let code = through_pipe(&by_pipe, &answer(client, &luz, &last, text).0, &pipe_url).await;
+        assert_eq!(code, 0);
+    }
+
+    let a = conversation(&by_maildir, &luz).await;
+    let b = conversation(&by_pipe, &luz).await;
+    assert_eq!(a.state, b.state);
+    assert!(
+        matches!(
+            State::from_json(&a.state).unwrap(),
+            State::Collecting { .. }
+        ),
+        "{}",
+        a.state
+    );
+    assert_eq!(
+        outbox_templates(&by_maildir, a.id).await,
+        outbox_templates(&by_pipe, b.id).await
+    );
+    // Exit codes for the MTA: unusable data, and a database that is not there.
+    assert_eq!(
+        through_pipe(&by_pipe, b"\x00\x01 not a message", &pipe_url).await,
+        65
+    );
+    assert_eq!(through_pipe(&by_pipe, b"", &pipe_url).await, 65);
+    let down = "postgres://postgres@127.0.0.1:1/nothing";
+    assert_eq!(through_pipe(&by_pipe, &hello, down).await, 75);
+}
+
+#[tokio::test]
+async fn a_forged_from_without_the_token_changes_nothing() {
+    let service = unique_address("tramites", "ventanilla.test");
+    let luz = unique_address("luz", "correo.test");
+    let app = mail_app(Backend::Sqlite, &service, false, None).await;
+    through_maildir(&app, &first_message(&luz, &service, "Hola", "Hola")).await;
+    email_worker(&app).drain().await.unwrap();
+    let welcome = written_mail(&app).pop().unwrap();
+    through_maildir(&app, &answer(Client::Gmail, &luz, &welcome, "sí").0).await;
+    let before = conversation(&app, &luz).await;
+
+    // Someone writes as luz, to our plain address, without the token; then with a made-up
+    // In-Reply-To.
+    let forged = first_message(&luz, &service, "Hola", "PEGL890909MJCRMS08");
+    let outcome = email::receive(&app.service, &forged).await.unwrap();
+    assert!(matches!(outcome, Outcome::Unthreaded { .. }), "{outcome:?}");
+    let guessed = String::from_utf8(first_message(
+        &luz,
+        &service,
+        "Re: Hola",
+        "PEGL890909MJCRMS08",
+    ))
+    .unwrap()
+    .replace(
+        "Subject:",
+        "In-Reply-To: <1.aaaaaaaaaaaaaaaaaaaaaaaa@ventanilla.test>\r\nSubject:",
+    );
+    let outcome = email::receive(&app.service, guessed.as_bytes())
+        .await
+        .unwrap();
+    assert!(matches!(outcome, Outcome::Unthreaded { .. }), "{outcome:?}");
+
+    // The state did not move; the known address got the question again, with the token.
+    let after = conversation(&app, &luz).await;
+    assert_eq!(after.state, before.state);
+    email_worker(&app).drain().await.unwrap();
+    let sent = written_mail(&app);
+    let told = sent.last().unwrap();
+    assert_eq!(told.header("To").as_deref(), Some(luz.as_str()));
+    assert_eq!(told.mail.reply_to, welcome.mail.reply_to);
+    assert!(
+        told.mail.text.contains("solo leo las respuestas"),
+        "{}",
+        told.mail.text
+    );
+    assert!(
+        told.mail.text.contains("CURP"),
+        "the current question: {}",
+        told.mail.text
+    );
+    // The right token from another address starts that address's own case, not luz's.
+    let ana = unique_address("ana", "correo.test");
+    let (raw, _) = answer(Client::Outlook, &ana, &welcome, "PEGL890909MJCRMS08");
+    let outcome = email::receive(&app.service, &raw).await.unwrap();
+    let Outcome::Answered { conversation_id } = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_ne!(conversation_id, before.id);
+    assert_eq!(conversation(&app, &luz).await.state, before.state);
+}
+
+#[tokio::test]
+async fn the_same_message_twice_is_answered_once() {
+    let service = unique_address("tramites", "ventanilla.test");
+    let luz = unique_address("luz", "correo.test");
+    let app = mail_app(Backend::Sqlite, &service, false, None).await;
+    let hello = first_message(&luz, &service, "Hola", "Hola");
+    let first = email::receive(&app.service, &hello).await.unwrap();
+    let second = email::receive(&app.service, &hello).await.unwrap();
+    assert!(matches!(first, Outcome::Answered { .. }));
+    assert_eq!(second, Outcome::Duplicate);
+    // Without a Message-ID the raw bytes are the key.
+    let anonymous = String::from_utf8(hello)
+        .unwrap()
+        .replace("Message-ID:", "X-Old-Id:");
+    let outcome = email::receive(&app.service, anonymous.as_bytes())
+        .await
+        .unwrap();
+    assert!(matches!(outcome, Outcome::Unthreaded { .. }));
+    assert_eq!(
+        email::receive(&app.service, anonymous.as_bytes())
+            .await
+            .unwrap(),
+        Outcome::Duplicate
+    );
+    let row = conversation(&app, &luz).await;
+    assert_eq!(outbox_templates(&app, row.id).await.len(), 2);
+}
+
+#[tokio::test]
+async fn large_empty_and_attachment_only_messages_get_an_explanation() {
+    let service = unique_address("tramites", "ventanilla.test");
+    let luz = unique_address("luz", "correo.test");
+    let config = "[mail]\nmax_message_bytes = 4000\n";
+    let app = mail_app(Backend::Sqlite, &service, false, Some(config)).await;
+    through_maildir(&app, &first_message(&luz, &service, "Hola", "Hola")).await;
+    email_worker(&app).drain().await.unwrap();
+    let welcome = written_mail(&app).pop().unwrap();
+    let before = conversation(&app, &luz).await.state;
+
+    let big = "x".repeat(5000);
+    let (raw, _) = answer(Client::Gmail, &luz, &welcome, &big);
+    let outcome = email::receive(&app.service, &raw).await.unwrap();
+    assert!(matches!(outcome, Outcome::TooLarge { .. }), "{outcome:?}");
+    let (raw, _) = answer(Client::AppleMail, &luz, &welcome, "");
+    email::receive(&app.service, &raw).await.unwrap();
+
+    assert_eq!(
+        conversation(&app, &luz).await.state,
+        before,
+        "nothing moved"
+    );
+    email_worker(&app).drain().await.unwrap();
+    let sent = written_mail(&app);
+    let n = sent.len();
+    assert!(
+        sent[n - 2]
+            .mail
+            .text
+            .contains("más grande de lo que puedo recibir")
+    );
+    assert!(
+        sent[n - 1].mail.text.contains("mensaje vacío"),
+        "{}",
+        sent[n - 1].mail.text
+    );
+}
+
+#[tokio::test]
+async fn replies_to_one_address_stay_under_the_hourly_limit() {
+    let service = unique_address("tramites", "ventanilla.test");
+    let luz = unique_address("luz", "correo.test");
+    let config = "[mail]\nmax_replies_per_hour = 2\n";
+    let app = mail_app(Backend::Sqlite, &service, false, Some(config)).await;
+    through_maildir(&app, &first_message(&luz, &service, "Hola", "Hola")).await;
+    email_worker(&app).drain().await.unwrap();
+    let welcome = written_mail(&app).pop().unwrap();
+    through_maildir(&app, &answer(Client::Gmail, &luz, &welcome, "sí").0).await;
+    through_maildir(&app, &answer(Client::Gmail, &luz, &welcome, "ayuda").0).await;
+
+    email_worker(&app).drain().await.unwrap();
+
+    assert_eq!(written_mail(&app).len(), 2, "two sent, the third waits");
+    let row = conversation(&app, &luz).await;
+    let mut reader = app.service.db.reader().await.unwrap();
+    let rows = store::outbox::for_conversation(&mut reader.conn(), row.id)
+        .await
+        .unwrap();
+    let statuses: Vec<&str> = rows.iter().map(|(_, s, _)| s.as_str()).collect();
+    assert_eq!(statuses, ["sent", "sent", "pending"]);
+}
