@@ -548,7 +548,26 @@ fn zz_every_template_was_rendered() {
             "{name}"
         );
     }
+    // E-mail: choices as a numbered list; the HTML alternative escapes the text.
+    let body = serde_json::json!({
+        "text": "¿Qué nivel? <b>",
+        "paragraphs": [["¿Qué nivel? <b>"]],
+        "choices": [{"id": "licenciatura", "label": "Licenciatura"}, {"id": "tsu", "label": "TSU"}],
+        "subject": "x",
+    });
+    let text = templates.render("email/message.txt", &body).unwrap();
+    assert!(text.contains("1. Licenciatura\n2. TSU"), "{text}");
+    let html = templates.render("email/message.html", &body).unwrap();
+    assert!(
+        html.contains("¿Qué nivel? &lt;b&gt;") && html.contains("<li>TSU</li>"),
+        "{html}"
+    );
+    let subject = templates.render("email/subject.txt", ()).unwrap();
+    assert!(!subject.trim().is_empty() && !subject.trim().contains('\n'));
+
     let mut seen = rendered().lock().unwrap().clone();
+    seen.insert("email/message.txt".into());
+    seen.insert("email/subject.txt".into());
     seen.insert("telegram/button_stale.txt".into());
     seen.insert("telegram/day_unavailable.txt".into());
     seen.insert("terminal/error.txt".into());

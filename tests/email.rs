@@ -307,10 +307,27 @@ async fn smtp_refusals_fail_with_the_reason_and_temporary_failures_are_retried()
     let later_row = conversation(&app, &later).await;
     let (state, attempts, error) = first_outbox_status(&app, refused_row.id).await;
     assert_eq!((state.as_str(), attempts), ("failed", 1));
-    assert_eq!(error.as_deref(), Some("permanent: SMTP 554"));
+    assert_eq!(error.as_deref(), Some("SMTP 554"));
     let (state, attempts, error) = first_outbox_status(&app, later_row.id).await;
     assert_eq!((state.as_str(), attempts), ("pending", 1), "retried later");
     assert!(error.unwrap().contains("SMTP 451"));
+
+    // A server that cannot be reached: retried later too.
+    let unreachable = [("SMTP_URL".to_string(), "smtp://127.0.0.1:9".to_string())];
+    let mut env = mail_env(&service, false);
+    env.extend(unreachable);
+    let app = spawn_app_env(backend, Some(NOW), None, &env).await;
+    email::receive(
+        &app.service,
+        &first_message(&later, &service, "Hola", "Hola"),
+    )
+    .await
+    .unwrap();
+    email_worker(&app).try_execute_task().await.unwrap();
+    let row = conversation(&app, &later).await;
+    let (state, attempts, error) = first_outbox_status(&app, row.id).await;
+    assert_eq!((state.as_str(), attempts), ("pending", 1));
+    assert!(error.unwrap().contains("SMTP connection"));
 }
 
 // ---------------------------------------------------------------------------------------------
