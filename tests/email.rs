@@ -497,6 +497,12 @@ async fn the_same_message_twice_is_answered_once() {
     );
     let row = conversation(&app, &luz).await;
     assert_eq!(outbox_templates(&app, row.id).await.len(), 2);
+    // Our own address writing to us is never answered (no loop with ourselves).
+    let ours = first_message(&service, &service, "Hola", "Hola");
+    assert_eq!(
+        email::receive(&app.service, &ours).await.unwrap(),
+        Outcome::Ignored("own_address")
+    );
 }
 
 #[tokio::test]

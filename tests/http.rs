@@ -1,5 +1,6 @@
 //! `ventanilla serve` as a process: it starts on the embedded defaults, answers `/healthz` and
-//! `/metrics`, and stops on SIGTERM.
+//! `/metrics`, answers e-mail dropped in its Maildir inbox with `.eml` files, and stops on
+//! SIGTERM.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -55,6 +56,23 @@ fn serve_reports_health_and_metrics() {
     };
     let metrics = get(port, "/metrics").unwrap();
     let missing = get(port, "/nothing-here").unwrap();
+    // An e-mail delivered to the Maildir inbox is answered with an .eml file in the outbox.
+    let message = "From: Luz <luz@correo.test>\r\nTo: tramites@localhost\r\n\
+                   Subject: Hola\r\nMessage-ID: <serve.1@correo.test>\r\n\r\nHola\r\n";
+    std::fs::write(dir.path().join("inbox/tmp/1.test"), message).unwrap();
+    std::fs::rename(
+        dir.path().join("inbox/tmp/1.test"),
+        dir.path().join("inbox/new/1.test"),
+    )
+    .unwrap();
+    let answered = dir.path().join("outbox/1.eml");
+    while !answered.exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no answer to the e-mail in the inbox"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     terminate(child.id());
     let output = child.wait_with_output().unwrap();
     let log = String::from_utf8_lossy(&output.stderr);
@@ -73,6 +91,18 @@ fn serve_reports_health_and_metrics() {
     assert!(
         log.contains("Telegram: off"),
         "the log says what is off: {log}"
+    );
+    assert!(log.contains("e-mail: on"), "{log}");
+    assert!(log.contains("IMAP off"), "{log}");
+    let answer = std::fs::read_to_string(&answered).unwrap();
+    assert!(answer.contains("To: luz@correo.test"), "{answer}");
+    assert!(
+        answer.contains("In-Reply-To: <serve.1@correo.test>"),
+        "{answer}"
+    );
+    assert!(
+        dir.path().join("inbox/cur").read_dir().unwrap().count() == 1,
+        "the message moved to cur/"
     );
     assert!(
         dir.path().join("ventanilla.db").exists(),

@@ -126,7 +126,18 @@ pub async fn receive(service: &Service, raw: &[u8]) -> Result<Received, ReceiveE
         size: i64::try_from(raw.len()).unwrap_or(i64::MAX),
     };
 
-    match parse::classify(&mail) {
+    let ours = &service.settings.mail_from.email;
+    let own = sender.split_once('@').is_some_and(|(local, domain)| {
+        local.split('+').next() == Some(&ours.user().to_lowercase())
+            && domain == ours.domain().to_lowercase()
+    });
+    let disposition = if own {
+        // Our own address (or a +token of it) writing to us: never answer ourselves.
+        Disposition::Ignore("own_address")
+    } else {
+        parse::classify(&mail)
+    };
+    match disposition {
         Disposition::Answer => {}
         Disposition::Ignore(reason) => {
             tracing::info!(reason, "automatic e-mail ignored");
@@ -221,7 +232,12 @@ pub async fn receive(service: &Service, raw: &[u8]) -> Result<Received, ReceiveE
         TurnResult::Processed {
             conversation_id, ..
         } => conversation_id,
-        TurnResult::Duplicate => return Ok(Received::Duplicate),
+        TurnResult::Duplicate => {
+            // Processed before, but not recorded (stopped in between): record it now.
+            record.disposition = disposition.into();
+            save(service, &record, now).await?;
+            return Ok(Received::Duplicate);
+        }
     };
     record.conversation_id = Some(conversation_id);
     record.disposition = disposition.into();
