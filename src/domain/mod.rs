@@ -5,11 +5,13 @@
 //! - `academic`, `fees`, `payment`: what they studied and what they pay.
 //! - `calendar`, `holidays`: offices, opening days and the booking window.
 //! - `application`: the lifecycle and the folio.
+//! - `cedula`: the cédula number and the signed *cadena original*.
 //! - `text`: folding free text for comparisons.
 
 pub mod academic;
 pub mod application;
 pub mod calendar;
+pub mod cedula;
 pub mod curp;
 pub mod email;
 pub mod entity;
