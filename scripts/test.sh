@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# The test command: starts what the tests talk to (PostgreSQL, and Postfix + Dovecot for the
-# e-mail tests; installed from Debian's packages on first use, which needs root), then runs the
-# whole suite on SQLite and PostgreSQL. Extra arguments go to `cargo test`.
+# The test command: starts what the tests talk to (PostgreSQL, Postfix + Dovecot for the e-mail
+# tests, poppler to read PDFs back; installed from Debian's packages on first use, which needs
+# root), then runs the whole suite on SQLite and PostgreSQL. Extra arguments go to `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/postgres.sh
 bash scripts/mail-servers.sh
+# The document tests read PDFs back with poppler (pdftotext, pdftoppm).
+if ! command -v pdftotext >/dev/null 2>&1 || ! command -v pdftoppm >/dev/null 2>&1; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null
+fi
 export TEST_DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
 cargo test "$@"

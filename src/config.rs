@@ -36,6 +36,8 @@ pub struct Settings {
     /// Who our e-mails come from; replies go to `local+TOKEN@domain` of this address.
     pub mail_from: lettre::message::Mailbox,
     pub mail: MailRules,
+    /// The cédula signing key (`VENTANILLA_SIGNING_KEY`; created by `staff keygen`).
+    pub signing_key: PathBuf,
     pub procedure: Procedure,
 }
 
@@ -179,6 +181,10 @@ impl Settings {
             .trim_end_matches('/')
             .to_string();
 
+        let signing_key = env
+            .get("VENTANILLA_SIGNING_KEY")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| data_dir.join("cedula-signing.key"));
         let settings = Settings {
             database_url,
             data_dir,
@@ -196,6 +202,7 @@ impl Settings {
                     .unwrap_or_else(|| DEFAULT_MAIL_FROM.into()),
             )?,
             mail: file.mail,
+            signing_key,
             procedure: Procedure {
                 eligibility_cutoff: file.procedure.eligibility_cutoff,
                 payment_key,

@@ -1,5 +1,7 @@
 //! The HTTP server: `/healthz` (database reachable, workers alive), `/metrics` (Prometheus
-//! text format) and, in webhook mode, `/telegram/webhook`.
+//! text format), `/verificar/{number}` (a cédula's registry record and signature status: where
+//! its QR code leads), `/clave-publica` (the key that verifies cédulas) and, in webhook mode,
+//! `/telegram/webhook`.
 
 use std::fmt::Write as _;
 use std::future::Future;
@@ -38,6 +40,8 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/telegram/webhook", post(telegram_webhook))
+        .route("/verificar/{number}", get(verify_page))
+        .route("/clave-publica", get(public_key))
         .with_state(state)
 }
 
@@ -67,6 +71,95 @@ async fn telegram_webhook(
             tracing::error!(error.message = %error, "webhook update not processed");
             StatusCode::INTERNAL_SERVER_ERROR
         }
+    }
+}
+
+/// The public page of a cédula: its registry record and whether its signature holds.
+async fn verify_page(
+    State(state): State<AppState>,
+    axum::extract::Path(number): axum::extract::Path<String>,
+) -> axum::response::Response {
+    let templates = &state.service.templates;
+    let html = |status: StatusCode, name: &str, context: serde_json::Value| match templates
+        .render(name, context)
+    {
+        Ok(page) => (
+            status,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            page,
+        )
+            .into_response(),
+        Err(error) => {
+            tracing::error!(error.message = %error, "page not rendered");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    };
+    let not_found = || {
+        html(
+            StatusCode::NOT_FOUND,
+            "http/not_found.html",
+            serde_json::json!({}),
+        )
+    };
+    let Ok(parsed) = number.parse::<crate::domain::cedula::CedulaNumber>() else {
+        return not_found();
+    };
+    let row = match state.service.db.reader().await {
+        Ok(mut reader) => {
+            store::cedulas::by_number(&mut reader.conn(), i64::from(parsed.value())).await
+        }
+        Err(error) => Err(error),
+    };
+    let row = match row {
+        Ok(Some(row)) => row,
+        Ok(None) => return not_found(),
+        Err(error) => {
+            tracing::error!(error.message = %error, "verification page: database unavailable");
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+    };
+    let Ok(payload) = serde_json::from_str::<crate::domain::cedula::CedulaPayload>(&row.payload)
+    else {
+        return not_found();
+    };
+    let signature_holds = payload.cadena_original() == row.cadena
+        && crate::documents::signature::verify(&row.public_key, &row.cadena, &row.signature)
+            .is_ok();
+    let local = payload
+        .issued_at
+        .with_timezone(&chrono_tz::America::Mexico_City);
+    let name = [
+        payload.given_names.as_str(),
+        payload.first_surname.as_str(),
+        payload.second_surname.as_deref().unwrap_or_default(),
+    ]
+    .join(" ");
+    html(
+        StatusCode::OK,
+        "http/verify.html",
+        serde_json::json!({
+            "number": payload.number.to_string(),
+            "name": name.trim(),
+            "curp": payload.curp,
+            "institution": payload.institution,
+            "program": payload.program,
+            "level": format!("level.{}", payload.level),
+            "issued_on": local.date_naive(),
+            "signature_holds": signature_holds,
+            "cadena": row.cadena,
+        }),
+    )
+}
+
+/// The public key that verifies cédulas (base64 Ed25519), when this server has the key.
+async fn public_key(State(state): State<AppState>) -> axum::response::Response {
+    match crate::documents::signature::Signer::load(&state.service.settings.signing_key) {
+        Ok(signer) => (
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            format!("{}\n", signer.public_key()),
+        )
+            .into_response(),
+        Err(_) => StatusCode::NOT_FOUND.into_response(),
     }
 }
 

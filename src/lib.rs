@@ -9,16 +9,20 @@
 //! - [`store`]: sqlx persistence on SQLite (default) or PostgreSQL.
 //! - [`channels`]: adapters that turn channel input into turns and deliver replies.
 //! - [`delivery`]: the outbox worker (retries, backoff, statuses).
-//! - [`http`]: health, metrics.
+//! - [`documents`]: PDFs (typst), QR codes, the cédula's signature and its verification.
+//! - [`staff`]: the office side: agenda, check-in, issuing or rejecting.
+//! - [`http`]: health, metrics, the verification page.
 //! - [`telemetry`]: logging set-up.
 
 pub mod channels;
 pub mod config;
 pub mod conversation;
 pub mod delivery;
+pub mod documents;
 pub mod domain;
 pub mod http;
 pub mod service;
+pub mod staff;
 pub mod store;
 pub mod telemetry;
 pub mod templates;

@@ -14,7 +14,7 @@ use ventanilla::config::Settings;
 use ventanilla::delivery::{RetryPolicy, Sender, Worker};
 use ventanilla::service::Service;
 use ventanilla::store::Db;
-use ventanilla::{channels, http, telemetry};
+use ventanilla::{channels, documents, http, telemetry};
 
 #[derive(Parser)]
 #[command(
@@ -45,8 +45,44 @@ enum Command {
         #[command(subcommand)]
         command: MailCommand,
     },
+    /// The office's commands.
+    Staff {
+        #[command(subcommand)]
+        command: StaffCommand,
+    },
+    /// Check a cédula PDF: its signature, the office's key and the registry. Prints VALID or
+    /// INVALID with the reason; exits 1 when invalid.
+    Verify {
+        /// The cédula PDF.
+        file: std::path::PathBuf,
+    },
     /// Apply the database migrations and exit.
     Migrate,
+}
+
+#[derive(Subcommand)]
+enum StaffCommand {
+    /// The day's appointments.
+    Agenda {
+        /// The day (YYYY-MM-DD); today in the office's zone by default.
+        #[arg(long)]
+        date: Option<chrono::NaiveDate>,
+        /// Only this office (its id).
+        #[arg(long)]
+        office: Option<String>,
+    },
+    /// The applicant came to the appointment.
+    Checkin { folio: String },
+    /// Issue the cédula: number, signature, PDF, delivery by e-mail.
+    Approve { folio: String },
+    /// Reject the application; the applicant is told the reason.
+    Reject {
+        folio: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Create the cédula signing key (VENTANILLA_SIGNING_KEY).
+    Keygen,
 }
 
 #[derive(Subcommand)]
@@ -83,12 +119,122 @@ async fn main() -> anyhow::Result<()> {
             result
         }
         Command::Mail { .. } => unreachable!("handled above"),
+        Command::Staff { command } => {
+            telemetry::init("warn");
+            let service = connect(settings).await?;
+            let result = staff_command(&service, command).await;
+            service.db.close().await;
+            match result? {
+                true => Ok(()),
+                false => std::process::exit(1),
+            }
+        }
+        Command::Verify { file } => {
+            telemetry::init("warn");
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let service = connect(settings.clone()).await?;
+            let office_key = documents::signature::Signer::load(&settings.signing_key)
+                .ok()
+                .map(|s| s.public_key());
+            let verdict = documents::verify_pdf(&service.db, office_key.as_deref(), &bytes).await;
+            service.db.close().await;
+            let (valid, context) = match verdict? {
+                documents::Verdict::Valid { number } => {
+                    (true, serde_json::json!({ "valid": true, "number": number }))
+                }
+                documents::Verdict::Invalid { reason } => (
+                    false,
+                    serde_json::json!({ "valid": false, "reason": reason }),
+                ),
+            };
+            print!("{}", service.templates.render("staff/verify.txt", context)?);
+            if !valid {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
         Command::Migrate => {
             telemetry::init("info");
             let service = connect(settings).await?;
             service.db.close().await;
             tracing::info!("migrations applied");
             Ok(())
+        }
+    }
+}
+
+/// Runs a staff command, printing its outcome; false when it was refused.
+async fn staff_command(service: &Service, command: StaffCommand) -> anyhow::Result<bool> {
+    use ventanilla::staff;
+    let templates = &service.templates;
+    let refused = |folio: &str, refusal: staff::Refusal| -> anyhow::Result<bool> {
+        let text = templates.render(
+            "staff/refused.txt",
+            serde_json::json!({ "kind": refusal.key(), "folio": folio }),
+        )?;
+        eprint!("{text}");
+        Ok(false)
+    };
+    let done = |context: serde_json::Value| -> anyhow::Result<bool> {
+        print!("{}", templates.render("staff/done.txt", context)?);
+        Ok(true)
+    };
+    match command {
+        StaffCommand::Agenda { date, office } => {
+            let zone = service.settings.procedure.offices[0].time_zone;
+            let day = date.unwrap_or_else(|| service.clock.now().with_timezone(&zone).date_naive());
+            let rows = staff::agenda(service, day, office.as_deref()).await?;
+            let rows: Vec<serde_json::Value> = rows
+                .into_iter()
+                .map(|row| {
+                    let data: Option<ventanilla::conversation::state::ApplicationData> =
+                        serde_json::from_str(&row.data).ok();
+                    serde_json::json!({
+                        "slot": row.slot,
+                        "office": row.office_id,
+                        "folio": row.folio,
+                        "status": row.status,
+                        "name": data.map(|d| d.name.full_name()).unwrap_or_default(),
+                    })
+                })
+                .collect();
+            print!(
+                "{}",
+                templates.render(
+                    "staff/agenda.txt",
+                    serde_json::json!({ "day": day, "office": office, "rows": rows }),
+                )?
+            );
+            Ok(true)
+        }
+        StaffCommand::Checkin { folio } => match staff::checkin(service, &folio).await? {
+            Ok(folio) => done(serde_json::json!({ "action": "checkin", "folio": folio })),
+            Err(refusal) => refused(&folio, refusal),
+        },
+        StaffCommand::Approve { folio } => {
+            let signer = documents::signature::Signer::load(&service.settings.signing_key)?;
+            match staff::approve(service, &signer, &folio).await? {
+                Ok(issued) => done(serde_json::json!({
+                    "action": "approve", "folio": issued.folio, "number": issued.number,
+                })),
+                Err(refusal) => refused(&folio, refusal),
+            }
+        }
+        StaffCommand::Reject { folio, reason } => {
+            match staff::reject(service, &folio, &reason).await? {
+                Ok(folio) => done(serde_json::json!({ "action": "reject", "folio": folio })),
+                Err(refusal) => refused(&folio, refusal),
+            }
+        }
+        StaffCommand::Keygen => {
+            let path = &service.settings.signing_key;
+            let signer = documents::signature::Signer::generate(path)?;
+            done(serde_json::json!({
+                "action": "keygen",
+                "path": path.display().to_string(),
+                "public_key": signer.public_key(),
+            }))
         }
     }
 }

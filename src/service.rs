@@ -83,6 +83,9 @@ pub struct OutgoingMessage {
     /// The thread this message answers (see [`Inbound::thread`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub thread: Vec<String>,
+    /// Documents sent with it, rendered from their records when the message is sent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<crate::documents::DocumentRef>,
 }
 
 /// What a turn did.
@@ -615,6 +618,7 @@ impl Service {
             calendar: reply.calendar.clone(),
             template: reply.template.clone(),
             thread: Vec::new(),
+            attachments: Vec::new(),
         })
     }
 }

@@ -565,7 +565,94 @@ fn zz_every_template_was_rendered() {
     let subject = templates.render("email/subject.txt", ()).unwrap();
     assert!(!subject.trim().is_empty() && !subject.trim().contains('\n'));
 
+    // The office's outputs and the applicant's notices of a decision (the staff tests render
+    // them through the real commands; here each variant once).
+    for kind in [
+        "unknown_folio",
+        "already_issued",
+        "rejected",
+        "withdrawn",
+        "not_attended",
+        "not_scheduled",
+        "already_attended",
+        "reason_required",
+    ] {
+        let text = templates
+            .render(
+                "staff/refused.txt",
+                serde_json::json!({ "kind": kind, "folio": "SOL-2026-000001" }),
+            )
+            .unwrap();
+        assert!(!text.trim().is_empty(), "{kind}");
+    }
+    for action in ["checkin", "approve", "reject", "keygen"] {
+        let context = serde_json::json!({
+            "action": action, "folio": "SOL-2026-000001", "number": "00000001",
+            "path": "/k", "public_key": "AAAA",
+        });
+        assert!(
+            !templates
+                .render("staff/done.txt", context)
+                .unwrap()
+                .trim()
+                .is_empty()
+        );
+    }
+    let agenda = templates
+        .render(
+            "staff/agenda.txt",
+            serde_json::json!({ "day": "2026-12-03", "office": null, "rows": [
+                { "slot": "09:30", "office": "dgp-cdmx", "folio": "SOL-2026-000001",
+                  "status": "scheduled", "name": "Luz María Pérez Gómez" }] }),
+        )
+        .unwrap();
+    assert!(
+        agenda.contains("3 de diciembre") && agenda.contains("Con cita agendada"),
+        "{agenda}"
+    );
+    for (valid, reason) in [
+        (true, ""),
+        (false, "signature_mismatch"),
+        (false, "not_in_registry"),
+    ] {
+        let text = templates
+            .render(
+                "staff/verify.txt",
+                serde_json::json!({ "valid": valid, "number": "00000001", "reason": reason }),
+            )
+            .unwrap();
+        assert!(
+            text.starts_with(if valid { "VALID" } else { "INVALID" }),
+            "{text}"
+        );
+    }
+    for (name, context) in [
+        (
+            "cedula_issued",
+            serde_json::json!({ "number": "00000001", "url": "u", "email": "e" }),
+        ),
+        (
+            "application_rejected",
+            serde_json::json!({ "folio": "SOL-2026-000001", "reason": "r" }),
+        ),
+    ] {
+        let text = templates
+            .render(&format!("conversation/{name}.txt"), context)
+            .unwrap();
+        assert!(!text.trim().is_empty());
+    }
+
     let mut seen = rendered().lock().unwrap().clone();
+    for name in [
+        "staff/refused.txt",
+        "staff/done.txt",
+        "staff/agenda.txt",
+        "staff/verify.txt",
+        "conversation/cedula_issued.txt",
+        "conversation/application_rejected.txt",
+    ] {
+        seen.insert(name.into());
+    }
     seen.insert("email/message.txt".into());
     seen.insert("email/subject.txt".into());
     seen.insert("telegram/button_stale.txt".into());

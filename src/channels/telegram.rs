@@ -757,6 +757,7 @@ mod tests {
             calendar: None,
             template: "ask_level".into(),
             thread: Vec::new(),
+            attachments: Vec::new(),
         };
         let markup = keyboard(9_223_372_036_854_775_807, &message, &templates).unwrap();
         let data: Vec<String> = markup

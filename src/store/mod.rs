@@ -11,6 +11,7 @@
 pub mod applications;
 pub mod appointments;
 pub mod audit;
+pub mod cedulas;
 pub mod conversations;
 pub mod mail;
 pub mod outbox;

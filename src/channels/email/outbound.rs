@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::Context as _;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::ExposeSecret;
 use serde::Serialize;
@@ -21,6 +21,7 @@ use serde::Serialize;
 use crate::config::Settings;
 use crate::conversation::reply::Choice;
 use crate::delivery::{Delivery, SendError, SendFuture, Sender};
+use crate::documents::{Documents, Rendered};
 use crate::service::Clock;
 use crate::store::{self, Db};
 use crate::templates::Templates;
@@ -40,6 +41,7 @@ pub struct EmailSender {
     transport: Transport,
     max_per_hour: u32,
     clock: Clock,
+    documents: Documents,
 }
 
 /// How many message ids of the thread go in `References` (the most recent ones).
@@ -69,6 +71,7 @@ impl EmailSender {
             }
         };
         Ok(EmailSender {
+            documents: Documents::new(db.clone(), templates.clone(), &settings.public_url),
             db,
             templates,
             from: settings.mail_from.clone(),
@@ -87,7 +90,12 @@ impl EmailSender {
     }
 
     /// Builds the e-mail of an outbox message; returns its Message-ID (without brackets).
-    pub fn compose(&self, delivery: &Delivery, token: &str) -> anyhow::Result<(String, Message)> {
+    pub fn compose(
+        &self,
+        delivery: &Delivery,
+        token: &str,
+        files: &[Rendered],
+    ) -> anyhow::Result<(String, Message)> {
         let domain = self.from.email.domain();
         let message_id = format!("{}.{token}@{domain}", delivery.id);
         let reply_to = Mailbox::new(
@@ -130,20 +138,32 @@ impl EmailSender {
             let references: Vec<String> = recent.iter().map(|id| format!("<{id}>")).collect();
             builder = builder.references(references.join(" "));
         }
-        let message = builder
-            .multipart(
-                MultiPart::alternative()
-                    .singlepart(
-                        SinglePart::builder()
-                            .header(ContentType::TEXT_PLAIN)
-                            .body(text),
-                    )
-                    .singlepart(
-                        SinglePart::builder()
-                            .header(ContentType::TEXT_HTML)
-                            .body(html),
-                    ),
+        let alternative = MultiPart::alternative()
+            .singlepart(
+                SinglePart::builder()
+                    .header(ContentType::TEXT_PLAIN)
+                    .body(text),
             )
+            .singlepart(
+                SinglePart::builder()
+                    .header(ContentType::TEXT_HTML)
+                    .body(html),
+            );
+        let body = if files.is_empty() {
+            alternative
+        } else {
+            let mut mixed = MultiPart::mixed().multipart(alternative);
+            for file in files {
+                let content_type = ContentType::parse(file.content_type)
+                    .context("a document has an invalid content type")?;
+                mixed = mixed.singlepart(
+                    Attachment::new(file.file_name.clone()).body(file.bytes.clone(), content_type),
+                );
+            }
+            mixed
+        };
+        let message = builder
+            .multipart(body)
             .context("the e-mail could not be built")?;
         Ok((message_id, message))
     }
@@ -173,8 +193,20 @@ impl EmailSender {
             tx.commit().await.map_err(transient)?;
             token
         };
+        let mut files = Vec::new();
+        for document in &delivery.message.attachments {
+            let file = self
+                .documents
+                .render(document)
+                .await
+                .map_err(|e| SendError::Transient {
+                    reason: format!("cannot render a document: {e:#}"),
+                    retry_after: None,
+                })?;
+            files.push(file);
+        }
         let (message_id, message) = self
-            .compose(delivery, &token)
+            .compose(delivery, &token, &files)
             .map_err(|e| SendError::Permanent(format!("{e:#}")))?;
         match &self.transport {
             Transport::Smtp(smtp) => smtp.send(message).await.map(|_| ()).map_err(smtp_error)?,

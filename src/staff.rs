@@ -1,0 +1,314 @@
+//! The office side: the day's agenda, check-in, and the decision on an application — issuing
+//! the signed cédula or rejecting with a reason. Each action is one transaction with its audit
+//! event and the applicant's notifications in the outbox; each refuses what makes no sense.
+
+use chrono::{NaiveDate, Timelike};
+use serde::Serialize;
+
+use crate::conversation::reply::Reply;
+use crate::conversation::state::ApplicationData;
+use crate::documents::DocumentRef;
+use crate::documents::signature::Signer;
+use crate::domain::application::Status;
+use crate::domain::cedula::{CADENA_VERSION, CedulaNumber, CedulaPayload};
+use crate::service::{OutgoingMessage, Service};
+use crate::store::cedulas::{AgendaRow, Case, CedulaRow};
+use crate::store::outbox::NewMessage;
+use crate::store::{self, Conn};
+
+/// Why the office cannot do what it asked; each has its explanation in `templates/staff/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, thiserror::Error)]
+#[serde(rename_all = "snake_case")]
+pub enum Refusal {
+    #[error("no application has that folio")]
+    UnknownFolio,
+    #[error("the cédula was already issued")]
+    AlreadyIssued,
+    #[error("the application was rejected")]
+    Rejected,
+    #[error("the applicant withdrew the application")]
+    Withdrawn,
+    #[error("the applicant has not been checked in")]
+    NotAttended,
+    #[error("the application has no appointment")]
+    NotScheduled,
+    #[error("the applicant was already checked in")]
+    AlreadyAttended,
+    #[error("a rejection needs a reason")]
+    ReasonRequired,
+}
+
+impl Refusal {
+    pub fn key(self) -> &'static str {
+        match self {
+            Refusal::UnknownFolio => "unknown_folio",
+            Refusal::AlreadyIssued => "already_issued",
+            Refusal::Rejected => "rejected",
+            Refusal::Withdrawn => "withdrawn",
+            Refusal::NotAttended => "not_attended",
+            Refusal::NotScheduled => "not_scheduled",
+            Refusal::AlreadyAttended => "already_attended",
+            Refusal::ReasonRequired => "reason_required",
+        }
+    }
+}
+
+/// The refusal that a case's status implies for an action needing `wanted`.
+fn refuse(status: Status, wanted: Status) -> Option<Refusal> {
+    match status {
+        s if s == wanted => None,
+        Status::Issued => Some(Refusal::AlreadyIssued),
+        Status::Rejected => Some(Refusal::Rejected),
+        Status::Withdrawn => Some(Refusal::Withdrawn),
+        Status::Attended if wanted == Status::Scheduled => Some(Refusal::AlreadyAttended),
+        Status::Submitted if wanted == Status::Scheduled => Some(Refusal::NotScheduled),
+        _ => Some(Refusal::NotAttended),
+    }
+}
+
+async fn find(conn: &mut Conn<'_>, folio: &str) -> anyhow::Result<Result<(Case, Status), Refusal>> {
+    let folio = folio.trim().to_ascii_uppercase();
+    let Some(case) = store::cedulas::case_by_folio(conn, &folio).await? else {
+        return Ok(Err(Refusal::UnknownFolio));
+    };
+    let status = Status::parse(&case.status)
+        .ok_or_else(|| anyhow::anyhow!("unknown status {}", case.status))?;
+    Ok(Ok((case, status)))
+}
+
+/// The applicant came to the appointment.
+pub async fn checkin(service: &Service, folio: &str) -> anyhow::Result<Result<String, Refusal>> {
+    let now = service.clock.now();
+    let mut tx = service.db.begin().await?;
+    let (case, status) = match find(&mut tx.conn(), folio).await? {
+        Ok(found) => found,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    if let Some(refusal) = refuse(status, Status::Scheduled) {
+        return Ok(Err(refusal));
+    }
+    store::applications::set_status(&mut tx.conn(), case.id, Status::Attended, now).await?;
+    audit(
+        &mut tx.conn(),
+        service,
+        &case,
+        "checked_in",
+        serde_json::json!({}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Ok(case.folio))
+}
+
+/// What an approval did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issued {
+    pub folio: String,
+    pub number: String,
+}
+
+/// Issues the cédula: allocates the number, builds and signs the cadena original, stores the
+/// payload and signature, and queues the e-mail with the PDF (always, to the verified address)
+/// and a notice on the applicant's own channel when it is not that e-mail.
+pub async fn approve(
+    service: &Service,
+    signer: &Signer,
+    folio: &str,
+) -> anyhow::Result<Result<Issued, Refusal>> {
+    let now = service.clock.now();
+    let issued_at = now.with_nanosecond(0).unwrap_or(now);
+    let mut tx = service.db.begin().await?;
+    let (case, status) = match find(&mut tx.conn(), folio).await? {
+        Ok(found) => found,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    if let Some(refusal) = refuse(status, Status::Attended) {
+        return Ok(Err(refusal));
+    }
+    let data: ApplicationData = serde_json::from_str(&case.data)?;
+    let number = store::cedulas::next_number(&mut tx.conn()).await?;
+    let number = CedulaNumber::new(u32::try_from(number)?)?;
+    let payload = CedulaPayload {
+        version: CADENA_VERSION,
+        number,
+        folio: case.folio.clone(),
+        curp: data.curp.as_str().to_string(),
+        given_names: data.name.given_names().to_string(),
+        first_surname: data.name.first_surname().to_string(),
+        second_surname: data.name.second_surname().map(str::to_string),
+        institution: data.academic.institution.clone(),
+        program: data.academic.program.clone(),
+        level: data.academic.level.key().to_string(),
+        issued_at,
+    };
+    let cadena = payload.cadena_original();
+    let row = CedulaRow {
+        number: i64::from(number.value()),
+        application_id: case.id,
+        payload: serde_json::to_string(&payload)?,
+        signature: signer.sign(&cadena),
+        public_key: signer.public_key(),
+        cadena,
+        issued_at,
+    };
+    store::cedulas::insert(&mut tx.conn(), &row).await?;
+    store::applications::set_status(&mut tx.conn(), case.id, Status::Issued, now).await?;
+    let number_text = number.to_string();
+    audit(
+        &mut tx.conn(),
+        service,
+        &case,
+        "cedula_issued",
+        serde_json::json!({ "number": number_text }),
+    )
+    .await?;
+    let reply = Reply::new("cedula_issued")
+        .with("number", &number_text)
+        .with(
+            "url",
+            format!("{}/verificar/{number_text}", service.settings.public_url),
+        )
+        .with("email", data.email.as_str());
+    let document = DocumentRef::Cedula { number: row.number };
+    let email = data.email.as_str().to_string();
+    notify(
+        &mut tx.conn(),
+        service,
+        &case,
+        &reply,
+        Some((&email, document)),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Ok(Issued {
+        folio: case.folio,
+        number: number_text,
+    }))
+}
+
+/// Rejects the application; the applicant is told why and what to do next.
+pub async fn reject(
+    service: &Service,
+    folio: &str,
+    reason: &str,
+) -> anyhow::Result<Result<String, Refusal>> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Ok(Err(Refusal::ReasonRequired));
+    }
+    let now = service.clock.now();
+    let mut tx = service.db.begin().await?;
+    let (case, status) = match find(&mut tx.conn(), folio).await? {
+        Ok(found) => found,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    if matches!(
+        status,
+        Status::Issued | Status::Rejected | Status::Withdrawn
+    ) {
+        return Ok(Err(
+            refuse(status, Status::Attended).unwrap_or(Refusal::Rejected)
+        ));
+    }
+    store::appointments::cancel_active(&mut tx.conn(), case.id, now).await?;
+    store::applications::set_status(&mut tx.conn(), case.id, Status::Rejected, now).await?;
+    store::cedulas::set_rejection_reason(&mut tx.conn(), case.id, reason).await?;
+    // The reason is the clerk's free text: it stays with the case, not in the audit detail.
+    audit(
+        &mut tx.conn(),
+        service,
+        &case,
+        "rejected",
+        serde_json::json!({}),
+    )
+    .await?;
+    let reply = Reply::new("application_rejected")
+        .with("folio", &case.folio)
+        .with("reason", reason);
+    notify(&mut tx.conn(), service, &case, &reply, None).await?;
+    tx.commit().await?;
+    Ok(Ok(case.folio))
+}
+
+/// The day's appointments.
+pub async fn agenda(
+    service: &Service,
+    day: NaiveDate,
+    office: Option<&str>,
+) -> anyhow::Result<Vec<AgendaRow>> {
+    let mut reader = service.db.reader().await?;
+    Ok(store::cedulas::agenda(&mut reader.conn(), day, office).await?)
+}
+
+async fn audit(
+    conn: &mut Conn<'_>,
+    service: &Service,
+    case: &Case,
+    event: &str,
+    detail: serde_json::Value,
+) -> Result<(), sqlx::Error> {
+    store::audit::record(
+        conn,
+        service.clock.now(),
+        "staff",
+        Some(case.conversation_id),
+        Some(case.id),
+        event,
+        &detail.to_string(),
+    )
+    .await
+}
+
+/// Queues `reply` on the applicant's own channel and, with a document, an e-mail carrying it to
+/// the verified address (once, when that is the channel already).
+async fn notify(
+    conn: &mut Conn<'_>,
+    service: &Service,
+    case: &Case,
+    reply: &Reply,
+    email: Option<(&str, DocumentRef)>,
+) -> anyhow::Result<()> {
+    let now = service.clock.now();
+    let conversation = store::conversations::get(conn, case.conversation_id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the case has no conversation"))?;
+    let message = service.render(reply)?;
+    let mut rows: Vec<(String, String, OutgoingMessage)> = Vec::new();
+    match email {
+        Some((address, document)) => {
+            let with_document = OutgoingMessage {
+                attachments: vec![document],
+                ..message.clone()
+            };
+            rows.push(("email".into(), address.to_string(), with_document));
+            if conversation.channel != "email" || conversation.address != address {
+                rows.push((
+                    conversation.channel.clone(),
+                    conversation.address.clone(),
+                    message,
+                ));
+            }
+        }
+        None => rows.push((
+            conversation.channel.clone(),
+            conversation.address.clone(),
+            message,
+        )),
+    }
+    let payloads: Vec<String> = rows
+        .iter()
+        .map(|(_, _, m)| serde_json::to_string(m).expect("serializes"))
+        .collect();
+    let messages: Vec<NewMessage<'_>> = rows
+        .iter()
+        .zip(&payloads)
+        .map(|((channel, address, _), payload)| NewMessage {
+            conversation_id: case.conversation_id,
+            channel,
+            address,
+            payload: payload.clone(),
+        })
+        .collect();
+    store::outbox::enqueue(conn, &messages, now).await?;
+    Ok(())
+}

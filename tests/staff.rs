@@ -1,0 +1,370 @@
+//! The office side and the documents: check-in, issuing the signed cédula (its PDF read back
+//! with poppler, its QR code decoded, verification of the real and a tampered PDF, the public
+//! page), rejection, and every refusal, from the library and from the command line.
+
+mod support;
+
+use std::process::Command;
+
+use support::{Backend, TestApp, answers_to_review, backends, spawn_app};
+use ventanilla::documents::signature::Signer;
+use ventanilla::documents::{self, DocumentRef, Documents, SignedCedula, Verdict};
+use ventanilla::service::OutgoingMessage;
+use ventanilla::staff::{self, Refusal};
+use ventanilla::store;
+
+/// Takes `user` through the journey to a booked appointment; returns the folio.
+async fn booked(app: &TestApp, user: &str, key: &str) -> String {
+    for answer in answers_to_review(key) {
+        app.say(user, &answer).await;
+    }
+    let submitted = app.say(user, "Enviar solicitud").await;
+    for answer in ["1", "jue 3 dic", "9:30"] {
+        app.say(user, answer).await;
+    }
+    let text = &submitted[0].text;
+    let at = text.find("SOL-").expect("the folio is told");
+    text[at..at + 15].to_string()
+}
+
+fn documents(app: &TestApp) -> Documents {
+    Documents::new(
+        app.service.db.clone(),
+        app.service.templates.clone(),
+        &app.service.settings.public_url,
+    )
+}
+
+async fn cedula_pdf(app: &TestApp, number: i64) -> Vec<u8> {
+    documents(app)
+        .render(&DocumentRef::Cedula { number })
+        .await
+        .unwrap()
+        .bytes
+}
+
+/// The PDF's text, as poppler's pdftotext reads it.
+fn pdf_text(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("doc.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    let out = Command::new("pdftotext")
+        .args(["-layout", path.to_str().unwrap(), "-"])
+        .output()
+        .expect("pdftotext (poppler-utils; scripts/test.sh installs it)");
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The QR codes on the PDF's first page, decoded (rendered at 200 dpi by pdftoppm).
+fn pdf_qr_codes(pdf: &[u8]) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("doc.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    let status = Command::new("pdftoppm")
+        .args(["-png", "-r", "200", "-f", "1", "-l", "1", "-singlefile"])
+        .arg(&path)
+        .arg(dir.path().join("page"))
+        .status()
+        .expect("pdftoppm (poppler-utils)");
+    assert!(status.success());
+    let image = image::open(dir.path().join("page.png")).unwrap().to_luma8();
+    let mut prepared = rqrr::PreparedImage::prepare(image);
+    prepared
+        .detect_grids()
+        .into_iter()
+        .filter_map(|grid| grid.decode().ok().map(|(_, content)| content))
+        .collect()
+}
+
+#[tokio::test]
+async fn issuing_a_cedula_signs_it_delivers_it_by_e_mail_and_it_verifies() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let signer = Signer::generate(&app.service.settings.signing_key).unwrap();
+        let folio = booked(&app, "luz", "AB12CD34EF").await;
+
+        // Refusals before the applicant came, and for a folio that does not exist.
+        assert_eq!(
+            staff::approve(&app.service, &signer, &folio).await.unwrap(),
+            Err(Refusal::NotAttended)
+        );
+        assert_eq!(
+            staff::checkin(&app.service, "SOL-2026-999999")
+                .await
+                .unwrap(),
+            Err(Refusal::UnknownFolio)
+        );
+        // The clerk may type the folio in lower case.
+        let lower = folio.to_lowercase();
+        assert_eq!(
+            staff::checkin(&app.service, &lower).await.unwrap(),
+            Ok(folio.clone())
+        );
+        assert_eq!(
+            staff::checkin(&app.service, &folio).await.unwrap(),
+            Err(Refusal::AlreadyAttended)
+        );
+        let issued = staff::approve(&app.service, &signer, &folio)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(issued.number, "00000001");
+        assert_eq!(
+            staff::approve(&app.service, &signer, &folio).await.unwrap(),
+            Err(Refusal::AlreadyIssued),
+            "{backend:?}: never twice"
+        );
+        assert_eq!(
+            staff::reject(&app.service, &folio, "x").await.unwrap(),
+            Err(Refusal::AlreadyIssued)
+        );
+
+        // The store: the registry row, the status, the audit trail, the notifications.
+        let mut reader = app.service.db.reader().await.unwrap();
+        let row = store::cedulas::by_number(&mut reader.conn(), 1)
+            .await
+            .unwrap()
+            .unwrap();
+        let case = store::cedulas::case_by_folio(&mut reader.conn(), &folio)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(case.status, "issued");
+        assert!(row.cadena.starts_with("||1|00000001|"), "{}", row.cadena);
+        assert!(row.cadena.contains("PEGL890909MJCRMS08"));
+        let events: Vec<String> = store::audit::list(&mut reader.conn(), None, Some(case.id))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.event)
+            .collect();
+        assert!(events.contains(&"checked_in".to_string()), "{events:?}");
+        assert!(events.contains(&"cedula_issued".to_string()), "{events:?}");
+        let outbox = store::outbox::for_conversation(&mut reader.conn(), case.conversation_id)
+            .await
+            .unwrap();
+        drop(reader);
+        let (_, _, last_payload) = outbox.last().unwrap();
+        let email_row = outbox
+            .iter()
+            .rev()
+            .map(|(id, _, p)| (id, serde_json::from_str::<OutgoingMessage>(p).unwrap()))
+            .find(|(_, m)| !m.attachments.is_empty())
+            .expect("an e-mail with the cédula");
+        assert_eq!(email_row.1.attachments, [DocumentRef::Cedula { number: 1 }]);
+        assert_eq!(email_row.1.template, "cedula_issued");
+        assert!(
+            last_payload.contains("cedula_issued"),
+            "a notice on the chat too"
+        );
+
+        // The PDF: its fields, its QR code, byte-identical when rendered again.
+        let pdf = cedula_pdf(&app, 1).await;
+        assert_eq!(pdf, cedula_pdf(&app, 1).await, "{backend:?}: reproducible");
+        let text = pdf_text(&pdf);
+        for field in [
+            "00000001",
+            "Luz María Pérez Gómez",
+            "PEGL890909MJCRMS08",
+            "Universidad de Guadalajara",
+            "Licenciatura en Derecho",
+            &folio,
+            "Cadena original",
+        ] {
+            assert!(text.contains(field), "{field} not in:\n{text}");
+        }
+        let url = format!("{}/verificar/00000001", app.service.settings.public_url);
+        assert_eq!(pdf_qr_codes(&pdf), [url]);
+
+        // Verification: the real PDF, a tampered payload, another key, not a cédula.
+        let key = signer.public_key();
+        assert_eq!(
+            documents::verify_pdf(&app.service.db, Some(&key), &pdf)
+                .await
+                .unwrap(),
+            Verdict::Valid {
+                number: "00000001".into()
+            }
+        );
+        let mut tampered = row.clone();
+        let mut signed: ventanilla::domain::cedula::CedulaPayload =
+            serde_json::from_str(&row.payload).unwrap();
+        signed.institution = "Universidad Falsa".into();
+        tampered.payload = serde_json::to_string(&signed).unwrap();
+        let forged = documents(&app).cedula(&tampered).unwrap().bytes;
+        assert_eq!(
+            documents::verify_pdf(&app.service.db, Some(&key), &forged)
+                .await
+                .unwrap(),
+            Verdict::Invalid {
+                reason: "signature_mismatch"
+            }
+        );
+        let other = Signer::generate(&app.data_dir.join("other.key")).unwrap();
+        assert_eq!(
+            documents::verify_pdf(&app.service.db, Some(&other.public_key()), &pdf)
+                .await
+                .unwrap(),
+            Verdict::Invalid {
+                reason: "foreign_key"
+            }
+        );
+        assert_eq!(
+            documents::verify_pdf(&app.service.db, None, b"%PDF-1.7 nothing")
+                .await
+                .unwrap(),
+            Verdict::Invalid {
+                reason: "no_signed_payload"
+            }
+        );
+        let attached = documents::pdf::attachment(&pdf, "cedula.json").unwrap();
+        let signed: SignedCedula = serde_json::from_slice(&attached).unwrap();
+        assert_eq!(signed.public_key, key);
+    }
+}
+
+#[tokio::test]
+async fn a_rejection_tells_the_applicant_why_and_closes_the_case() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let signer = Signer::generate(&app.service.settings.signing_key).unwrap();
+    let folio = booked(&app, "ana", "ZZ11YY22XX").await;
+
+    assert_eq!(
+        staff::reject(&app.service, &folio, "   ").await.unwrap(),
+        Err(Refusal::ReasonRequired)
+    );
+    let reason = "El título no coincide con el programa registrado";
+    assert_eq!(
+        staff::reject(&app.service, &folio, reason).await.unwrap(),
+        Ok(folio.clone())
+    );
+    assert_eq!(
+        staff::approve(&app.service, &signer, &folio).await.unwrap(),
+        Err(Refusal::Rejected)
+    );
+    assert_eq!(
+        staff::checkin(&app.service, &folio).await.unwrap(),
+        Err(Refusal::Rejected)
+    );
+    let told = app.outbox("ana").await;
+    let (_, last) = told.last().unwrap();
+    assert_eq!(last.template, "application_rejected");
+    assert!(
+        last.text.contains(reason) && last.text.contains(&folio),
+        "{}",
+        last.text
+    );
+    // The seat was given back.
+    let mut reader = app.service.db.reader().await.unwrap();
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 3).unwrap();
+    assert_eq!(
+        store::appointments::active_count(&mut reader.conn(), "dgp-cdmx", day)
+            .await
+            .unwrap(),
+        0
+    );
+}
+
+fn cli(app: &TestApp, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_ventanilla"))
+        .args(args)
+        .env_clear()
+        .env("DATABASE_URL", &app.service.settings.database_url)
+        .env("VENTANILLA_DATA_DIR", &app.data_dir)
+        .env("VENTANILLA_NOW", support::NOW)
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_staff_commands_and_verify_on_the_command_line() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let folio = booked(&app, "eva", "QQ11YY22XX").await;
+
+    let keygen = cli(&app, &["staff", "keygen"]);
+    assert!(keygen.status.success(), "{keygen:?}");
+    let again = cli(&app, &["staff", "keygen"]);
+    assert!(!again.status.success(), "an existing key is never replaced");
+
+    let agenda = cli(&app, &["staff", "agenda", "--date", "2026-12-03"]);
+    let listed = String::from_utf8_lossy(&agenda.stdout);
+    assert!(
+        listed.contains(&folio) && listed.contains("09:30"),
+        "{listed}"
+    );
+    assert!(listed.contains("Eva") || listed.contains("Luz"), "{listed}");
+
+    let early = cli(&app, &["staff", "approve", &folio]);
+    assert_eq!(early.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&early.stderr).contains("asistencia"));
+    let unknown = cli(&app, &["staff", "checkin", "SOL-2026-424242"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("No existe"));
+    assert!(cli(&app, &["staff", "checkin", &folio]).status.success());
+    let approved = cli(&app, &["staff", "approve", &folio]);
+    assert!(approved.status.success(), "{approved:?}");
+    assert!(String::from_utf8_lossy(&approved.stdout).contains("00000001"));
+
+    let pdf = cedula_pdf(&app, 1).await;
+    let path = app.data_dir.join("cedula.pdf");
+    std::fs::write(&path, &pdf).unwrap();
+    let valid = cli(&app, &["verify", path.to_str().unwrap()]);
+    assert!(valid.status.success());
+    assert!(String::from_utf8_lossy(&valid.stdout).starts_with("VALID"));
+    let junk = app.data_dir.join("junk.pdf");
+    std::fs::write(&junk, b"%PDF-1.4 not a cedula").unwrap();
+    let invalid = cli(&app, &["verify", junk.to_str().unwrap()]);
+    assert_eq!(invalid.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&invalid.stdout).starts_with("INVALID"));
+}
+
+#[tokio::test]
+async fn the_verification_page_shows_the_record_and_unknown_numbers_get_a_404() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let signer = Signer::generate(&app.service.settings.signing_key).unwrap();
+    let folio = booked(&app, "ivan", "PP11YY22XX").await;
+    staff::checkin(&app.service, &folio).await.unwrap().unwrap();
+    staff::approve(&app.service, &signer, &folio)
+        .await
+        .unwrap()
+        .unwrap();
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let state = ventanilla::http::AppState {
+        service: app.service.clone(),
+        delivery: Default::default(),
+        telegram_webhook: None,
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(ventanilla::http::serve(listener, state, async {
+        let _ = stopped.await;
+    }));
+    let get = |path: &'static str| async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .unwrap();
+        let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await.unwrap();
+        response
+    };
+    let page = get("/verificar/00000001").await;
+    let missing = get("/verificar/00000999").await;
+    let garbage = get("/verificar/abc").await;
+    let key = get("/clave-publica").await;
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(
+        page.contains("Cédula válida") && page.contains("PEGL890909MJCRMS08"),
+        "{page}"
+    );
+    assert!(missing.starts_with("HTTP/1.1 404") && missing.contains("No encontramos"));
+    assert!(garbage.starts_with("HTTP/1.1 404"));
+    assert!(key.contains(&signer.public_key()), "{key}");
+}
