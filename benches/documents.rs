@@ -25,7 +25,12 @@ fn main() {
             dir.path().join("db").display()
         )))
         .unwrap();
-    let documents = Documents::new(db, Templates::new(), "https://ventanilla.example.mx");
+    let settings = ventanilla::config::Settings::from_env(&[
+        ("VENTANILLA_DATA_DIR", dir.path().to_str().unwrap()),
+        ("PUBLIC_URL", "https://ventanilla.example.mx"),
+    ])
+    .unwrap();
+    let documents = Documents::new(db, Templates::new(), &settings);
     let rows: Vec<CedulaRow> = (1..=count as u32)
         .map(|n| {
             let payload = CedulaPayload {

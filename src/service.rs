@@ -618,7 +618,7 @@ impl Service {
             calendar: reply.calendar.clone(),
             template: reply.template.clone(),
             thread: Vec::new(),
-            attachments: Vec::new(),
+            attachments: reply.attachments.clone(),
         })
     }
 }

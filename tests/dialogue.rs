@@ -642,6 +642,13 @@ fn zz_every_template_was_rendered() {
         assert!(!text.trim().is_empty());
     }
 
+    let summary = templates
+        .render(
+            "documents/invite_summary.txt",
+            serde_json::json!({ "folio": "SOL-2026-000001" }),
+        )
+        .unwrap();
+    assert!(summary.contains("SOL-2026-000001"));
     let mut seen = rendered().lock().unwrap().clone();
     for name in [
         "staff/refused.txt",
@@ -650,6 +657,7 @@ fn zz_every_template_was_rendered() {
         "staff/verify.txt",
         "conversation/cedula_issued.txt",
         "conversation/application_rejected.txt",
+        "documents/invite_summary.txt",
     ] {
         seen.insert(name.into());
     }

@@ -31,7 +31,7 @@ fn documents(app: &TestApp) -> Documents {
     Documents::new(
         app.service.db.clone(),
         app.service.templates.clone(),
-        &app.service.settings.public_url,
+        &app.service.settings,
     )
 }
 
@@ -367,4 +367,190 @@ async fn the_verification_page_shows_the_record_and_unknown_numbers_get_a_404() 
     assert!(missing.starts_with("HTTP/1.1 404") && missing.contains("No encontramos"));
     assert!(garbage.starts_with("HTTP/1.1 404"));
     assert!(key.contains(&signer.public_key()), "{key}");
+}
+
+/// The attachments queued for `user` so far, in order.
+async fn attachments(app: &TestApp, user: &str) -> Vec<DocumentRef> {
+    app.outbox(user)
+        .await
+        .into_iter()
+        .flat_map(|(_, message)| message.attachments)
+        .collect()
+}
+
+/// The properties of an iCalendar text's calendar and of its one event, as parsed by the
+/// icalendar crate's parser.
+fn ics_properties(text: &str) -> (Vec<(String, String)>, Vec<(String, String)>) {
+    let unfolded = icalendar::parser::unfold(text);
+    let calendar = icalendar::parser::read_calendar(&unfolded)
+        .unwrap_or_else(|e| panic!("not a valid iCalendar ({e}):\n{text}"));
+    let pairs = |props: &[icalendar::parser::Property<'_>]| {
+        props
+            .iter()
+            .map(|p| (p.name.as_str().to_string(), p.val.as_str().to_string()))
+            .collect::<Vec<_>>()
+    };
+    let events: Vec<_> = calendar
+        .components
+        .iter()
+        .filter(|c| c.name.as_str() == "VEVENT")
+        .collect();
+    assert_eq!(events.len(), 1);
+    (pairs(&calendar.properties), pairs(&events[0].properties))
+}
+
+fn value<'a>(props: &'a [(String, String)], name: &str) -> &'a str {
+    props
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_else(|| panic!("no {name} in {props:?}"))
+}
+
+#[tokio::test]
+async fn every_document_is_rendered_from_records_readable_and_reproducible() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let folio = booked(&app, "olga", "OL11YY22XX").await;
+    let docs = documents(&app);
+
+    let sent = attachments(&app, "olga").await;
+    assert_eq!(
+        sent.len(),
+        5,
+        "two payment sheets, the request, the receipt, the invite: {sent:?}"
+    );
+    let mut rendered = Vec::new();
+    for document in &sent {
+        let first = docs.render(document).await.unwrap();
+        let again = docs.render(document).await.unwrap();
+        assert_eq!(
+            first, again,
+            "{document:?} is byte-identical when rendered again"
+        );
+        rendered.push(first);
+    }
+    let names: Vec<&str> = rendered.iter().map(|r| r.file_name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "hoja-de-ayuda-registration.pdf".to_string(),
+            "hoja-de-ayuda-cotejo.pdf".to_string(),
+            format!("solicitud-{folio}.pdf"),
+            format!("comprobante-cita-{folio}.pdf"),
+            format!("cita-{folio}.ics"),
+        ]
+    );
+
+    let sheet = pdf_text(&rendered[0].bytes);
+    for field in [
+        "0141",
+        "0014100000000",
+        "PEGL890909MJCRMS08",
+        "Luz María Pérez Gómez",
+        "Licenciatura",
+    ] {
+        assert!(
+            sheet.contains(field),
+            "{field} not in the payment sheet:\n{sheet}"
+        );
+    }
+    assert!(sheet.contains("Secretaría de Educación Pública"));
+    let cotejo = pdf_text(&rendered[1].bytes);
+    assert!(
+        cotejo.contains("por confirmar"),
+        "unknown fees stay unknown:\n{cotejo}"
+    );
+    let request = pdf_text(&rendered[2].bytes);
+    for field in [
+        &folio,
+        "PEGL890909MJCRMS08",
+        "Universidad de Guadalajara",
+        "luz@example.mx",
+        "Jalisco",
+    ] {
+        assert!(
+            request.contains(field),
+            "{field} not in the request:\n{request}"
+        );
+    }
+    let receipt = pdf_text(&rendered[3].bytes);
+    for field in [
+        &folio,
+        "Luz María Pérez Gómez",
+        "Viaducto Río de la Piedad",
+        "3 de diciembre",
+        "09:30",
+        "título original",
+    ] {
+        assert!(
+            receipt.contains(field),
+            "{field} not in the receipt:\n{receipt}"
+        );
+    }
+
+    // The invitation: 9:30 in Mexico City is 15:30 UTC.
+    let ics = String::from_utf8(rendered[4].bytes.clone()).unwrap();
+    let (calendar, event) = ics_properties(&ics);
+    assert_eq!(value(&calendar, "METHOD"), "REQUEST");
+    assert_eq!(value(&event, "DTSTART"), "20261203T153000Z");
+    assert_eq!(value(&event, "DTEND"), "20261203T160000Z");
+    assert_eq!(value(&event, "SEQUENCE"), "0");
+    assert!(value(&event, "LOCATION").contains("Viaducto Río de la Piedad"));
+    let uid = value(&event, "UID").to_string();
+
+    // Rescheduling updates the same event with a higher SEQUENCE; cancelling sends CANCEL.
+    app.say("olga", "cambiar mi cita").await;
+    app.say("olga", "1").await;
+    app.say("olga", "2").await;
+    app.say("olga", "10:00").await;
+    app.say("olga", "cancelar").await;
+    app.say("olga", "sí").await;
+    let sent = attachments(&app, "olga").await;
+    let moved = docs.render(&sent[sent.len() - 2]).await.unwrap();
+    let (calendar, event) = ics_properties(std::str::from_utf8(&moved.bytes).unwrap());
+    assert_eq!(value(&calendar, "METHOD"), "REQUEST");
+    assert_eq!(value(&event, "UID"), uid);
+    assert_eq!(value(&event, "SEQUENCE"), "2");
+    assert_eq!(value(&event, "DTSTART"), "20261204T160000Z");
+    let cancelled = docs.render(sent.last().unwrap()).await.unwrap();
+    let (calendar, event) = ics_properties(std::str::from_utf8(&cancelled.bytes).unwrap());
+    assert_eq!(value(&calendar, "METHOD"), "CANCEL");
+    assert_eq!(value(&event, "UID"), uid);
+    assert_eq!(value(&event, "SEQUENCE"), "3");
+    assert_eq!(value(&event, "STATUS"), "CANCELLED");
+}
+
+#[tokio::test]
+async fn the_chat_writes_documents_and_lists_their_paths() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let answers = answers_to_review("CH11YY22XX");
+    let mut input = answers[..8].join("\n");
+    input.push('\n');
+    let mut output = Vec::new();
+    ventanilla::channels::terminal::run(
+        &app.service,
+        "chat-user",
+        true,
+        tokio::io::BufReader::new(input.as_bytes()),
+        &mut output,
+    )
+    .await
+    .unwrap();
+    let lines: Vec<ventanilla::channels::terminal::JsonTurn> = String::from_utf8(output)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let level_turn = &lines[7];
+    let files: Vec<_> = level_turn
+        .replies
+        .iter()
+        .flat_map(|r| &r.attachments)
+        .collect();
+    assert_eq!(files.len(), 2, "{:?}", level_turn.replies);
+    for file in files {
+        let bytes = std::fs::read(&file.path).unwrap();
+        assert!(bytes.starts_with(b"%PDF"), "{}", file.path);
+        assert!(file.path.starts_with(app.data_dir.to_str().unwrap()));
+    }
 }

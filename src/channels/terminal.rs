@@ -15,6 +15,7 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
 use crate::conversation::Input;
 use crate::conversation::reply::Choice;
 use crate::delivery::{Delivery, RetryPolicy, SendError, SendFuture, Sender, Worker};
+use crate::documents::Documents;
 use crate::service::{Channel, Inbound, Service, TurnError, TurnResult};
 use crate::store;
 
@@ -123,6 +124,11 @@ pub async fn run(
         service.clock,
         RetryPolicy::default(),
     );
+    let documents = Documents::new(
+        service.db.clone(),
+        service.templates.clone(),
+        &service.settings,
+    );
 
     if !jsonl {
         let banner = service
@@ -162,14 +168,31 @@ pub async fn run(
             }
             _ => Vec::new(),
         };
+        let mut files = Vec::with_capacity(delivered.len());
+        for delivery in &delivered {
+            files.push(save_attachments(&documents, &service.settings.data_dir, delivery).await?);
+        }
         let text = if jsonl {
             let turn = JsonTurn {
-                replies: delivered.iter().map(json_reply).collect(),
+                replies: delivered
+                    .iter()
+                    .zip(files)
+                    .map(|(delivery, attachments)| JsonReply {
+                        attachments,
+                        ..json_reply(delivery)
+                    })
+                    .collect(),
                 error: result.as_ref().err().map(error_code).map(str::to_string),
             };
             format!("{}\n", serde_json::to_string(&turn)?)
         } else {
-            let mut text: String = delivered.iter().map(|d| human(&d.message)).collect();
+            let mut text = String::new();
+            for (delivery, attachments) in delivered.iter().zip(&files) {
+                text.push_str(&human(&delivery.message));
+                for file in attachments {
+                    text.push_str(&format!("  [{}] {}\n", file.name, file.path));
+                }
+            }
             if let Err(error) = &result {
                 let message = service.templates.render(
                     "terminal/error.txt",
@@ -196,6 +219,32 @@ fn error_code(error: &TurnError) -> &'static str {
         TurnError::Contended => "contended",
         TurnError::Unexpected(_) => "unexpected",
     }
+}
+
+/// Writes the documents of a message under `$VENTANILLA_DATA_DIR/documents/CONVERSATION/`.
+async fn save_attachments(
+    documents: &Documents,
+    data_dir: &std::path::Path,
+    delivery: &Delivery,
+) -> anyhow::Result<Vec<JsonAttachment>> {
+    let mut saved = Vec::new();
+    if delivery.message.attachments.is_empty() {
+        return Ok(saved);
+    }
+    let dir = data_dir
+        .join("documents")
+        .join(delivery.conversation_id.to_string());
+    tokio::fs::create_dir_all(&dir).await?;
+    for document in &delivery.message.attachments {
+        let rendered = documents.render(document).await?;
+        let path = dir.join(&rendered.file_name);
+        tokio::fs::write(&path, &rendered.bytes).await?;
+        saved.push(JsonAttachment {
+            name: rendered.file_name,
+            path: path.display().to_string(),
+        });
+    }
+    Ok(saved)
 }
 
 fn json_reply(delivery: &Delivery) -> JsonReply {

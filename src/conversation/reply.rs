@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::domain::calendar::DayStatus;
+use crate::domain::document::DocumentRef;
 
 /// One message to the applicant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -24,6 +25,9 @@ pub struct Reply {
     /// The month grid, when the message asks for a day.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calendar: Option<CalendarView>,
+    /// Documents that go with the message.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<DocumentRef>,
 }
 
 impl Reply {
@@ -34,7 +38,14 @@ impl Reply {
             choices: Vec::new(),
             progress: None,
             calendar: None,
+            attachments: Vec::new(),
         }
+    }
+
+    /// Adds a document to send with the message.
+    pub fn attach(mut self, document: DocumentRef) -> Reply {
+        self.attachments.push(document);
+        self
     }
 
     /// Adds a template value. Values are plain data (strings, numbers, dates as ISO strings).

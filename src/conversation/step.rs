@@ -15,6 +15,7 @@ use super::{
 use crate::domain::academic::{self, AcademicDateError, Level, ProfessionalExam};
 use crate::domain::calendar::{self, DayStatus, Office};
 use crate::domain::curp::{Curp, CurpError};
+use crate::domain::document::DocumentRef;
 use crate::domain::email::{EmailAddress, EmailError};
 use crate::domain::entity::Entity;
 use crate::domain::fees::Concept;
@@ -725,7 +726,16 @@ fn payment_sheets(level: Level, ctx: &Context<'_>) -> Reply {
         .map(|c| procedure.fees.fee(year, level, *c).map(|f| f.0))
         .sum::<Option<i64>>()
         .map(|centavos| crate::domain::fees::Centavos(centavos).payable_pesos());
-    Reply::new("payment_sheets")
+    let mut reply = Reply::new("payment_sheets");
+    for concept in Concept::ALL {
+        reply = reply.attach(DocumentRef::PaymentSheet {
+            conversation_id: ctx.conversation_id,
+            level: level.key().to_string(),
+            concept: concept.key().to_string(),
+            year,
+        });
+    }
+    reply
         .with("level", format!("level.{}", level.key()))
         .with("agency", &procedure.agency)
         .with("cadena_dependencia", &procedure.cadena_dependencia)
@@ -1383,6 +1393,10 @@ fn perform(action: Confirmable, resume: &State, ctx: &Context<'_>) -> Outcome {
             }
             let replies = vec![
                 Reply::new("appointment_cancelled")
+                    .attach(DocumentRef::Invite {
+                        appointment_id: appointment.id,
+                        cancelled: true,
+                    })
                     .with("day", appointment.day)
                     .with("slot", clock_time(appointment.slot)),
                 tracking(&app, view.as_ref(), ctx),
@@ -1443,7 +1457,11 @@ fn on_outcome(state: &State, outcome: &RequestOutcome, ctx: &Context<'_>) -> Out
                 id: *application_id,
                 folio: folio.clone(),
             };
-            let reply = Reply::new("submitted").with("folio", folio.to_string());
+            let reply = Reply::new("submitted")
+                .with("folio", folio.to_string())
+                .attach(DocumentRef::Request {
+                    application_id: *application_id,
+                });
             go(
                 State::ChoosingOffice {
                     app,
@@ -1456,6 +1474,13 @@ fn on_outcome(state: &State, outcome: &RequestOutcome, ctx: &Context<'_>) -> Out
         (State::ChoosingSlot { app, .. }, RequestOutcome::Booked { appointment }) => {
             let office = office(ctx, &appointment.office_id);
             let reply = Reply::new("booked")
+                .attach(DocumentRef::AppointmentReceipt {
+                    appointment_id: appointment.id,
+                })
+                .attach(DocumentRef::Invite {
+                    appointment_id: appointment.id,
+                    cancelled: false,
+                })
                 .with("folio", app.folio.to_string())
                 .with("day", appointment.day)
                 .with("slot", clock_time(appointment.slot))

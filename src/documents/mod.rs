@@ -2,6 +2,7 @@
 //! verification page, the signed payload attached), signatures and their verification.
 //! Rendering the same record twice gives the same bytes.
 
+pub mod ics;
 pub mod pdf;
 pub mod qr;
 pub mod signature;
@@ -15,12 +16,7 @@ use crate::store::cedulas::CedulaRow;
 use crate::store::{self, Db};
 use crate::templates::Templates;
 
-/// A document an outgoing message carries, named by its record (rendered when sent).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum DocumentRef {
-    Cedula { number: i64 },
-}
+pub use crate::domain::document::DocumentRef;
 
 /// A rendered document.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,15 +42,17 @@ pub struct Documents {
     pdf: pdf::Pdf,
     templates: Templates,
     public_url: String,
+    procedure: std::sync::Arc<crate::config::Procedure>,
 }
 
 impl Documents {
-    pub fn new(db: Db, templates: Templates, public_url: &str) -> Documents {
+    pub fn new(db: Db, templates: Templates, settings: &crate::config::Settings) -> Documents {
         Documents {
             db,
             pdf: pdf::Pdf::new(),
             templates,
-            public_url: public_url.trim_end_matches('/').to_string(),
+            public_url: settings.public_url.trim_end_matches('/').to_string(),
+            procedure: std::sync::Arc::new(settings.procedure.clone()),
         }
     }
 
@@ -73,7 +71,212 @@ impl Documents {
                 drop(reader);
                 self.cedula(&row)
             }
+            DocumentRef::PaymentSheet {
+                conversation_id,
+                level,
+                concept,
+                year,
+            } => {
+                self.payment_sheet(*conversation_id, level, concept, *year)
+                    .await
+            }
+            DocumentRef::Request { application_id } => self.request(*application_id).await,
+            DocumentRef::AppointmentReceipt { appointment_id } => {
+                let (appointment, case, data) = self.appointment(*appointment_id).await?;
+                self.receipt(&appointment, &case, &data)
+            }
+            DocumentRef::Invite {
+                appointment_id,
+                cancelled,
+            } => {
+                let (appointment, case, _) = self.appointment(*appointment_id).await?;
+                let mut reader = self.db.reader().await?;
+                let ids = store::cedulas::appointment_ids(&mut reader.conn(), case.id).await?;
+                let index = ids.iter().position(|id| id == appointment_id).unwrap_or(0);
+                let office = self.office(&appointment.office_id)?;
+                let bytes = ics::invite(&ics::Invite {
+                    uid: format!("cita-{}@{}", case.folio, self.host()),
+                    index,
+                    cancelled: *cancelled,
+                    office,
+                    day: appointment.day,
+                    slot: &appointment.slot,
+                    stamp: match (cancelled, appointment.cancelled_at) {
+                        (true, Some(at)) => at,
+                        _ => appointment.created_at,
+                    },
+                    summary: &self.templates.render(
+                        "documents/invite_summary.txt",
+                        serde_json::json!({ "folio": case.folio }),
+                    )?,
+                })?;
+                Ok(Rendered {
+                    file_name: format!("cita-{}.ics", case.folio),
+                    content_type: "text/calendar; charset=utf-8",
+                    bytes,
+                })
+            }
         }
+    }
+
+    fn host(&self) -> &str {
+        let rest = self
+            .public_url
+            .split("://")
+            .nth(1)
+            .unwrap_or(&self.public_url);
+        rest.split(['/', ':']).next().unwrap_or("ventanilla")
+    }
+
+    fn office(&self, id: &str) -> anyhow::Result<&crate::domain::calendar::Office> {
+        self.procedure
+            .office(id)
+            .with_context(|| format!("office {id} is not configured"))
+    }
+
+    fn render_pdf(
+        &self,
+        template: &str,
+        ident: &str,
+        file_name: String,
+        data: &serde_json::Value,
+    ) -> anyhow::Result<Rendered> {
+        let bytes = self
+            .pdf
+            .render(template, ident, &[("data", &data.to_string())])?;
+        Ok(Rendered {
+            file_name,
+            content_type: "application/pdf",
+            bytes,
+        })
+    }
+
+    async fn payment_sheet(
+        &self,
+        conversation_id: i64,
+        level: &str,
+        concept: &str,
+        year: i32,
+    ) -> anyhow::Result<Rendered> {
+        use crate::domain::{academic::Level, fees::Concept, payment};
+        let level = Level::from_key(level).context("unknown level")?;
+        let concept = Concept::ALL
+            .into_iter()
+            .find(|c| c.key() == concept)
+            .context("unknown concept")?;
+        let mut reader = self.db.reader().await?;
+        let (curp, name) = holder(&mut reader.conn(), conversation_id).await?;
+        let procedure = &self.procedure;
+        let amount = procedure
+            .fees
+            .fee(year, level, concept)
+            .map(|fee| crate::templates::pesos(fee.payable_pesos()));
+        let reference =
+            payment::sheet_reference(&procedure.clave_referencia, conversation_id, concept, level);
+        let labels = self.templates.labels();
+        let data = serde_json::json!({
+            "agency": procedure.agency,
+            "clave_referencia": procedure.clave_referencia,
+            "cadena_dependencia": procedure.cadena_dependencia,
+            "reference": reference,
+            "concept": labels.get(&format!("concept.{}", concept.key())),
+            "level": labels.get(&format!("level.{}", level.key())),
+            "amount": amount,
+            "year": year,
+            "curp": curp,
+            "name": name,
+        });
+        self.render_pdf(
+            "hoja_de_ayuda.typ",
+            &format!("hoja-{reference}"),
+            format!("hoja-de-ayuda-{}.pdf", concept.key()),
+            &data,
+        )
+    }
+
+    async fn request(&self, application_id: i64) -> anyhow::Result<Rendered> {
+        let mut reader = self.db.reader().await?;
+        let case = store::cedulas::case_by_id(&mut reader.conn(), application_id)
+            .await?
+            .context("no such application")?;
+        let data: crate::conversation::state::ApplicationData = serde_json::from_str(&case.data)?;
+        let labels = self.templates.labels();
+        let zone = self.procedure.offices[0].time_zone;
+        let academic = &data.academic;
+        let exam = match academic.exam {
+            crate::domain::academic::ProfessionalExam::Taken(date) => Some(labels.long_date(date)),
+            crate::domain::academic::ProfessionalExam::Exempt => None,
+        };
+        let context = serde_json::json!({
+            "folio": case.folio,
+            "submitted_on": labels.long_date(case.submitted_at.with_timezone(&zone).date_naive()),
+            "name": data.name.full_name(),
+            "curp": data.curp.as_str(),
+            "email": data.email.as_str(),
+            "payment_key": data.payment_key.as_str(),
+            "level": labels.get(&format!("level.{}", academic.level.key())),
+            "institution": academic.institution,
+            "program": academic.program,
+            "entity": labels.get(&format!("entity.{}", academic.entity.code())),
+            "title_issued_on": labels.long_date(academic.title_issued_on),
+            "studies": format!(
+                "{} – {}",
+                labels.long_date(academic.studies_started_on),
+                labels.long_date(academic.studies_ended_on)
+            ),
+            "exam": exam,
+        });
+        self.render_pdf(
+            "solicitud.typ",
+            &format!("solicitud-{}", case.folio),
+            format!("solicitud-{}.pdf", case.folio),
+            &context,
+        )
+    }
+
+    async fn appointment(
+        &self,
+        appointment_id: i64,
+    ) -> anyhow::Result<(
+        store::cedulas::AppointmentRow,
+        store::cedulas::Case,
+        crate::conversation::state::ApplicationData,
+    )> {
+        let mut reader = self.db.reader().await?;
+        let appointment = store::cedulas::appointment(&mut reader.conn(), appointment_id)
+            .await?
+            .context("no such appointment")?;
+        let case = store::cedulas::case_by_id(&mut reader.conn(), appointment.application_id)
+            .await?
+            .context("no such application")?;
+        let data = serde_json::from_str(&case.data)?;
+        Ok((appointment, case.into_case(), data))
+    }
+
+    fn receipt(
+        &self,
+        appointment: &store::cedulas::AppointmentRow,
+        case: &store::cedulas::Case,
+        data: &crate::conversation::state::ApplicationData,
+    ) -> anyhow::Result<Rendered> {
+        let office = self.office(&appointment.office_id)?;
+        let labels = self.templates.labels();
+        let context = serde_json::json!({
+            "folio": case.folio,
+            "name": data.name.full_name(),
+            "curp": data.curp.as_str(),
+            "office": office.name,
+            "address": office.address,
+            "day": labels.weekday_date(appointment.day),
+            "time": appointment.slot,
+            "cancelled": appointment.status != "active",
+        });
+        self.render_pdf(
+            "comprobante_cita.typ",
+            &format!("cita-{}", appointment.id),
+            format!("comprobante-cita-{}.pdf", case.folio),
+            &context,
+        )
     }
 
     /// The cédula's PDF, from its stored row.
@@ -173,4 +376,48 @@ pub async fn verify_pdf(
     Ok(Verdict::Valid {
         number: signed.payload.number.to_string(),
     })
+}
+
+/// The CURP and name on a payment sheet: from the draft, or from the application once
+/// submitted.
+async fn holder(
+    conn: &mut store::Conn<'_>,
+    conversation_id: i64,
+) -> anyhow::Result<(String, String)> {
+    use crate::conversation::state::State;
+    let row = store::conversations::get(conn, conversation_id)
+        .await?
+        .context("no such conversation")?;
+    let mut state = State::from_json(&row.state)?;
+    while let State::Confirming { resume, .. } = state {
+        state = *resume;
+    }
+    match &state {
+        State::Collecting { draft, .. }
+        | State::Reviewing { draft }
+        | State::ChoosingCorrection { draft } => {
+            let curp = draft
+                .curp
+                .as_ref()
+                .map(|c| c.as_str().to_string())
+                .unwrap_or_default();
+            let name = [
+                draft.given_names.clone(),
+                draft.first_surname.clone(),
+                draft.second_surname.clone().flatten(),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+            Ok((curp, name))
+        }
+        other => {
+            let app = other.app().context("the conversation has no application")?;
+            let data = store::applications::data(conn, app.id)
+                .await?
+                .context("no application data")?;
+            Ok((data.curp.as_str().to_string(), data.name.full_name()))
+        }
+    }
 }

@@ -11,10 +11,28 @@ use typst_layout::PagedDocument;
 use typst_pdf::PdfOptions;
 
 /// The typst templates, by name.
-const SOURCES: [(&str, &str); 1] = [(
-    "cedula.typ",
-    include_str!("../../templates/documents/cedula.typ"),
-)];
+const SOURCES: [(&str, &str); 5] = [
+    (
+        "common.typ",
+        include_str!("../../templates/documents/common.typ"),
+    ),
+    (
+        "cedula.typ",
+        include_str!("../../templates/documents/cedula.typ"),
+    ),
+    (
+        "hoja_de_ayuda.typ",
+        include_str!("../../templates/documents/hoja_de_ayuda.typ"),
+    ),
+    (
+        "solicitud.typ",
+        include_str!("../../templates/documents/solicitud.typ"),
+    ),
+    (
+        "comprobante_cita.typ",
+        include_str!("../../templates/documents/comprobante_cita.typ"),
+    ),
+];
 
 /// The PDF renderer (cheap to clone; fonts and templates are loaded once).
 #[derive(Clone)]

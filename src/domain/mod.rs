@@ -6,6 +6,7 @@
 //! - `calendar`, `holidays`: offices, opening days and the booking window.
 //! - `application`: the lifecycle and the folio.
 //! - `cedula`: the cédula number and the signed *cadena original*.
+//! - `document`: names of the documents messages carry (rendered from records).
 //! - `text`: folding free text for comparisons.
 
 pub mod academic;
@@ -13,6 +14,7 @@ pub mod application;
 pub mod calendar;
 pub mod cedula;
 pub mod curp;
+pub mod document;
 pub mod email;
 pub mod entity;
 pub mod fees;

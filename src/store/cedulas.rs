@@ -127,3 +127,75 @@ pub async fn agenda(
     .fetch_all(c)
     .await)
 }
+
+/// An application with its submission time.
+#[derive(Debug, Clone, FromRow)]
+pub struct CaseRecord {
+    pub id: i64,
+    pub folio: String,
+    pub conversation_id: i64,
+    pub status: String,
+    pub data: String,
+    pub submitted_at: DateTime<Utc>,
+}
+
+impl CaseRecord {
+    pub fn into_case(self) -> Case {
+        Case {
+            id: self.id,
+            folio: self.folio,
+            conversation_id: self.conversation_id,
+            status: self.status,
+            data: self.data,
+        }
+    }
+}
+
+pub async fn case_by_id(conn: &mut Conn<'_>, id: i64) -> Result<Option<CaseRecord>, sqlx::Error> {
+    on!(conn, c => sqlx::query_as::<_, CaseRecord>(
+        "SELECT id, folio, conversation_id, status, data, submitted_at
+         FROM applications WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await)
+}
+
+/// An appointment, active or cancelled.
+#[derive(Debug, Clone, FromRow)]
+pub struct AppointmentRow {
+    pub id: i64,
+    pub application_id: i64,
+    pub office_id: String,
+    pub day: NaiveDate,
+    pub slot: String,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+}
+
+pub async fn appointment(
+    conn: &mut Conn<'_>,
+    id: i64,
+) -> Result<Option<AppointmentRow>, sqlx::Error> {
+    on!(conn, c => sqlx::query_as::<_, AppointmentRow>(
+        "SELECT id, application_id, office_id, day, slot, status, created_at, cancelled_at
+         FROM appointments WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await)
+}
+
+/// Every appointment an application ever had, oldest first (for the invitation's SEQUENCE).
+pub async fn appointment_ids(
+    conn: &mut Conn<'_>,
+    application_id: i64,
+) -> Result<Vec<i64>, sqlx::Error> {
+    on!(conn, c => sqlx::query_scalar::<_, i64>(
+        "SELECT id FROM appointments WHERE application_id = $1 ORDER BY id",
+    )
+    .bind(application_id)
+    .fetch_all(c)
+    .await)
+}

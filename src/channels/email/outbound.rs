@@ -71,7 +71,7 @@ impl EmailSender {
             }
         };
         Ok(EmailSender {
-            documents: Documents::new(db.clone(), templates.clone(), &settings.public_url),
+            documents: Documents::new(db.clone(), templates.clone(), settings),
             db,
             templates,
             from: settings.mail_from.clone(),
