@@ -114,6 +114,7 @@ impl Pure {
                     status: Status::Submitted,
                     paid_on: data.paid_on,
                     appointment: None,
+                    cedula: None,
                 });
                 RequestOutcome::Submitted {
                     application_id: 1,
@@ -397,6 +398,7 @@ fn commands_work_in_any_state() {
     assert_eq!(pure.say("corregir"), ["nothing_to_correct", "ask_curp"]);
     assert_eq!(pure.say("Estado"), ["status_draft", "ask_curp"]);
     assert_eq!(pure.say("/start"), ["welcome_back", "ask_curp"]);
+    assert_eq!(pure.say("reenviar"), ["nothing_to_resend", "ask_curp"]);
     pure.say("PEGL890909MJCRMS08");
     assert_eq!(pure.say("reiniciar"), ["confirm"]);
     assert_eq!(pure.say("no"), ["nothing_changed", "confirm_curp"]);
@@ -410,6 +412,7 @@ fn commands_work_in_any_state() {
 #[test]
 fn after_submission_the_data_is_fixed_and_the_appointment_managed() {
     let mut pure = scheduled();
+    assert_eq!(pure.say("Reenvíame"), ["documents_resent", "status"]);
     assert_eq!(pure.say("corregir"), ["cannot_correct_submitted", "status"]);
     assert_eq!(
         pure.say("reiniciar"),

@@ -380,7 +380,9 @@ async fn attachments(app: &TestApp, user: &str) -> Vec<DocumentRef> {
 
 /// The properties of an iCalendar text's calendar and of its one event, as parsed by the
 /// icalendar crate's parser.
-fn ics_properties(text: &str) -> (Vec<(String, String)>, Vec<(String, String)>) {
+type Properties = Vec<(String, String)>;
+
+fn ics_properties(text: &str) -> (Properties, Properties) {
     let unfolded = icalendar::parser::unfold(text);
     let calendar = icalendar::parser::read_calendar(&unfolded)
         .unwrap_or_else(|e| panic!("not a valid iCalendar ({e}):\n{text}"));
@@ -553,4 +555,36 @@ async fn the_chat_writes_documents_and_lists_their_paths() {
         assert!(bytes.starts_with(b"%PDF"), "{}", file.path);
         assert!(file.path.starts_with(app.data_dir.to_str().unwrap()));
     }
+}
+
+#[tokio::test]
+async fn reenviar_sends_every_document_again() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let signer = Signer::generate(&app.service.settings.signing_key).unwrap();
+    let folio = booked(&app, "pia", "PI11YY22XX").await;
+    staff::checkin(&app.service, &folio).await.unwrap().unwrap();
+    staff::approve(&app.service, &signer, &folio)
+        .await
+        .unwrap()
+        .unwrap();
+
+    let delivered = app.say("pia", "reenviar").await;
+
+    // The notice of issuance (queued by the office) goes first, then the answer.
+    let templates: Vec<&str> = delivered.iter().map(|m| m.template.as_str()).collect();
+    assert_eq!(templates, ["cedula_issued", "documents_resent", "status"]);
+    let kinds: Vec<String> = delivered[1]
+        .attachments
+        .iter()
+        .map(|d| {
+            serde_json::to_value(d).unwrap()["kind"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        ["request", "appointment_receipt", "invite", "cedula"]
+    );
 }

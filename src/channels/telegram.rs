@@ -340,6 +340,7 @@ pub async fn set_commands(bot: &Bot, templates: &Templates) -> Result<(), Reques
         "corregir",
         "cancelar",
         "reiniciar",
+        "reenviar",
     ]
     .iter()
     .map(|c| BotCommand::new(*c, templates.labels().get(&format!("command.{c}"))))

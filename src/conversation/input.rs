@@ -519,6 +519,8 @@ pub enum Command {
     Restart,
     /// `/start`: what Telegram sends when a person opens the bot.
     Start,
+    /// `reenviar`: send the documents issued so far again.
+    Resend,
 }
 
 /// Reads a command when the whole message is one.
@@ -556,6 +558,7 @@ fn spanish_command(word: &str) -> Option<Command> {
         "corregir" => Some(Command::Correct),
         "cancelar" => Some(Command::Cancel),
         "reiniciar" => Some(Command::Restart),
+        "reenviar" | "reenvia" | "reenviame" => Some(Command::Resend),
         _ => None,
     }
 }

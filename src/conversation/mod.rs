@@ -73,6 +73,9 @@ pub struct ApplicationView {
     /// When the payment key was given: the first bookable day counts from it.
     pub paid_on: NaiveDate,
     pub appointment: Option<AppointmentView>,
+    /// The cédula's number, once issued.
+    #[serde(default)]
+    pub cedula: Option<i64>,
 }
 
 /// An active appointment.

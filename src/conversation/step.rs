@@ -1561,6 +1561,7 @@ fn on_command(state: &State, command: Command, ctx: &Context<'_>) -> Outcome {
         (Command::Start, _) => stay(state, vec![Reply::new("welcome_back")], ctx),
         (Command::Help, _) => stay(state, vec![Reply::new("help")], ctx),
         (Command::Status, _) => stay(state, vec![status(state, ctx)], ctx),
+        (Command::Resend, _) => stay(state, vec![resend(state, ctx)], ctx),
         (Command::Correct, State::Collecting { draft, .. } | State::Reviewing { draft })
             if !correctable_fields(draft, ctx).is_empty() =>
         {
@@ -1633,6 +1634,54 @@ fn status(state: &State, ctx: &Context<'_>) -> Reply {
     Reply::new("status_draft")
         .with("step", step)
         .with("of", super::reply::TOTAL_STEPS)
+}
+
+/// `reenviar`: every document issued so far, again (payment sheets while the draft has a
+/// level; the request, the appointment's receipt and invitation, the cédula once there).
+fn resend(state: &State, ctx: &Context<'_>) -> Reply {
+    let mut reply = Reply::new("documents_resent");
+    let mut current = state;
+    while let State::Confirming { resume, .. } = current {
+        current = resume;
+    }
+    if let State::Collecting { draft, .. }
+    | State::Reviewing { draft }
+    | State::ChoosingCorrection { draft } = current
+        && let Some(level) = draft.level
+    {
+        let year = chrono::Datelike::year(&today(ctx));
+        for concept in Concept::ALL {
+            reply = reply.attach(DocumentRef::PaymentSheet {
+                conversation_id: ctx.conversation_id,
+                level: level.key().to_string(),
+                concept: concept.key().to_string(),
+                year,
+            });
+        }
+    }
+    if let (Some(_), Some(view)) = (current.app(), ctx.application.as_ref()) {
+        reply = reply.attach(DocumentRef::Request {
+            application_id: view.id,
+        });
+        if let Some(appointment) = &view.appointment {
+            reply = reply
+                .attach(DocumentRef::AppointmentReceipt {
+                    appointment_id: appointment.id,
+                })
+                .attach(DocumentRef::Invite {
+                    appointment_id: appointment.id,
+                    cancelled: false,
+                });
+        }
+        if let Some(number) = view.cedula {
+            reply = reply.attach(DocumentRef::Cedula { number });
+        }
+    }
+    if reply.attachments.is_empty() {
+        return Reply::new("nothing_to_resend");
+    }
+    let count = reply.attachments.len();
+    reply.with("count", count)
 }
 
 fn unsupported(state: &State, kind: &str, ctx: &Context<'_>) -> Outcome {

@@ -140,6 +140,7 @@ struct ViewRow {
     office_id: Option<String>,
     day: Option<NaiveDate>,
     slot: Option<String>,
+    cedula: Option<i64>,
 }
 
 /// The application as the dialogue sees it, with its active appointment.
@@ -149,9 +150,10 @@ pub async fn view(
 ) -> Result<Option<ApplicationView>, sqlx::Error> {
     let row = on!(conn, c => sqlx::query_as::<_, ViewRow>(
         "SELECT a.id, a.folio, a.status, a.paid_on,
-                p.id AS appointment_id, p.office_id, p.day, p.slot
+                p.id AS appointment_id, p.office_id, p.day, p.slot, c.number AS cedula
          FROM applications a
          LEFT JOIN appointments p ON p.application_id = a.id AND p.status = 'active'
+         LEFT JOIN cedulas c ON c.application_id = a.id
          WHERE a.id = $1",
     )
     .bind(application_id)
@@ -173,6 +175,7 @@ pub async fn view(
             status: Status::parse(&row.status)?,
             paid_on: row.paid_on,
             appointment,
+            cedula: row.cedula,
         })
     }))
 }

@@ -3,8 +3,9 @@
 //! Claiming uses a lease (`status = 'sending'`, `lease_until`), so a send happens outside any
 //! transaction and a worker that dies mid-send leaves a row that is claimed again when the
 //! lease runs out. Within a conversation, messages go out in order: a row is only claimable
-//! when no earlier row of its conversation is still waiting. On PostgreSQL the claim uses
-//! `FOR UPDATE SKIP LOCKED`, so any number of workers share the queue.
+//! when no earlier row of its conversation on the same channel is still waiting (the cédula's
+//! e-mail to a Telegram applicant does not hold back their chat, nor the other way round). On
+//! PostgreSQL the claim uses `FOR UPDATE SKIP LOCKED`, so any number of workers share the queue.
 
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
@@ -80,11 +81,12 @@ const CLAIM_SQLITE: &str = "
           AND ($4 IS NULL OR o.conversation_id = $4)
           AND NOT EXISTS (
               SELECT 1 FROM outbox e
-              WHERE e.conversation_id = o.conversation_id AND e.id < o.id
-                AND e.status IN ('pending', 'sending'))
+              WHERE e.conversation_id = o.conversation_id AND e.channel = o.channel
+                AND e.id < o.id AND e.status IN ('pending', 'sending'))
         ORDER BY o.id LIMIT 1)
     RETURNING id, conversation_id, channel, address, payload, attempts,
-        (SELECT c.unreachable_reason FROM conversations c WHERE c.id = outbox.conversation_id)
+        (SELECT c.unreachable_reason FROM conversations c
+         WHERE c.id = outbox.conversation_id AND c.channel = outbox.channel)
             AS unreachable_reason";
 
 const CLAIM_POSTGRES: &str = "
@@ -98,12 +100,13 @@ const CLAIM_POSTGRES: &str = "
           AND ($4::BIGINT IS NULL OR o.conversation_id = $4)
           AND NOT EXISTS (
               SELECT 1 FROM outbox e
-              WHERE e.conversation_id = o.conversation_id AND e.id < o.id
-                AND e.status IN ('pending', 'sending'))
+              WHERE e.conversation_id = o.conversation_id AND e.channel = o.channel
+                AND e.id < o.id AND e.status IN ('pending', 'sending'))
         ORDER BY o.id LIMIT 1
         FOR UPDATE SKIP LOCKED)
     RETURNING id, conversation_id, channel, address, payload, attempts,
-        (SELECT c.unreachable_reason FROM conversations c WHERE c.id = outbox.conversation_id)
+        (SELECT c.unreachable_reason FROM conversations c
+         WHERE c.id = outbox.conversation_id AND c.channel = outbox.channel)
             AS unreachable_reason";
 
 /// Claims the next due message, leasing it for `lease`.
