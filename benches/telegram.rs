@@ -40,6 +40,11 @@ async fn ventanilla_rate(updates: usize) -> f64 {
         bot.clone(),
         service.templates.clone(),
         unlimited,
+        ventanilla::documents::Documents::new(
+            db.clone(),
+            service.templates.clone(),
+            &service.settings,
+        ),
     ))];
     let worker = Worker::new(db, sender, Clock::System, RetryPolicy::default())
         .idle(Duration::from_millis(1));

@@ -311,6 +311,7 @@ async fn serve(settings: Arc<Settings>) -> anyhow::Result<()> {
             bot.clone(),
             service.templates.clone(),
             telegram::Limits::default(),
+            documents::Documents::new(service.db.clone(), service.templates.clone(), &settings),
         )));
         let receiver = telegram::Receiver {
             bot: bot.clone(),

@@ -37,8 +37,17 @@ impl Harness {
         // The system clock: the worker waits real seconds for `retry_after`.
         let app = spawn_app_with(Backend::Sqlite, None, None).await;
         let bot = bot(TOKEN, Some(&fake.url)).unwrap();
-        let sender =
-            TelegramSender::new(bot.clone(), app.service.templates.clone(), loose_limits());
+        let documents = ventanilla::documents::Documents::new(
+            app.service.db.clone(),
+            app.service.templates.clone(),
+            &app.service.settings,
+        );
+        let sender = TelegramSender::new(
+            bot.clone(),
+            app.service.templates.clone(),
+            loose_limits(),
+            documents,
+        );
         let senders: Vec<Arc<dyn Sender>> = vec![Arc::new(sender)];
         let worker = Worker::new(
             app.service.db.clone(),
@@ -223,6 +232,25 @@ async fn the_whole_journey_by_typing_and_pressing_buttons() {
         text(&booked[0])
     );
     assert!(matches!(h.state(chat).await, State::Tracking { .. }));
+
+    // The documents came with their messages (sendDocument, uploaded as files): the two
+    // payment sheets, the request, the appointment receipt and the invitation.
+    let documents: Vec<String> = h
+        .fake
+        .calls("sendDocument")
+        .into_iter()
+        .filter(|call| call["chat_id"] == serde_json::json!(chat))
+        .map(|call| {
+            call["document"]["filename"]
+                .as_str()
+                .unwrap_or_else(|| panic!("an uploaded file: {call}"))
+                .to_string()
+        })
+        .collect();
+    assert_eq!(documents.len(), 5, "{documents:?}");
+    assert!(documents[0].starts_with("hoja-de-ayuda-") && documents[0].ends_with(".pdf"));
+    assert!(documents[2].starts_with("solicitud-SOL-"), "{documents:?}");
+    assert!(documents[4].ends_with(".ics"), "{documents:?}");
 
     // Every callback query was answered, and pressed keyboards were removed.
     let presses = h.fake.calls("answerCallbackQuery").len();
@@ -472,7 +500,8 @@ async fn the_command_menu_is_published_in_spanish() {
             "estado",
             "corregir",
             "cancelar",
-            "reiniciar"
+            "reiniciar",
+            "reenviar"
         ]
     );
     assert!(

@@ -23,14 +23,15 @@ use std::time::{Duration, Instant};
 use teloxide::payloads::{AnswerCallbackQuerySetters, GetUpdatesSetters, SendMessageSetters};
 use teloxide::prelude::Requester;
 use teloxide::types::{
-    BotCommand, ChatId, InlineKeyboardButton, InlineKeyboardMarkup, MessageId, ParseMode, Update,
-    UpdateKind,
+    BotCommand, ChatId, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, MessageId,
+    ParseMode, Update, UpdateKind,
 };
 use teloxide::{ApiError, Bot, RequestError};
 
 use crate::conversation::Input;
 use crate::conversation::reply::{CalendarView, DayStatusView};
 use crate::delivery::{Delivery, SendError, SendFuture, Sender};
+use crate::documents::Documents;
 use crate::service::{Channel, Inbound, OutgoingMessage, Service};
 use crate::store;
 use crate::templates::Templates;
@@ -461,15 +462,22 @@ pub struct TelegramSender {
     bot: Bot,
     templates: Templates,
     limiter: RateLimiter,
+    documents: Documents,
 }
 
 impl TelegramSender {
     /// `limits`: Telegram's (`Limits::default()`) in production.
-    pub fn new(bot: Bot, templates: Templates, limits: Limits) -> TelegramSender {
+    pub fn new(
+        bot: Bot,
+        templates: Templates,
+        limits: Limits,
+        documents: Documents,
+    ) -> TelegramSender {
         TelegramSender {
             bot,
             templates,
             limiter: RateLimiter::new(limits),
+            documents,
         }
     }
 }
@@ -495,10 +503,26 @@ impl Sender for TelegramSender {
             if let Some(markup) = keyboard(delivery.id, &delivery.message, &self.templates) {
                 request = request.reply_markup(markup);
             }
-            match request.await {
-                Ok(_) => Ok(()),
-                Err(error) => classify(error),
+            if let Err(error) = request.await {
+                return classify(error);
             }
+            // The documents follow their message (sendDocument). A failure here retries the
+            // whole row: the text may then arrive twice, never a document missing.
+            for document in &delivery.message.attachments {
+                let file =
+                    self.documents
+                        .render(document)
+                        .await
+                        .map_err(|e| SendError::Transient {
+                            reason: format!("cannot render a document: {e:#}"),
+                            retry_after: None,
+                        })?;
+                let upload = InputFile::memory(file.bytes).file_name(file.file_name);
+                if let Err(error) = self.bot.send_document(ChatId(chat_id), upload).await {
+                    return classify(error);
+                }
+            }
+            Ok(())
         })
     }
 }

@@ -204,11 +204,86 @@ fn ok(result: Value) -> (StatusCode, Json<Value>) {
     )
 }
 
+/// The fields of a `multipart/form-data` body (how teloxide uploads files): text fields as
+/// strings (numbers as numbers), files as `{filename, size, pdf}`.
+fn multipart_fields(content_type: &str, body: &[u8]) -> Value {
+    let Some(boundary) = content_type.split("boundary=").nth(1) else {
+        return json!({});
+    };
+    let delimiter = format!("--{}", boundary.trim_matches('"'));
+    let text = body.to_vec();
+    let mut fields = serde_json::Map::new();
+    let mut rest: &[u8] = &text;
+    while let Some(at) = find(rest, delimiter.as_bytes()) {
+        rest = &rest[at + delimiter.len()..];
+        let Some(end) = find(rest, delimiter.as_bytes()) else {
+            break;
+        };
+        let part = &rest[..end];
+        let Some(split) = find(part, b"\r\n\r\n") else {
+            continue;
+        };
+        let head = String::from_utf8_lossy(&part[..split]).to_string();
+        let mut content = &part[split + 4..];
+        if content.ends_with(b"\r\n") {
+            content = &content[..content.len() - 2];
+        }
+        let attribute = |name: &str| {
+            head.split(&format!("{name}=\""))
+                .nth(1)
+                .and_then(|v| v.split('"').next())
+                .map(str::to_string)
+        };
+        let Some(name) = attribute("name") else {
+            continue;
+        };
+        let value = match attribute("filename") {
+            Some(filename) => json!({
+                "filename": filename, "size": content.len(), "pdf": content.starts_with(b"%PDF"),
+            }),
+            None => {
+                let text = String::from_utf8_lossy(content).to_string();
+                text.parse::<i64>()
+                    .map(Value::from)
+                    .unwrap_or(Value::String(text))
+            }
+        };
+        fields.insert(name, value);
+    }
+    // Files are named by `attach://PART` in their field, as the Bot API allows.
+    let resolved: serde_json::Map<String, Value> = fields
+        .iter()
+        .map(|(name, value)| {
+            let target = value.as_str().and_then(|v| v.strip_prefix("attach://"));
+            let value = target
+                .and_then(|part| fields.get(part).cloned())
+                .unwrap_or_else(|| value.clone());
+            (name.clone(), value)
+        })
+        .collect();
+    Value::Object(resolved)
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
 async fn handle(
     State(fake): State<FakeBotApi>,
     Path((bot, method)): Path<(String, String)>,
-    body: Option<Json<Value>>,
+    headers: axum::http::HeaderMap,
+    raw: axum::body::Bytes,
 ) -> impl IntoResponse {
+    let content_type = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let body = if content_type.starts_with("multipart/form-data") {
+        Some(Json(multipart_fields(&content_type, &raw)))
+    } else {
+        serde_json::from_slice::<Value>(&raw).ok().map(Json)
+    };
     if bot != format!("bot{TOKEN}") {
         return (
             StatusCode::UNAUTHORIZED,
@@ -289,6 +364,26 @@ async fn handle(
             };
             fake.inner.lock().unwrap().calls.push((method, recorded));
             response
+        }
+        "senddocument" => {
+            let chat = body["chat_id"].as_i64().unwrap_or_default();
+            let id = {
+                let mut inner = fake.inner.lock().unwrap();
+                inner.next_message_id += 1;
+                inner.next_message_id
+            };
+            let file = body["document"].clone();
+            fake.inner.lock().unwrap().calls.push((method, body));
+            let mut sent = message(
+                chat,
+                id,
+                json!({ "document": {
+                    "file_id": format!("file-{id}"), "file_unique_id": format!("u{id}"),
+                    "file_name": file["filename"], "file_size": file["size"],
+                } }),
+            );
+            sent["from"] = bot_user();
+            ok(sent)
         }
         "editmessagereplymarkup" | "editmessagetext" => {
             let chat = body["chat_id"].as_i64().unwrap_or_default();
