@@ -386,7 +386,7 @@ async fn serve(settings: Arc<Settings>) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(settings.http_addr)
         .await
         .with_context(|| format!("HTTP_ADDR: cannot listen on {}", settings.http_addr))?;
-    tracing::info!(addr = %settings.http_addr, "HTTP server on: /healthz, /metrics");
+    tracing::info!(addr = %settings.http_addr, "HTTP server on: /healthz, /metrics, /verificar/NUMBER, /clave-publica");
     let state = http::AppState {
         service: service.clone(),
         delivery: stats,
@@ -421,6 +421,11 @@ fn log_channels(settings: &Settings) {
     tracing::info!("terminal channel: on (`ventanilla chat`)");
     if settings.telegram_bot_token.is_none() {
         tracing::info!("Telegram: off (set TELEGRAM_BOT_TOKEN to turn it on)");
+    }
+    if settings.signing_key.exists() {
+        tracing::info!("cédula signing key: present (staff approve can issue)");
+    } else {
+        tracing::info!("cédula signing key: missing (create it with `ventanilla staff keygen`)");
     }
     if settings.smtp_url.is_none() {
         tracing::info!("e-mail: writing .eml files (set SMTP_URL to send through a server)");
