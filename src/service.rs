@@ -625,7 +625,7 @@ impl Service {
 
 /// The outbox payloads of a turn. Chats get one message per reply; e-mail gets the whole turn
 /// as one message (one e-mail per answer, one question in it: the last reply's, whose choices
-/// it carries), naming the thread it answers.
+/// it carries, with the documents of every reply), naming the thread it answers.
 fn package(inbound: &Inbound, messages: Vec<OutgoingMessage>) -> Vec<String> {
     let messages = match inbound.channel {
         Channel::Email if !messages.is_empty() => {
@@ -634,10 +634,15 @@ fn package(inbound: &Inbound, messages: Vec<OutgoingMessage>) -> Vec<String> {
                 .map(|m| m.text.trim())
                 .collect::<Vec<_>>()
                 .join("\n\n");
+            let attachments = messages
+                .iter()
+                .flat_map(|m| m.attachments.iter().cloned())
+                .collect();
             let last = messages.into_iter().last().expect("not empty");
             vec![OutgoingMessage {
                 text,
                 thread: inbound.thread.clone(),
+                attachments,
                 ..last
             }]
         }

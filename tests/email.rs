@@ -167,7 +167,31 @@ async fn a_whole_journey_by_replying_to_e_mails_through_postfix_and_dovecot() {
             first.raw.windows(9).any(|w| w == b"text/html"),
             "an HTML alternative"
         );
-        // The last e-mail confirms the appointment: Thursday 3 December at 9:30.
+        // The last e-mail confirms the appointment: Thursday 3 December at 9:30, with the
+        // receipt and the invitation attached; the level's e-mail carried the payment sheets.
+        let names = |m: &Received| -> Vec<String> {
+            m.mail
+                .attachments
+                .iter()
+                .filter_map(|a| a.name.clone())
+                .collect()
+        };
+        let booked = names(&last);
+        assert!(
+            booked.iter().any(|n| n.starts_with("comprobante-cita-")),
+            "{booked:?}"
+        );
+        assert!(booked.iter().any(|n| n.ends_with(".ics")), "{booked:?}");
+        let all = wait_for_mail(&luz, JOURNEY.len() + 1).await;
+        let sheets: Vec<String> = all.iter().flat_map(names).collect();
+        assert!(
+            sheets
+                .iter()
+                .filter(|n| n.starts_with("hoja-de-ayuda-"))
+                .count()
+                == 2,
+            "{sheets:?}"
+        );
         assert!(last.mail.text.contains("9:30"), "{}", last.mail.text);
         assert!(
             last.mail.text.contains("3 de diciembre"),
