@@ -125,21 +125,14 @@ async fn verify_page(
     let signature_holds = payload.cadena_original() == row.cadena
         && crate::documents::signature::verify(&row.public_key, &row.cadena, &row.signature)
             .is_ok();
-    let local = payload
-        .issued_at
-        .with_timezone(&chrono_tz::America::Mexico_City);
-    let name = [
-        payload.given_names.as_str(),
-        payload.first_surname.as_str(),
-        payload.second_surname.as_deref().unwrap_or_default(),
-    ]
-    .join(" ");
+    let zone = state.service.settings.procedure.offices[0].time_zone;
+    let local = payload.issued_at.with_timezone(&zone);
     html(
         StatusCode::OK,
         "http/verify.html",
         serde_json::json!({
             "number": payload.number.to_string(),
-            "name": name.trim(),
+            "name": payload.full_name(),
             "curp": payload.curp,
             "institution": payload.institution,
             "program": payload.program,

@@ -250,7 +250,7 @@ impl Documents {
             .await?
             .context("no such application")?;
         let data = serde_json::from_str(&case.data)?;
-        Ok((appointment, case.into_case(), data))
+        Ok((appointment, case, data))
     }
 
     fn receipt(
@@ -286,18 +286,10 @@ impl Documents {
         let number = payload.number.to_string();
         let url = self.verification_url(&number);
         let labels = self.templates.labels();
-        // Shown in the office's zone (Mexico City; no daylight saving time since 2022).
         let local = payload
             .issued_at
-            .with_timezone(&chrono_tz::America::Mexico_City);
-        let name = [
-            payload.given_names.as_str(),
-            payload.first_surname.as_str(),
-            payload.second_surname.as_deref().unwrap_or_default(),
-        ]
-        .join(" ")
-        .trim()
-        .to_string();
+            .with_timezone(&self.procedure.offices[0].time_zone);
+        let name = payload.full_name();
         let data = serde_json::json!({
             "number": number,
             "folio": payload.folio,

@@ -86,6 +86,16 @@ pub struct CedulaPayload {
 pub const CADENA_VERSION: u32 = 1;
 
 impl CedulaPayload {
+    /// Given names and surnames, as printed.
+    pub fn full_name(&self) -> String {
+        let mut name = format!("{} {}", self.given_names, self.first_surname);
+        if let Some(second) = &self.second_surname {
+            name.push(' ');
+            name.push_str(second);
+        }
+        name
+    }
+
     /// `||1|00000001|SOL-2026-000001|CURP|NAMES|FIRST|SECOND|INSTITUTION|PROGRAM|level|ISSUED||`:
     /// fields in a fixed order, each with inner whitespace collapsed and `|` replaced, the time in
     /// UTC to the second. Any change to any field changes the cadena.

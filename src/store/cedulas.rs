@@ -13,11 +13,13 @@ pub struct Case {
     pub conversation_id: i64,
     pub status: String,
     pub data: String,
+    pub submitted_at: DateTime<Utc>,
 }
 
 pub async fn case_by_folio(conn: &mut Conn<'_>, folio: &str) -> Result<Option<Case>, sqlx::Error> {
     on!(conn, c => sqlx::query_as::<_, Case>(
-        "SELECT id, folio, conversation_id, status, data FROM applications WHERE folio = $1",
+        "SELECT id, folio, conversation_id, status, data, submitted_at
+         FROM applications WHERE folio = $1",
     )
     .bind(folio)
     .fetch_optional(c)
@@ -74,19 +76,6 @@ pub async fn by_number(conn: &mut Conn<'_>, number: i64) -> Result<Option<Cedula
     .await)
 }
 
-pub async fn by_application(
-    conn: &mut Conn<'_>,
-    application_id: i64,
-) -> Result<Option<CedulaRow>, sqlx::Error> {
-    on!(conn, c => sqlx::query_as::<_, CedulaRow>(
-        "SELECT number, application_id, payload, cadena, signature, public_key, issued_at
-         FROM cedulas WHERE application_id = $1",
-    )
-    .bind(application_id)
-    .fetch_optional(c)
-    .await)
-}
-
 pub async fn set_rejection_reason(
     conn: &mut Conn<'_>,
     application_id: i64,
@@ -128,31 +117,8 @@ pub async fn agenda(
     .await)
 }
 
-/// An application with its submission time.
-#[derive(Debug, Clone, FromRow)]
-pub struct CaseRecord {
-    pub id: i64,
-    pub folio: String,
-    pub conversation_id: i64,
-    pub status: String,
-    pub data: String,
-    pub submitted_at: DateTime<Utc>,
-}
-
-impl CaseRecord {
-    pub fn into_case(self) -> Case {
-        Case {
-            id: self.id,
-            folio: self.folio,
-            conversation_id: self.conversation_id,
-            status: self.status,
-            data: self.data,
-        }
-    }
-}
-
-pub async fn case_by_id(conn: &mut Conn<'_>, id: i64) -> Result<Option<CaseRecord>, sqlx::Error> {
-    on!(conn, c => sqlx::query_as::<_, CaseRecord>(
+pub async fn case_by_id(conn: &mut Conn<'_>, id: i64) -> Result<Option<Case>, sqlx::Error> {
+    on!(conn, c => sqlx::query_as::<_, Case>(
         "SELECT id, folio, conversation_id, status, data, submitted_at
          FROM applications WHERE id = $1",
     )
