@@ -11,7 +11,7 @@ use support::mail::{
     wait_for_mail, written_mail,
 };
 use support::mail_styles::{Client, Original, reply};
-use support::{Backend, NOW, TestApp, backends, spawn_app_env};
+use support::{Backend, NOW, TestApp, answers_to_review, backends, spawn_app_env};
 use tokio::io::AsyncWriteExt;
 use ventanilla::channels::email::maildir::Maildir;
 use ventanilla::channels::email::{self, Received as Outcome};
@@ -20,30 +20,15 @@ use ventanilla::store;
 
 const FROM_NAME: &str = "Luz María Pérez Gómez";
 
-/// The answers of a whole journey by e-mail, after the first message ("hola").
-const JOURNEY: [&str; 20] = [
-    "si",
-    "pegl 890909 mjcrms08",
-    "sí",
-    "Luz María",
-    "Pérez",
-    "Gómez",
-    "licenciatura",
-    "AB12CD34EF",
-    "Universidad de Guadalajara",
-    "Licenciatura en Derecho",
-    "jalisco",
-    "15 de marzo de 2015",
-    "exento",
-    "01/08/2009",
-    "30/06/2013",
-    // The sender's address is confirmed instead of asked.
-    "sí",
-    "Enviar solicitud",
-    "1",
-    "jue 3 dic",
-    "9:30",
-];
+/// The answers of a whole journey by e-mail, after the first message ("hola"): the chat's
+/// answers, except that the sender's address is confirmed instead of typed, then to a booking.
+fn journey() -> Vec<String> {
+    let mut answers = answers_to_review("AB12CD34EF");
+    answers.remove(0);
+    answers.pop();
+    answers.extend(["sí", "Enviar solicitud", "1", "jue 3 dic", "9:30"].map(String::from));
+    answers
+}
 
 /// A reply to `message` as `client` writes it, from `from` to the message's Reply-To.
 fn answer(client: Client, from: &str, message: &Received, text: &str) -> (Vec<u8>, String) {
@@ -137,7 +122,8 @@ async fn a_whole_journey_by_replying_to_e_mails_through_postfix_and_dovecot() {
         let mut last = wait_for_mail(&luz, 1).await.remove(0);
         let first = last.clone();
         let clients = [Client::Gmail, Client::Outlook, Client::AppleMail];
-        for (i, text) in JOURNEY.iter().enumerate() {
+        let journey = journey();
+        for (i, text) in journey.iter().enumerate() {
             let (raw, to) = answer(clients[i % 3], &luz, &last, text);
             smtp_send(&raw, &luz, &to).await;
             last = wait_for_mail(&luz, i + 2).await.pop().unwrap();
@@ -182,7 +168,7 @@ async fn a_whole_journey_by_replying_to_e_mails_through_postfix_and_dovecot() {
             "{booked:?}"
         );
         assert!(booked.iter().any(|n| n.ends_with(".ics")), "{booked:?}");
-        let all = wait_for_mail(&luz, JOURNEY.len() + 1).await;
+        let all = wait_for_mail(&luz, journey.len() + 1).await;
         let sheets: Vec<String> = all.iter().flat_map(names).collect();
         assert!(
             sheets
@@ -210,12 +196,12 @@ async fn a_whole_journey_by_replying_to_e_mails_through_postfix_and_dovecot() {
             .unwrap();
         assert!(view.appointment.is_some(), "{backend:?}: no appointment");
         let records = inbound_records(&app).await;
-        assert_eq!(records.len(), JOURNEY.len() + 1);
+        assert_eq!(records.len(), journey.len() + 1);
         assert!(records.iter().all(|r| r.disposition == "answered"));
         let quoted = records.iter().filter(|r| !r.quoted.is_empty()).count();
         assert_eq!(
             quoted,
-            JOURNEY.len(),
+            journey.len(),
             "every reply's quoted history is kept"
         );
         running.stop().await;
@@ -398,7 +384,7 @@ async fn the_mta_pipe_and_the_maildir_reach_the_same_result() {
 
     through_maildir(&by_maildir, &hello).await;
     assert_eq!(through_pipe(&by_pipe, &hello, &pipe_url).await, 0);
-    for (i, text) in JOURNEY[..6].iter().enumerate() {
+    for (i, text) in journey()[..6].iter().enumerate() {
         let client = [Client::Gmail, Client::Outlook, Client::AppleMail][i % 3];
         email_worker(&by_maildir).drain().await.unwrap();
         let last = written_mail(&by_maildir).pop().unwrap();
