@@ -23,7 +23,8 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub http_addr: SocketAddr,
     pub public_url: String,
-    /// A fixed clock (`VENTANILLA_NOW`), for demos and tests.
+    /// The instant the service starts at (`VENTANILLA_NOW`), for demos and tests; time runs on
+    /// from it.
     pub now: Option<DateTime<Utc>>,
     pub telegram_bot_token: Option<SecretString>,
     pub telegram_api_url: Option<String>,

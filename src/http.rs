@@ -175,13 +175,22 @@ pub async fn serve(
 /// How old the worker's heartbeat may be before the service is unhealthy.
 const HEARTBEAT_LIMIT_MS: i64 = 30_000;
 
+/// Healthy (200) when the database answers and the workers beat. The body also says how many
+/// messages are stuck: `sending` past their lease, on the channels this process delivers, i.e.
+/// left by a worker that died and not taken over yet. That is reported (`"delivery":
+/// "degraded"`) but keeps the status 200: the workers take such rows over within a poll, so
+/// the count heals itself, and taking this instance out of a load balancer would not help.
+/// The same count is the `ventanilla_outbox_stuck` gauge, for alerts.
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     let database = state.service.db.ping().await;
     let beat = state.delivery.heartbeat.load(Ordering::Relaxed);
     let workers = chrono::Utc::now().timestamp_millis() - beat < HEARTBEAT_LIMIT_MS;
+    let stuck = stuck_messages(&state).await;
     let body = serde_json::json!({
         "database": if database { "ok" } else { "unreachable" },
         "workers": if workers { "ok" } else { "stalled" },
+        "delivery": if stuck.unwrap_or(0) == 0 { "ok" } else { "degraded" },
+        "stuck_messages": stuck,
     });
     let status = if database && workers {
         StatusCode::OK
@@ -189,6 +198,18 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
         StatusCode::SERVICE_UNAVAILABLE
     };
     (status, axum::Json(body))
+}
+
+/// Messages `sending` past their lease on this process's channels (`None`: database down).
+async fn stuck_messages(state: &AppState) -> Option<i64> {
+    let mut reader = state.service.db.reader().await.ok()?;
+    store::outbox::stuck(
+        &mut reader.conn(),
+        &state.delivery.channels,
+        state.service.clock.now(),
+    )
+    .await
+    .ok()
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
@@ -227,16 +248,42 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         delivery.retried.load(Ordering::Relaxed),
         delivery.failed.load(Ordering::Relaxed),
     );
+    let _ = writeln!(
+        out,
+        "# HELP ventanilla_outbox_reclaimed_total Messages this process took over from a worker \
+         that died mid-send (after the lease, or at start-up on SQLite); each may have arrived \
+         twice.\n\
+         # TYPE ventanilla_outbox_reclaimed_total counter\n\
+         ventanilla_outbox_reclaimed_total {}\n\
+         # HELP ventanilla_outbox_claims_lost_total Sends whose outcome was not recorded because \
+         another worker had taken the message over meanwhile; each may have arrived twice.\n\
+         # TYPE ventanilla_outbox_claims_lost_total counter\n\
+         ventanilla_outbox_claims_lost_total {}",
+        delivery.reclaimed.load(Ordering::Relaxed),
+        delivery.claims_lost.load(Ordering::Relaxed),
+    );
     let stored = async {
         let mut reader = state.service.db.reader().await?;
         let mut conn = reader.conn();
         let depth = store::outbox::depth(&mut conn).await?;
         let counts = store::outbox::counts(&mut conn).await?;
-        Ok::<_, sqlx::Error>((depth, counts))
+        let stuck = store::outbox::stuck(
+            &mut conn,
+            &state.delivery.channels,
+            state.service.clock.now(),
+        )
+        .await?;
+        Ok::<_, sqlx::Error>((depth, counts, stuck))
     }
     .await;
     match stored {
-        Ok((depth, counts)) => {
+        Ok((depth, counts, stuck)) => {
+            let _ = writeln!(
+                out,
+                "# HELP ventanilla_outbox_stuck Messages being sent past their lease (left by a \
+                 worker that died, not taken over yet).\n\
+                 # TYPE ventanilla_outbox_stuck gauge\nventanilla_outbox_stuck {stuck}"
+            );
             let _ = writeln!(
                 out,
                 "# HELP ventanilla_outbox_depth Messages waiting to be delivered.\n\

@@ -380,6 +380,14 @@ async fn serve(settings: Arc<Settings>) -> anyhow::Result<()> {
         service.clock,
         RetryPolicy::default(),
     );
+    // On SQLite this process is the only one delivering: a message still `sending` was left by a
+    // run that died mid-send, and goes out again now rather than when its lease runs out.
+    if matches!(service.db, Db::Sqlite { .. }) {
+        worker
+            .release_claims_of_the_dead()
+            .await
+            .context("cannot release the messages of a previous run")?;
+    }
     let stats = worker.stats.clone();
     let worker_task = tokio::spawn(worker.run_many(DELIVERY_TASKS, stop_rx.clone()));
 
@@ -431,7 +439,7 @@ fn log_channels(settings: &Settings) {
         tracing::info!("e-mail: writing .eml files (set SMTP_URL to send through a server)");
     }
     if settings.now.is_some() {
-        tracing::warn!("clock fixed by VENTANILLA_NOW");
+        tracing::warn!("clock started at VENTANILLA_NOW (it runs on from there)");
     }
 }
 

@@ -111,17 +111,39 @@ pub enum TurnError {
     Unexpected(#[from] anyhow::Error),
 }
 
-/// The clock: the system's, or fixed by `VENTANILLA_NOW`.
+/// The clock of the service. Deferred work (rate limits, retries, leases, the e-mail cap)
+/// compares stored instants with `now()`, so the clock must run: `VENTANILLA_NOW` starts it at
+/// a chosen instant ([`Clock::Offset`]) rather than freezing it. A frozen clock
+/// ([`Clock::Fixed`]) is for tests, which inject it in code.
 #[derive(Debug, Clone, Copy)]
 pub enum Clock {
     System,
+    /// Starts at `start` when the process reads `at`, then runs with the monotonic clock.
+    Offset {
+        start: DateTime<Utc>,
+        at: std::time::Instant,
+    },
+    /// Never moves (tests that pin time).
     Fixed(DateTime<Utc>),
 }
 
 impl Clock {
+    /// A clock that reads `start` now and runs on from it.
+    pub fn starting_at(start: DateTime<Utc>) -> Clock {
+        Clock::Offset {
+            start,
+            at: std::time::Instant::now(),
+        }
+    }
+
     pub fn now(&self) -> DateTime<Utc> {
         match self {
             Clock::System => Utc::now(),
+            Clock::Offset { start, at } => {
+                let elapsed =
+                    chrono::Duration::from_std(at.elapsed()).unwrap_or(chrono::Duration::MAX);
+                start.checked_add_signed(elapsed).unwrap_or(*start)
+            }
             Clock::Fixed(at) => *at,
         }
     }
@@ -199,7 +221,10 @@ const MAX_REQUESTS: usize = 3;
 
 impl Service {
     pub fn new(db: Db, settings: Arc<Settings>) -> Service {
-        let clock = settings.now.map(Clock::Fixed).unwrap_or(Clock::System);
+        let clock = settings
+            .now
+            .map(Clock::starting_at)
+            .unwrap_or(Clock::System);
         Service {
             db,
             settings,

@@ -198,3 +198,307 @@ async fn attempts_run_out_into_failed() {
         assert_eq!(statuses(&app, "ulises").await[0], "failed", "{backend:?}");
     }
 }
+
+/// A sender that holds every send until the test opens the gate.
+#[derive(Clone)]
+struct GatedSender {
+    started: Arc<tokio::sync::Notify>,
+    gate: tokio::sync::watch::Sender<bool>,
+}
+
+impl GatedSender {
+    fn new() -> GatedSender {
+        GatedSender {
+            started: Arc::default(),
+            gate: tokio::sync::watch::channel(false).0,
+        }
+    }
+}
+
+impl Sender for GatedSender {
+    fn channel(&self) -> &'static str {
+        "terminal"
+    }
+
+    fn send<'a>(&'a self, _delivery: &'a Delivery) -> SendFuture<'a> {
+        Box::pin(async move {
+            self.started.notify_one();
+            let mut open = self.gate.subscribe();
+            let _ = open.wait_for(|open| *open).await;
+            Ok(())
+        })
+    }
+}
+
+fn terminal_scope() -> store::outbox::Scope {
+    store::outbox::Scope {
+        channels: vec!["terminal".into()],
+        conversation_id: None,
+    }
+}
+
+async fn outbox_ids(app: &support::TestApp, user: &str) -> Vec<i64> {
+    let mut reader = app.service.db.reader().await.unwrap();
+    let mut conn = reader.conn();
+    let conversation = store::conversations::find(&mut conn, "terminal", user)
+        .await
+        .unwrap()
+        .unwrap();
+    store::outbox::for_conversation(&mut conn, conversation.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(id, _, _)| id)
+        .collect()
+}
+
+async fn status_of(app: &support::TestApp, id: i64) -> String {
+    let mut reader = app.service.db.reader().await.unwrap();
+    store::outbox::status(&mut reader.conn(), id)
+        .await
+        .unwrap()
+        .unwrap()
+        .0
+}
+
+#[tokio::test]
+async fn a_worker_whose_lease_ran_out_cannot_overwrite_the_one_that_took_over() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        app.turn("vera", "hola").await;
+        let db = &app.service.db;
+        let t0 = at(support::NOW);
+        let lease = Duration::from_secs(10);
+        let seconds = chrono::Duration::seconds;
+
+        let old = store::outbox::claim(db, &terminal_scope(), t0, lease)
+            .await
+            .unwrap()
+            .unwrap();
+        let within = store::outbox::claim(db, &terminal_scope(), t0 + seconds(9), lease)
+            .await
+            .unwrap();
+        let new = store::outbox::claim(db, &terminal_scope(), t0 + seconds(11), lease)
+            .await
+            .unwrap()
+            .unwrap();
+
+        assert_eq!(old.taken_over, 0, "{backend:?}");
+        assert!(within.is_none(), "held while the lease runs");
+        assert_eq!((new.id, new.taken_over), (old.id, 1), "taken over");
+        assert_ne!(new.claim_token, old.claim_token);
+        // The old holder can neither renew nor record an outcome any more.
+        let later = t0 + seconds(12);
+        assert!(!store::outbox::renew(db, old.claim(), later).await.unwrap());
+        assert!(
+            !store::outbox::record_parts(db, old.claim(), 1)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store::outbox::mark_failed(db, old.claim(), "x")
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store::outbox::mark_retry(db, old.claim(), later, "x")
+                .await
+                .unwrap()
+        );
+        assert!(!store::outbox::defer(db, old.claim(), later).await.unwrap());
+        assert!(
+            !store::outbox::mark_sent(db, old.claim(), later)
+                .await
+                .unwrap()
+        );
+        assert_eq!(status_of(&app, new.id).await, "sending");
+        assert!(
+            store::outbox::mark_sent(db, new.claim(), later)
+                .await
+                .unwrap()
+        );
+        assert_eq!(status_of(&app, new.id).await, "sent");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_send_renews_its_lease_so_nobody_takes_it_over() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        app.turn("wendy", "hola").await;
+        let sender = GatedSender::new();
+        let senders: Vec<Arc<dyn Sender>> = vec![Arc::new(sender.clone())];
+        let policy = RetryPolicy {
+            lease: Duration::from_millis(300),
+            ..RetryPolicy::default()
+        };
+        let slow = Worker::new(
+            app.service.db.clone(),
+            senders.clone(),
+            Clock::System,
+            policy.clone(),
+        );
+        let sending = tokio::spawn({
+            let slow = slow.clone();
+            async move { slow.try_execute_task().await }
+        });
+        sender.started.notified().await;
+        let id = outbox_ids(&app, "wendy").await[0];
+        let lease_until = |app: &support::TestApp| {
+            let db = app.service.db.clone();
+            async move {
+                let mut reader = db.reader().await.unwrap();
+                store::outbox::lease_until(&mut reader.conn(), id)
+                    .await
+                    .unwrap()
+                    .unwrap()
+            }
+        };
+        let first = lease_until(&app).await;
+
+        // The worker renews the lease while its send is in flight.
+        let mut renewed = first;
+        for _ in 0..200 {
+            renewed = lease_until(&app).await;
+            if renewed > first {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        // A worker that looks after the first lease ran out finds nothing to take over.
+        let after_first_lease = DateTime::from_timestamp_millis(first + 1).unwrap();
+        let other = Worker::new(
+            app.service.db.clone(),
+            senders,
+            Clock::Fixed(after_first_lease),
+            policy,
+        );
+        let taken = other.drain().await.unwrap();
+        sender.gate.send_replace(true);
+        sending.await.unwrap().unwrap();
+
+        assert!(renewed > first, "{backend:?}: the lease was renewed");
+        assert_eq!(taken, 0, "nobody took the row over");
+        assert_eq!(status_of(&app, id).await, "sent");
+        let stats = |w: &Worker| {
+            (
+                w.stats.reclaimed.load(std::sync::atomic::Ordering::Relaxed),
+                w.stats
+                    .claims_lost
+                    .load(std::sync::atomic::Ordering::Relaxed),
+            )
+        };
+        assert_eq!(stats(&slow), (0, 0));
+        assert_eq!(stats(&other), (0, 0));
+    }
+}
+
+/// `GET path` on a local port: the status line and the body.
+async fn get(port: u16, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    response
+}
+
+#[tokio::test]
+async fn a_message_left_sending_by_a_dead_worker_is_reported_then_taken_over_and_counted() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        app.turn("ximena", "hola").await;
+        // A worker claimed the first message and died; a minute later its 10 s lease is over.
+        let now = at(support::NOW);
+        let dead = store::outbox::claim(
+            &app.service.db,
+            &terminal_scope(),
+            now,
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        let later = Clock::Fixed(now + chrono::Duration::minutes(1));
+        let mut service = app.service.clone();
+        service.clock = later;
+        let sender: Vec<Arc<dyn Sender>> = vec![Arc::new(ScriptedSender::default())];
+        let worker = Worker::new(
+            app.service.db.clone(),
+            sender,
+            later,
+            RetryPolicy::default(),
+        );
+        worker.stats.heartbeat.store(
+            Utc::now().timestamp_millis(),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        let state = ventanilla::http::AppState {
+            service,
+            delivery: worker.stats.clone(),
+            telegram_webhook: None,
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(ventanilla::http::serve(
+            listener,
+            state,
+            std::future::pending(),
+        ));
+
+        let health = get(port, "/healthz").await;
+        let metrics = get(port, "/metrics").await;
+        worker.drain().await.unwrap();
+        let healed = get(port, "/healthz").await;
+        let counted = get(port, "/metrics").await;
+
+        assert!(health.starts_with("HTTP/1.1 200"), "{backend:?}: {health}");
+        assert!(health.contains(r#""stuck_messages":1"#), "{health}");
+        assert!(health.contains(r#""delivery":"degraded""#), "{health}");
+        assert!(metrics.contains("ventanilla_outbox_stuck 1"), "{metrics}");
+        assert_eq!(status_of(&app, dead.id).await, "sent");
+        assert!(healed.contains(r#""stuck_messages":0"#), "{healed}");
+        assert!(healed.contains(r#""delivery":"ok""#), "{healed}");
+        assert!(
+            counted.contains("ventanilla_outbox_reclaimed_total 1"),
+            "{counted}"
+        );
+        assert!(counted.contains("ventanilla_outbox_stuck 0"), "{counted}");
+    }
+}
+
+#[tokio::test]
+async fn at_start_up_a_sole_worker_releases_what_a_dead_run_left_sending() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        app.turn("yola", "hola").await;
+        let now = at(support::NOW);
+        let dead = store::outbox::claim(
+            &app.service.db,
+            &terminal_scope(),
+            now,
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+
+        let released = app.worker.release_claims_of_the_dead().await.unwrap();
+        // Without waiting for the lease, both messages go out, in order.
+        let handled = app.worker.drain().await.unwrap();
+
+        assert_eq!(released, 1, "{backend:?}");
+        assert_eq!(handled, 2);
+        assert_eq!(status_of(&app, dead.id).await, "sent");
+        assert_eq!(
+            app.worker
+                .stats
+                .reclaimed
+                .load(std::sync::atomic::Ordering::Relaxed),
+            1
+        );
+    }
+}

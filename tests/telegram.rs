@@ -9,11 +9,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 use support::telegram::{Failure, FakeBotApi, TOKEN};
-use support::{Backend, TestApp, spawn_app_with};
+use support::{Backend, TestApp, spawn_app_running_from, spawn_app_with};
 use ventanilla::channels::telegram::{Limits, Receiver, TelegramSender, bot};
 use ventanilla::conversation::state::State;
 use ventanilla::delivery::{RetryPolicy, Sender, Worker};
-use ventanilla::service::Clock;
 use ventanilla::store;
 
 struct Harness {
@@ -33,9 +32,17 @@ async fn stopped(mut rx: tokio::sync::watch::Receiver<bool>) {
 
 impl Harness {
     async fn start() -> Harness {
-        let fake = FakeBotApi::start().await;
         // The system clock: the worker waits real seconds for `retry_after`.
-        let app = spawn_app_with(Backend::Sqlite, None, None).await;
+        Harness::start_with(None, loose_limits()).await
+    }
+
+    /// With `now`, the service's clock starts there and runs on, as `VENTANILLA_NOW` sets it.
+    async fn start_with(now: Option<&str>, limits: Limits) -> Harness {
+        let fake = FakeBotApi::start().await;
+        let app = match now {
+            Some(now) => spawn_app_running_from(Backend::Sqlite, now).await,
+            None => spawn_app_with(Backend::Sqlite, None, None).await,
+        };
         let bot = bot(TOKEN, Some(&fake.url)).unwrap();
         let documents = ventanilla::documents::Documents::new(
             app.service.db.clone(),
@@ -45,14 +52,14 @@ impl Harness {
         let sender = TelegramSender::new(
             bot.clone(),
             app.service.templates.clone(),
-            loose_limits(),
+            limits,
             documents,
         );
         let senders: Vec<Arc<dyn Sender>> = vec![Arc::new(sender)];
         let worker = Worker::new(
             app.service.db.clone(),
             senders,
-            Clock::System,
+            app.service.clock,
             RetryPolicy::default(),
         )
         .idle(Duration::from_millis(20));
@@ -137,6 +144,42 @@ impl Harness {
         let before = sent.len();
         self.fake.press(chat, message_id, &data);
         self.replies(chat, before).await
+    }
+
+    /// Waits until every message written for `chat` was delivered, and more than `before`
+    /// were written; returns how many. The bound only keeps a stalled test from hanging.
+    async fn all_delivered(&self, chat: i64, before: usize) -> usize {
+        for _ in 0..600 {
+            let rows = self.outbox(chat).await;
+            let delivered = self.fake.sent_to(chat).len();
+            if rows.len() > before && rows.iter().all(|s| s == "sent") && delivered >= rows.len() {
+                return rows.len();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "chat {chat}: {:?} written, {} delivered",
+            self.outbox(chat).await,
+            self.fake.sent_to(chat).len()
+        );
+    }
+
+    /// The statuses of the outbox rows of `chat`, oldest first.
+    async fn outbox(&self, chat: i64) -> Vec<String> {
+        let mut reader = self.app.service.db.reader().await.unwrap();
+        let mut conn = reader.conn();
+        let Some(row) = store::conversations::find(&mut conn, "telegram", &chat.to_string())
+            .await
+            .unwrap()
+        else {
+            return Vec::new();
+        };
+        store::outbox::for_conversation(&mut conn, row.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(_, status, _)| status)
+            .collect()
     }
 
     async fn state(&self, chat: i64) -> State {
@@ -309,6 +352,104 @@ async fn an_old_button_does_nothing_harmful_and_says_so() {
             .as_str()
             .unwrap()
             .contains("ya no está vigente")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_ventanilla_now_rate_limited_messages_still_come_due() {
+    // The service as `serve` runs it with VENTANILLA_NOW: Telegram's per-chat limit (a burst of
+    // three, then one a second) defers the fourth message of a quick exchange in the outbox.
+    // On a frozen clock it would never come due again.
+    let h = Harness::start_with(Some(support::NOW), Limits::default()).await;
+    let chat = 5150;
+    enum Step {
+        Say(&'static str),
+        Press(&'static str),
+    }
+    let steps = [
+        Step::Say("/start"),
+        Step::Press("Sí, acepto"),
+        Step::Say("pegl 890909 mjcrms08"),
+        Step::Press("Sí, son correctos"),
+        Step::Say("Luz María"),
+        Step::Say("Pérez"),
+        Step::Say("Gómez"),
+        Step::Press("Licenciatura"),
+        Step::Say("ab12cd34ef"),
+    ];
+
+    let mut written = 0;
+    for step in steps {
+        match step {
+            Step::Say(text) => {
+                h.fake.text(chat, text);
+            }
+            Step::Press(label) => {
+                let sent = h.fake.sent_to(chat);
+                let last = sent.last().expect("a message with buttons");
+                let data = last["reply_markup"]["inline_keyboard"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .flat_map(|row| row.as_array().unwrap().iter())
+                    .find(|b| b["text"] == label)
+                    .unwrap_or_else(|| panic!("no button {label}: {last}"))["callback_data"]
+                    .as_str()
+                    .unwrap()
+                    .to_string();
+                h.fake
+                    .press(chat, last["_message_id"].as_i64().unwrap(), &data);
+            }
+        }
+        written = h.all_delivered(chat, written).await;
+    }
+
+    assert!(written >= 10, "more than a burst: {written}");
+    assert!(matches!(
+        h.state(chat).await,
+        State::Collecting {
+            question: ventanilla::conversation::state::Question::Institution,
+            ..
+        }
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_document_does_not_send_its_text_again() {
+    let h = Harness::start().await;
+    let chat = 6160;
+    h.say(chat, "/start").await;
+    h.press(chat, Some("Sí, acepto")).await;
+    h.say(chat, "pegl 890909 mjcrms08").await;
+    h.press(chat, Some("Sí, son correctos")).await;
+    h.say(chat, "Luz María").await;
+    h.say(chat, "Pérez").await;
+    h.say(chat, "Gómez").await;
+    let before = h.outbox(chat).await.len();
+    // The payment sheets' text goes out, then its first document fails once.
+    h.fake.fail_next_documents(chat, vec![Failure::ServerError]);
+
+    h.press(chat, Some("Licenciatura")).await;
+    h.all_delivered(chat, before).await;
+
+    let sheets: Vec<Value> = h
+        .fake
+        .sent_to(chat)
+        .into_iter()
+        .filter(|m| text(m).contains("$1,773"))
+        .collect();
+    assert_eq!(sheets.len(), 1, "the text once: {sheets:#?}");
+    let documents: Vec<Value> = h
+        .fake
+        .calls("sendDocument")
+        .into_iter()
+        .filter(|c| c["chat_id"] == serde_json::json!(chat))
+        .collect();
+    assert_eq!(documents.len(), 3, "one failed upload, then both sheets");
+    assert_eq!(documents[0]["_failed"], true);
+    assert_eq!(
+        documents[1]["document"]["filename"], documents[0]["document"]["filename"],
+        "the failed upload is the one sent again"
     );
 }
 

@@ -495,20 +495,37 @@ impl Sender for TelegramSender {
             self.limiter
                 .acquire(chat_id, Instant::now())
                 .map_err(SendError::Later)?;
-            let text = html(&delivery.message.text);
-            let mut request = self
-                .bot
-                .send_message(ChatId(chat_id), text)
-                .parse_mode(ParseMode::Html);
-            if let Some(markup) = keyboard(delivery.id, &delivery.message, &self.templates) {
-                request = request.reply_markup(markup);
+            // Part 0 is the text, then each document (sendDocument) follows it. Each part is
+            // recorded as soon as Telegram took it, so a retry, a restart or a takeover resumes
+            // after it: the text is not sent twice because a document failed.
+            let parts = 1 + delivery.message.attachments.len() as u32;
+            let record = |done: u32| async move {
+                if done < parts {
+                    delivery.progress.record(done).await
+                } else {
+                    // The last part: the worker marks the row sent right away.
+                    Ok(())
+                }
+            };
+            if delivery.parts_sent == 0 {
+                let text = html(&delivery.message.text);
+                let mut request = self
+                    .bot
+                    .send_message(ChatId(chat_id), text)
+                    .parse_mode(ParseMode::Html);
+                if let Some(markup) = keyboard(delivery.id, &delivery.message, &self.templates) {
+                    request = request.reply_markup(markup);
+                }
+                if let Err(error) = request.await {
+                    return classify(error);
+                }
+                record(1).await?;
             }
-            if let Err(error) = request.await {
-                return classify(error);
-            }
-            // The documents follow their message (sendDocument). A failure here retries the
-            // whole row: the text may then arrive twice, never a document missing.
-            for document in &delivery.message.attachments {
+            for (index, document) in delivery.message.attachments.iter().enumerate() {
+                let part = index as u32 + 1;
+                if part < delivery.parts_sent {
+                    continue;
+                }
                 let file =
                     self.documents
                         .render(document)
@@ -521,6 +538,7 @@ impl Sender for TelegramSender {
                 if let Err(error) = self.bot.send_document(ChatId(chat_id), upload).await {
                     return classify(error);
                 }
+                record(part + 1).await?;
             }
             Ok(())
         })

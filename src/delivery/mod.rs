@@ -13,7 +13,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::service::{Clock, OutgoingMessage};
-use crate::store::outbox::{OutboxRow, Scope};
+use crate::store::outbox::{Claim, OutboxRow, Scope};
 use crate::store::{self, Db};
 
 /// A message claimed for delivery.
@@ -25,6 +25,49 @@ pub struct Delivery {
     pub message: OutgoingMessage,
     /// 1 for the first attempt.
     pub attempt: u32,
+    /// Parts of the message (the text, then each attachment) that went out before, under an
+    /// earlier claim: a sender of several parts starts after them.
+    pub parts_sent: u32,
+    /// Where a sender of several parts records each one as soon as it went out.
+    pub progress: Progress,
+}
+
+/// Records how far the sending of a message got (see [`Delivery::parts_sent`]), so that a
+/// retry, a restart or another worker taking the message over does not send those parts again.
+#[derive(Debug, Clone)]
+pub struct Progress {
+    db: Option<Db>,
+    claim: Claim,
+}
+
+impl Progress {
+    /// Records nothing (a delivery made outside the worker).
+    pub fn none() -> Progress {
+        Progress {
+            db: None,
+            claim: Claim { id: 0, token: 0 },
+        }
+    }
+
+    /// Records that the first `parts` parts went out. Fails when another worker has taken the
+    /// message over (this one's lease ran out): it sends the rest, so this one should stop. A
+    /// database error is only logged: the worst it costs is a part sent twice.
+    pub async fn record(&self, parts: u32) -> Result<(), SendError> {
+        let Some(db) = &self.db else {
+            return Ok(());
+        };
+        match store::outbox::record_parts(db, self.claim, parts).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(SendError::Transient {
+                reason: "another worker took the message over".into(),
+                retry_after: None,
+            }),
+            Err(error) => {
+                tracing::warn!(error.message = %error, "could not record a part as sent");
+                Ok(())
+            }
+        }
+    }
 }
 
 /// Why a send did not succeed, sorted by what the worker should do about it.
@@ -63,7 +106,9 @@ pub struct RetryPolicy {
     pub base: Duration,
     pub max_delay: Duration,
     pub max_attempts: u32,
-    /// How long a claimed message is reserved for the worker that claimed it.
+    /// How long a claimed message is reserved for the worker that claimed it. The worker
+    /// renews the lease while the send is in flight (every third of it), so this is how long a
+    /// message waits when its worker dies before another worker takes it over.
     pub lease: Duration,
 }
 
@@ -73,7 +118,7 @@ impl Default for RetryPolicy {
             base: Duration::from_secs(2),
             max_delay: Duration::from_secs(3600),
             max_attempts: 12,
-            lease: Duration::from_secs(120),
+            lease: Duration::from_secs(10),
         }
     }
 }
@@ -100,6 +145,14 @@ pub struct DeliveryStats {
     pub failed: AtomicU64,
     /// Unix milliseconds of the worker's last loop.
     pub heartbeat: AtomicI64,
+    /// Messages taken over from a claim that ended without an outcome (its worker died): after
+    /// their lease ran out, or at start-up on SQLite. Each may have gone out already.
+    pub reclaimed: AtomicU64,
+    /// Outcomes not recorded because another worker had taken the message over meanwhile
+    /// (this worker's lease ran out mid-send): the message may have gone out twice.
+    pub claims_lost: AtomicU64,
+    /// The channels the worker delivers (whose rows `/healthz` watches).
+    pub channels: Vec<String>,
 }
 
 /// The outbox worker.
@@ -122,6 +175,10 @@ impl Worker {
             conversation_id: None,
         };
         let senders = senders.into_iter().map(|s| (s.channel(), s)).collect();
+        let stats = Arc::new(DeliveryStats {
+            channels: scope.channels.clone(),
+            ..DeliveryStats::default()
+        });
         Worker {
             db,
             senders,
@@ -129,7 +186,7 @@ impl Worker {
             clock,
             policy,
             idle: Duration::from_millis(500),
-            stats: Arc::default(),
+            stats,
         }
     }
 
@@ -145,6 +202,21 @@ impl Worker {
         self
     }
 
+    /// Puts the messages left `sending` by a process that died back to pending, at once rather
+    /// than after their lease: only right for a process that is the only one delivering on
+    /// its channels, i.e. `serve` on SQLite at start-up. Returns how many.
+    pub async fn release_claims_of_the_dead(&self) -> Result<u64, sqlx::Error> {
+        let released = store::outbox::release_claims(&self.db, &self.scope.channels).await?;
+        if released > 0 {
+            self.stats.reclaimed.fetch_add(released, Ordering::Relaxed);
+            tracing::warn!(
+                messages = released,
+                "reclaimed messages left being sent by a previous run; they may arrive twice"
+            );
+        }
+        Ok(released)
+    }
+
     /// Claims one due message and tries to deliver it.
     #[tracing::instrument(name = "deliver", skip(self), fields(outbox_id = tracing::field::Empty))]
     pub async fn try_execute_task(&self) -> Result<ExecutionOutcome, sqlx::Error> {
@@ -154,19 +226,40 @@ impl Worker {
             return Ok(ExecutionOutcome::EmptyQueue);
         };
         tracing::Span::current().record("outbox_id", row.id);
-        self.deliver(row, now).await?;
+        if row.taken_over != 0 {
+            self.stats.reclaimed.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(
+                outbox_id = row.id,
+                "took over a message whose lease ran out; it may arrive twice"
+            );
+        }
+        let claim = row.claim();
+        if !self.deliver(row, claim, now).await? {
+            self.stats.claims_lost.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(
+                outbox_id = claim.id,
+                "another worker took this message over while it was being sent; it may arrive twice"
+            );
+        }
         Ok(ExecutionOutcome::TaskCompleted)
     }
 
-    async fn deliver(&self, row: OutboxRow, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    /// Delivers a claimed row; returns whether the claim still held when the outcome was
+    /// recorded.
+    async fn deliver(
+        &self,
+        row: OutboxRow,
+        claim: Claim,
+        now: DateTime<Utc>,
+    ) -> Result<bool, sqlx::Error> {
         let attempt = u32::try_from(row.attempts).unwrap_or(u32::MAX);
         let Some(sender) = self.senders.get(row.channel.as_str()) else {
             // Claimed by scope, so this cannot happen; release it for a worker that can.
-            return store::outbox::mark_retry(&self.db, row.id, now, "no sender for channel").await;
+            return store::outbox::mark_retry(&self.db, claim, now, "no sender for channel").await;
         };
         if let Some(reason) = &row.unreachable_reason {
             self.stats.failed.fetch_add(1, Ordering::Relaxed);
-            return store::outbox::mark_failed(&self.db, row.id, &format!("unreachable: {reason}"))
+            return store::outbox::mark_failed(&self.db, claim, &format!("unreachable: {reason}"))
                 .await;
         }
         let message: OutgoingMessage = match serde_json::from_str(&row.payload) {
@@ -175,7 +268,7 @@ impl Worker {
                 self.stats.failed.fetch_add(1, Ordering::Relaxed);
                 return store::outbox::mark_failed(
                     &self.db,
-                    row.id,
+                    claim,
                     &format!("unreadable payload: {error}"),
                 )
                 .await;
@@ -187,16 +280,34 @@ impl Worker {
             address: row.address,
             message,
             attempt,
+            parts_sent: u32::try_from(row.parts_sent).unwrap_or(0),
+            progress: Progress {
+                db: Some(self.db.clone()),
+                claim,
+            },
         };
-        match sender.send(&delivery).await {
+        let result = {
+            // The lease is renewed while the send is in flight, so a slow send keeps its row
+            // while a dead worker's row is taken over within one lease.
+            let _renewing = AbortOnDrop(tokio::spawn(renew_lease(
+                self.db.clone(),
+                claim,
+                self.clock,
+                self.policy.lease,
+            )));
+            sender.send(&delivery).await
+        };
+        // Retries and deferrals count from when the send ended.
+        let now = self.clock.now().max(now);
+        match result {
             Ok(()) => {
                 self.stats.sent.fetch_add(1, Ordering::Relaxed);
-                store::outbox::mark_sent(&self.db, row.id, self.clock.now()).await
+                store::outbox::mark_sent(&self.db, claim, now).await
             }
             Err(SendError::Later(wait)) => {
                 let next =
                     now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(1));
-                store::outbox::defer(&self.db, row.id, next).await
+                store::outbox::defer(&self.db, claim, next).await
             }
             Err(SendError::Transient {
                 reason,
@@ -207,12 +318,12 @@ impl Worker {
                 tracing::warn!(attempt, delay_ms = delay.as_millis() as u64, %reason, "delivery will be retried");
                 let next =
                     now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::hours(1));
-                store::outbox::mark_retry(&self.db, row.id, next, &reason).await
+                store::outbox::mark_retry(&self.db, claim, next, &reason).await
             }
             Err(SendError::Transient { reason, .. }) | Err(SendError::Permanent(reason)) => {
                 self.stats.failed.fetch_add(1, Ordering::Relaxed);
                 tracing::error!(attempt, %reason, "delivery failed");
-                store::outbox::mark_failed(&self.db, row.id, &reason).await
+                store::outbox::mark_failed(&self.db, claim, &reason).await
             }
             Err(SendError::Unreachable(reason)) => {
                 self.stats.failed.fetch_add(1, Ordering::Relaxed);
@@ -237,8 +348,7 @@ impl Worker {
                 )
                 .await?;
                 tx.commit().await?;
-                store::outbox::mark_failed(&self.db, row.id, &format!("unreachable: {reason}"))
-                    .await
+                store::outbox::mark_failed(&self.db, claim, &format!("unreachable: {reason}")).await
             }
         }
     }
@@ -300,6 +410,40 @@ impl Worker {
             }
         }
         tracing::info!("outbox worker stopped");
+    }
+}
+
+/// Extends the lease of `claim` every third of `lease` until aborted (when the send ended).
+async fn renew_lease(db: Db, claim: Claim, clock: Clock, lease: Duration) {
+    let every = (lease / 3).max(Duration::from_millis(100));
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let until =
+            clock.now() + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::hours(1));
+        match store::outbox::renew(&db, claim, until).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(
+                    outbox_id = claim.id,
+                    "lease lost mid-send: another worker took the message over"
+                );
+                return;
+            }
+            Err(error) => {
+                tracing::warn!(error.message = %error, outbox_id = claim.id, "could not renew a lease")
+            }
+        }
+    }
+}
+
+/// Aborts a task when dropped (the lease renewal ends with its send, however that ends).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -1,8 +1,11 @@
 //! The outbox: messages written in the turn's transaction, delivered afterwards by the worker.
 //!
 //! Claiming uses a lease (`status = 'sending'`, `lease_until`), so a send happens outside any
-//! transaction and a worker that dies mid-send leaves a row that is claimed again when the
-//! lease runs out. Within a conversation, messages go out in order: a row is only claimable
+//! transaction. Leases are short and the worker renews them while a send is in flight, so a
+//! worker that dies mid-send leaves a row that another worker takes over within seconds. Each
+//! claim carries a random token: renewing, recording progress and recording the outcome only
+//! apply while the row is still held by that claim, so a worker whose lease ran out cannot
+//! overwrite the outcome of the worker that took its row over. Within a conversation, messages go out in order: a row is only claimable
 //! when no earlier row of its conversation on the same channel is still waiting (the cédula's
 //! e-mail to a Telegram applicant does not hold back their chat, nor the other way round). On
 //! PostgreSQL the claim uses `FOR UPDATE SKIP LOCKED`, so any number of workers share the queue.
@@ -33,6 +36,33 @@ pub struct OutboxRow {
     /// Set when the conversation can no longer be reached on its channel (claims only).
     #[sqlx(default)]
     pub unreachable_reason: Option<String>,
+    /// The token of the claim that returned this row (claims only).
+    #[sqlx(default)]
+    pub claim_token: i64,
+    /// 1 when this claim took the row over from a claim whose lease ran out: the message may
+    /// have gone out already (claims only).
+    #[sqlx(default)]
+    pub taken_over: i64,
+    /// Parts of the message already sent (the text, then each document), by earlier claims.
+    #[sqlx(default)]
+    pub parts_sent: i64,
+}
+
+impl OutboxRow {
+    /// The claim this row was returned by.
+    pub fn claim(&self) -> Claim {
+        Claim {
+            id: self.id,
+            token: self.claim_token,
+        }
+    }
+}
+
+/// A row held by one worker: its id and the token of the claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Claim {
+    pub id: i64,
+    pub token: i64,
 }
 
 /// Writes the messages of a turn in one statement.
@@ -71,7 +101,8 @@ pub struct Scope {
 }
 
 const CLAIM_SQLITE: &str = "
-    UPDATE outbox SET status = 'sending', lease_until = $1, attempts = attempts + 1
+    UPDATE outbox SET status = 'sending', lease_until = $1, attempts = attempts + 1,
+        claim_token = $5, taken_over = CASE WHEN status = 'sending' THEN 1 ELSE 0 END
     WHERE id = (
         SELECT o.id FROM outbox o
         WHERE o.status IN ('pending', 'sending')
@@ -84,13 +115,15 @@ const CLAIM_SQLITE: &str = "
               WHERE e.conversation_id = o.conversation_id AND e.channel = o.channel
                 AND e.id < o.id AND e.status IN ('pending', 'sending'))
         ORDER BY o.id LIMIT 1)
-    RETURNING id, conversation_id, channel, address, payload, attempts,
+    RETURNING id, conversation_id, channel, address, payload, attempts, claim_token,
+        taken_over, parts_sent,
         (SELECT c.unreachable_reason FROM conversations c
          WHERE c.id = outbox.conversation_id AND c.channel = outbox.channel)
             AS unreachable_reason";
 
 const CLAIM_POSTGRES: &str = "
-    UPDATE outbox SET status = 'sending', lease_until = $1, attempts = attempts + 1
+    UPDATE outbox SET status = 'sending', lease_until = $1, attempts = attempts + 1,
+        claim_token = $5, taken_over = CASE WHEN status = 'sending' THEN 1 ELSE 0 END
     WHERE id = (
         SELECT o.id FROM outbox o
         WHERE o.status IN ('pending', 'sending')
@@ -104,12 +137,14 @@ const CLAIM_POSTGRES: &str = "
                 AND e.id < o.id AND e.status IN ('pending', 'sending'))
         ORDER BY o.id LIMIT 1
         FOR UPDATE SKIP LOCKED)
-    RETURNING id, conversation_id, channel, address, payload, attempts,
+    RETURNING id, conversation_id, channel, address, payload, attempts, claim_token,
+        taken_over, parts_sent,
         (SELECT c.unreachable_reason FROM conversations c
          WHERE c.id = outbox.conversation_id AND c.channel = outbox.channel)
             AS unreachable_reason";
 
-/// Claims the next due message, leasing it for `lease`.
+/// Claims the next due message, leasing it for `lease` under a new claim token. A row whose
+/// lease ran out (its worker died or lost the database) is claimed again, marked `taken_over`.
 pub async fn claim(
     db: &Db,
     scope: &Scope,
@@ -128,77 +163,160 @@ pub async fn claim(
         .bind(millis(now))
         .bind(&channels)
         .bind(scope.conversation_id)
+        .bind(new_token())
         .fetch_optional(c)
         .await)?;
     tx.commit().await?;
     Ok(row)
 }
 
-/// Delivered.
-pub async fn mark_sent(db: &Db, id: i64, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
-    let mut tx = db.begin().await?;
-    on!(&mut tx.conn(), c => sqlx::query(
-        "UPDATE outbox SET status = 'sent', sent_at = $1, lease_until = NULL, last_error = NULL
-         WHERE id = $2",
+/// A random claim token (never 0, the value of a row read without a claim).
+fn new_token() -> i64 {
+    loop {
+        let token: i64 = rand::random();
+        if token != 0 {
+            return token;
+        }
+    }
+}
+
+/// Runs `$query` (whose first two parameters are the claim's id and token) with the further
+/// `$bind`s, in a write transaction; evaluates to whether the claim still held the row.
+macro_rules! update_held {
+    ($db:expr, $sql:expr, $claim:expr $(, $bind:expr)*) => {{
+        let mut tx = $db.begin().await?;
+        let affected = on!(&mut tx.conn(), c => sqlx::query($sql)
+            .bind($claim.id)
+            .bind($claim.token)
+            $(.bind($bind))*
+            .execute(c)
+            .await
+            .map(|done| done.rows_affected()))?;
+        tx.commit().await?;
+        Ok(affected == 1)
+    }};
+}
+
+/// Delivered. Returns false (and changes nothing) when the row is no longer held by `claim`:
+/// its lease ran out and another worker took it over. The same holds for every function below
+/// that takes a claim.
+pub async fn mark_sent(db: &Db, claim: Claim, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+    update_held!(
+        db,
+        "UPDATE outbox SET status = 'sent', sent_at = $3, lease_until = NULL, last_error = NULL,
+         claim_token = NULL
+         WHERE id = $1 AND claim_token = $2 AND status = 'sending'",
+        claim,
+        now
     )
-    .bind(now)
-    .bind(id)
-    .execute(c)
-    .await
-    .map(|_| ()))?;
-    tx.commit().await
+}
+
+/// Extends the lease of a row still held by `claim` to `lease_until`.
+pub async fn renew(db: &Db, claim: Claim, lease_until: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+    update_held!(
+        db,
+        "UPDATE outbox SET lease_until = $3
+         WHERE id = $1 AND claim_token = $2 AND status = 'sending'",
+        claim,
+        millis(lease_until)
+    )
+}
+
+/// Records that the first `parts` parts of the message went out, so that a retry or a takeover
+/// starts after them.
+pub async fn record_parts(db: &Db, claim: Claim, parts: u32) -> Result<bool, sqlx::Error> {
+    update_held!(
+        db,
+        "UPDATE outbox SET parts_sent = $3
+         WHERE id = $1 AND claim_token = $2 AND status = 'sending'",
+        claim,
+        i64::from(parts)
+    )
 }
 
 /// Not delivered this time: try again at `next_attempt`.
 pub async fn mark_retry(
     db: &Db,
-    id: i64,
+    claim: Claim,
     next_attempt: DateTime<Utc>,
     error: &str,
-) -> Result<(), sqlx::Error> {
-    let mut tx = db.begin().await?;
-    on!(&mut tx.conn(), c => sqlx::query(
-        "UPDATE outbox SET status = 'pending', next_attempt_at = $1, lease_until = NULL,
-         last_error = $2 WHERE id = $3",
+) -> Result<bool, sqlx::Error> {
+    update_held!(
+        db,
+        "UPDATE outbox SET status = 'pending', next_attempt_at = $3, lease_until = NULL,
+         claim_token = NULL, last_error = $4
+         WHERE id = $1 AND claim_token = $2 AND status = 'sending'",
+        claim,
+        millis(next_attempt),
+        error
     )
-    .bind(millis(next_attempt))
-    .bind(error)
-    .bind(id)
-    .execute(c)
-    .await
-    .map(|_| ()))?;
-    tx.commit().await
 }
 
 /// Not sent yet, by choice (rate limits): back to pending at `next_attempt`, and the claim does
 /// not count as an attempt.
-pub async fn defer(db: &Db, id: i64, next_attempt: DateTime<Utc>) -> Result<(), sqlx::Error> {
-    let mut tx = db.begin().await?;
-    on!(&mut tx.conn(), c => sqlx::query(
-        "UPDATE outbox SET status = 'pending', next_attempt_at = $1, lease_until = NULL,
-         attempts = attempts - 1 WHERE id = $2",
+pub async fn defer(
+    db: &Db,
+    claim: Claim,
+    next_attempt: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    update_held!(
+        db,
+        "UPDATE outbox SET status = 'pending', next_attempt_at = $3, lease_until = NULL,
+         claim_token = NULL, attempts = attempts - 1
+         WHERE id = $1 AND claim_token = $2 AND status = 'sending'",
+        claim,
+        millis(next_attempt)
     )
-    .bind(millis(next_attempt))
-    .bind(id)
-    .execute(c)
-    .await
-    .map(|_| ()))?;
-    tx.commit().await
 }
 
 /// Will not be delivered (permanent error, unreachable recipient, attempts exhausted). The row
 /// stays, with the reason.
-pub async fn mark_failed(db: &Db, id: i64, error: &str) -> Result<(), sqlx::Error> {
-    let mut tx = db.begin().await?;
-    on!(&mut tx.conn(), c => sqlx::query(
-        "UPDATE outbox SET status = 'failed', lease_until = NULL, last_error = $1 WHERE id = $2",
+pub async fn mark_failed(db: &Db, claim: Claim, error: &str) -> Result<bool, sqlx::Error> {
+    update_held!(
+        db,
+        "UPDATE outbox SET status = 'failed', lease_until = NULL, claim_token = NULL,
+         last_error = $3
+         WHERE id = $1 AND claim_token = $2 AND status = 'sending'",
+        claim,
+        error
     )
-    .bind(error)
-    .bind(id)
+}
+
+/// Puts every row being sent on `channels` back to pending, whoever claimed it; returns how
+/// many. For start-up on SQLite, where this process is the only one delivering on those
+/// channels: a row still `sending` was claimed by a process that died, and need not wait for
+/// its lease to run out.
+pub async fn release_claims(db: &Db, channels: &[String]) -> Result<u64, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let channels = channels.join(",");
+    let released = on!(&mut tx.conn(), c => sqlx::query(
+        "UPDATE outbox SET status = 'pending', lease_until = NULL, claim_token = NULL
+         WHERE status = 'sending' AND (',' || $1 || ',') LIKE ('%,' || channel || ',%')",
+    )
+    .bind(&channels)
     .execute(c)
     .await
-    .map(|_| ()))?;
-    tx.commit().await
+    .map(|done| done.rows_affected()))?;
+    tx.commit().await?;
+    Ok(released)
+}
+
+/// Rows of `channels` still `sending` after their lease ran out at `now`: nobody is sending
+/// them, and no worker has taken them over yet.
+pub async fn stuck(
+    conn: &mut Conn<'_>,
+    channels: &[String],
+    now: DateTime<Utc>,
+) -> Result<i64, sqlx::Error> {
+    let channels = channels.join(",");
+    on!(conn, c => sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM outbox WHERE status = 'sending' AND lease_until < $1
+         AND (',' || $2 || ',') LIKE ('%,' || channel || ',%')",
+    )
+    .bind(millis(now))
+    .bind(&channels)
+    .fetch_one(c)
+    .await)
 }
 
 /// Messages not yet delivered (pending or being sent).
@@ -253,6 +371,17 @@ pub async fn get(conn: &mut Conn<'_>, id: i64) -> Result<Option<OutboxRow>, sqlx
     .bind(id)
     .fetch_optional(c)
     .await)
+}
+
+/// When the lease of a row runs out (Unix milliseconds; `None` unless it is being sent).
+pub async fn lease_until(conn: &mut Conn<'_>, id: i64) -> Result<Option<i64>, sqlx::Error> {
+    on!(conn, c => sqlx::query_scalar::<_, Option<i64>>(
+        "SELECT lease_until FROM outbox WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await)
+    .map(Option::flatten)
 }
 
 /// The payloads written for a conversation after message `after`, oldest first.

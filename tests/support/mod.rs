@@ -14,7 +14,7 @@ use ventanilla::config::Settings;
 use ventanilla::conversation::Input;
 use ventanilla::conversation::state::State;
 use ventanilla::delivery::{RetryPolicy, Sender, Worker};
-use ventanilla::service::{Channel, Inbound, OutgoingMessage, Service, TurnResult};
+use ventanilla::service::{Channel, Clock, Inbound, OutgoingMessage, Service, TurnResult};
 use ventanilla::store::{self, Db};
 
 /// The fixed clock of the tests: Monday 30 November 2026, 10:00 in Mexico City.
@@ -74,7 +74,7 @@ pub async fn fresh_database(backend: Backend, dir: &std::path::Path) -> String {
     }
 }
 
-/// A service on a fresh database, with the clock fixed at `now` (the system clock when `None`)
+/// A service on a fresh database, with the clock frozen at `now` (the system clock when `None`)
 /// and an optional settings file.
 pub async fn spawn_app_with(backend: Backend, now: Option<&str>, config: Option<&str>) -> TestApp {
     spawn_app_env(backend, now, config, &[]).await
@@ -86,6 +86,21 @@ pub async fn spawn_app_env(
     now: Option<&str>,
     config: Option<&str>,
     extra: &[(String, String)],
+) -> TestApp {
+    build_app(backend, now, config, extra, true).await
+}
+
+/// A service whose clock starts at `now` and runs on, as `VENTANILLA_NOW` sets it for `serve`.
+pub async fn spawn_app_running_from(backend: Backend, now: &str) -> TestApp {
+    build_app(backend, Some(now), None, &[], false).await
+}
+
+async fn build_app(
+    backend: Backend,
+    now: Option<&str>,
+    config: Option<&str>,
+    extra: &[(String, String)],
+    frozen: bool,
 ) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let url = fresh_database(backend, dir.path()).await;
@@ -112,7 +127,12 @@ pub async fn spawn_app_env(
     let settings = Settings::from_env(&env).expect("settings");
     let db = Db::connect(&settings.database_url).await.expect("connect");
     db.migrate().await.expect("migrate");
-    let service = Service::new(db.clone(), Arc::new(settings));
+    let frozen_at = settings.now.filter(|_| frozen);
+    let mut service = Service::new(db.clone(), Arc::new(settings));
+    // Tests pin time in code; `VENTANILLA_NOW` alone gives a running clock.
+    if let Some(at) = frozen_at {
+        service.clock = Clock::Fixed(at);
+    }
     let sender = TerminalSender::default();
     let senders: Vec<Arc<dyn Sender>> = vec![Arc::new(sender.clone())];
     let worker = Worker::new(db, senders, service.clock, RetryPolicy::default());

@@ -16,12 +16,13 @@ use axum::routing::post;
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
-/// A scripted answer to the next `sendMessage` for a chat.
+/// A scripted answer to the next `sendMessage` (or `sendDocument`) for a chat.
 #[derive(Debug, Clone)]
 pub enum Failure {
     TooManyRequests { retry_after: u64 },
     Blocked,
     ServerError,
+    BadGateway,
 }
 
 #[derive(Default)]
@@ -31,6 +32,11 @@ struct Inner {
     next_message_id: i64,
     calls: Vec<(String, Value)>,
     failures: HashMap<i64, VecDeque<Failure>>,
+    document_failures: HashMap<i64, VecDeque<Failure>>,
+    /// While set, `sendMessage` is held unanswered (see [`FakeBotApi::stall_sends`]).
+    stall: bool,
+    /// `sendMessage` calls held unanswered so far.
+    stalled: usize,
 }
 
 #[derive(Clone, Default)]
@@ -132,6 +138,29 @@ impl FakeBotApi {
             .extend(failures);
     }
 
+    /// The next `sendDocument` calls to `chat` fail like this.
+    pub fn fail_next_documents(&self, chat: i64, failures: Vec<Failure>) {
+        self.inner
+            .lock()
+            .unwrap()
+            .document_failures
+            .entry(chat)
+            .or_default()
+            .extend(failures);
+    }
+
+    /// While `stall` is set, `sendMessage` calls get no answer (a Bot API that hangs, or a
+    /// process killed mid-send); when it is cleared, the held calls are answered 502 and
+    /// nothing they carried was delivered.
+    pub fn stall_sends(&self, stall: bool) {
+        self.inner.lock().unwrap().stall = stall;
+    }
+
+    /// How many `sendMessage` calls were held by a stall.
+    pub fn stalled(&self) -> usize {
+        self.inner.lock().unwrap().stalled
+    }
+
     /// Every call of `method`, in order.
     pub fn calls(&self, method: &str) -> Vec<Value> {
         let inner = self.inner.lock().unwrap();
@@ -195,6 +224,30 @@ fn message(chat: i64, message_id: i64, content: Value) -> Value {
         }
     }
     body
+}
+
+/// The Bot API's answer to a failed call.
+fn failure_response(failure: Failure) -> (StatusCode, Json<Value>) {
+    let (status, description) = match failure {
+        Failure::TooManyRequests { retry_after } => {
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                Json(json!({ "ok": false, "error_code": 429,
+                    "description": format!("Too Many Requests: retry after {retry_after}"),
+                    "parameters": { "retry_after": retry_after } })),
+            );
+        }
+        Failure::Blocked => (
+            StatusCode::FORBIDDEN,
+            "Forbidden: bot was blocked by the user",
+        ),
+        Failure::ServerError => (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
+        Failure::BadGateway => (StatusCode::BAD_GATEWAY, "Bad Gateway"),
+    };
+    (
+        status,
+        Json(json!({ "ok": false, "error_code": status.as_u16(), "description": description })),
+    )
 }
 
 fn ok(result: Value) -> (StatusCode, Json<Value>) {
@@ -317,6 +370,19 @@ async fn handle(
             }
             ok(Value::Array(updates))
         }
+        "sendmessage" if fake.inner.lock().unwrap().stall => {
+            {
+                let mut inner = fake.inner.lock().unwrap();
+                inner.stalled += 1;
+                let mut recorded = body.clone();
+                recorded["_stalled"] = json!(true);
+                inner.calls.push((method, recorded));
+            }
+            while fake.inner.lock().unwrap().stall {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            failure_response(Failure::BadGateway)
+        }
         "sendmessage" => {
             let chat = body["chat_id"].as_i64().unwrap_or_default();
             let failure = fake
@@ -328,24 +394,7 @@ async fn handle(
                 .and_then(|f| f.pop_front());
             let mut recorded = body.clone();
             let response = match failure {
-                Some(Failure::TooManyRequests { retry_after }) => (
-                    StatusCode::TOO_MANY_REQUESTS,
-                    Json(json!({ "ok": false, "error_code": 429,
-                        "description": format!("Too Many Requests: retry after {retry_after}"),
-                        "parameters": { "retry_after": retry_after } })),
-                ),
-                Some(Failure::Blocked) => (
-                    StatusCode::FORBIDDEN,
-                    Json(
-                        json!({ "ok": false, "error_code": 403, "description": "Forbidden: bot was blocked by the user" }),
-                    ),
-                ),
-                Some(Failure::ServerError) => (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    Json(
-                        json!({ "ok": false, "error_code": 500, "description": "Internal Server Error" }),
-                    ),
-                ),
+                Some(failure) => failure_response(failure),
                 None => {
                     recorded["_delivered"] = json!(true);
                     let id = {
@@ -367,6 +416,19 @@ async fn handle(
         }
         "senddocument" => {
             let chat = body["chat_id"].as_i64().unwrap_or_default();
+            let failure = fake
+                .inner
+                .lock()
+                .unwrap()
+                .document_failures
+                .get_mut(&chat)
+                .and_then(|f| f.pop_front());
+            if let Some(failure) = failure {
+                let mut recorded = body.clone();
+                recorded["_failed"] = json!(true);
+                fake.inner.lock().unwrap().calls.push((method, recorded));
+                return failure_response(failure);
+            }
             let id = {
                 let mut inner = fake.inner.lock().unwrap();
                 inner.next_message_id += 1;
