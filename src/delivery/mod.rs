@@ -297,12 +297,10 @@ impl Worker {
             )));
             sender.send(&delivery).await
         };
-        // Retries and deferrals count from when the send ended.
-        let now = self.clock.now().max(now);
         match result {
             Ok(()) => {
                 self.stats.sent.fetch_add(1, Ordering::Relaxed);
-                store::outbox::mark_sent(&self.db, claim, now).await
+                store::outbox::mark_sent(&self.db, claim, self.clock.now()).await
             }
             Err(SendError::Later(wait)) => {
                 let next =
