@@ -51,6 +51,23 @@ pub struct MailRules {
     pub imap_poll_seconds: u64,
     pub imap_idle_seconds: u64,
     pub maildir_poll_millis: u64,
+    /// What one message may cost to read (see `channels::email::parse::Limits`).
+    pub max_header_bytes: usize,
+    pub max_recipients: usize,
+    pub max_references: usize,
+    pub max_text_bytes: usize,
+    pub max_quote_depth: usize,
+    pub max_attachments: usize,
+    pub max_parts: usize,
+    /// What is kept of the quoted part (history, signatures) of one message.
+    pub max_quoted_bytes: usize,
+    /// What is read of the new text as the answer.
+    pub max_answer_bytes: usize,
+    /// At most one notice about an unthreaded message per conversation in this many minutes
+    /// (and never while one is waiting).
+    pub unthreaded_notice_minutes: u32,
+    /// An inbound message whose processing failed or crashed this many times is set aside.
+    pub quarantine_after_failures: u32,
 }
 
 /// `MAIL_FROM` when unset: good for the embedded defaults (`.eml` files), not for real mail.

@@ -236,6 +236,16 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         "Turns that failed.",
         metrics.turn_errors.load(Ordering::Relaxed),
     );
+    counter(
+        "ventanilla_inputs_quarantined_total",
+        "Inputs set aside after failing or crashing the service repeatedly.",
+        metrics.quarantined.load(Ordering::Relaxed),
+    );
+    counter(
+        "ventanilla_deliveries_paused_total",
+        "Messages held because their address bounced.",
+        state.delivery.paused.load(Ordering::Relaxed),
+    );
     let delivery = &state.delivery;
     let _ = writeln!(
         out,

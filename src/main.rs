@@ -83,6 +83,8 @@ enum StaffCommand {
     },
     /// Create the cédula signing key (VENTANILLA_SIGNING_KEY).
     Keygen,
+    /// Addresses whose mail is paused because a message we sent them bounced.
+    Paused,
 }
 
 #[derive(Subcommand)]
@@ -208,6 +210,14 @@ async fn staff_command(service: &Service, command: StaffCommand) -> anyhow::Resu
             );
             Ok(true)
         }
+        StaffCommand::Paused => {
+            let rows = staff::paused_mail(service).await?;
+            print!(
+                "{}",
+                templates.render("staff/paused.txt", serde_json::json!({ "rows": rows }))?
+            );
+            Ok(true)
+        }
         StaffCommand::Checkin { folio } => match staff::checkin(service, &folio).await? {
             Ok(folio) => done(serde_json::json!({ "action": "checkin", "folio": folio })),
             Err(refusal) => refused(&folio, refusal),
@@ -250,10 +260,20 @@ async fn mail_receive() -> u8 {
             return EX_CONFIG;
         }
     };
+    // More than this is never parsed (a larger message is answered from its headers): the rest
+    // of the input is read and dropped, so that the MTA sees it taken.
+    let max_read = settings.mail.max_message_bytes.saturating_add(1);
     let mut raw = Vec::new();
-    if let Err(error) =
-        tokio::io::AsyncReadExt::read_to_end(&mut tokio::io::stdin(), &mut raw).await
-    {
+    let read = async {
+        use tokio::io::AsyncReadExt as _;
+        let mut stdin = tokio::io::stdin();
+        (&mut stdin)
+            .take(max_read as u64)
+            .read_to_end(&mut raw)
+            .await?;
+        tokio::io::copy(&mut stdin, &mut tokio::io::sink()).await
+    };
+    if let Err(error) = read.await {
         eprintln!("ventanilla: cannot read the message: {error}");
         return EX_TEMPFAIL;
     }
@@ -264,13 +284,16 @@ async fn mail_receive() -> u8 {
             return EX_TEMPFAIL;
         }
     };
-    let code = match email::receive(&service, &raw).await {
-        Ok(_) => 0,
-        Err(error) => {
-            eprintln!("ventanilla: {error}");
-            error.exit_code()
+    let outcome = email::receive_guarded(&service, &raw).await;
+    match &outcome {
+        email::Outcome::Done(Ok(_)) => {}
+        email::Outcome::Done(Err(error)) => eprintln!("ventanilla: unusable message: {error}"),
+        email::Outcome::Retry(error) => eprintln!("ventanilla: {error}"),
+        email::Outcome::Quarantined(reason) => {
+            eprintln!("ventanilla: message set aside after repeated failures ({reason})")
         }
-    };
+    }
+    let code = outcome.exit_code();
     service.db.close().await;
     code
 }

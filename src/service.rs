@@ -32,7 +32,7 @@ use crate::domain::email::EmailAddress;
 use crate::store::applications::{Claim, Submission};
 use crate::store::appointments::{Booking, SeatRequest};
 use crate::store::audit::AuditRow;
-use crate::store::outbox::NewMessage;
+use crate::store::outbox::{NewMessage, Priority};
 use crate::store::turns::{TurnWrite, WriteOutcome};
 use crate::store::{self, Conn, Db};
 use crate::templates::Templates;
@@ -155,6 +155,8 @@ pub struct Metrics {
     pub turns: AtomicU64,
     pub duplicates: AtomicU64,
     pub turn_errors: AtomicU64,
+    /// Inputs set aside after failing or crashing the service repeatedly.
+    pub quarantined: AtomicU64,
 }
 
 /// Everything a turn needs: the store, the settings, the templates and the clock.
@@ -236,8 +238,19 @@ impl Service {
         }
     }
 
-    /// Processes one input: see the module documentation.
+    /// Processes one input: see the module documentation. Its replies go in the interactive
+    /// lane.
     pub async fn handle(&self, inbound: &Inbound) -> Result<TurnResult, TurnError> {
+        self.handle_in(inbound, Priority::Reply).await
+    }
+
+    /// Processes one input whose replies go in the given outbox lane (a notice nobody waits
+    /// for goes behind interactive replies and never holds them back).
+    pub async fn handle_in(
+        &self,
+        inbound: &Inbound,
+        priority: Priority,
+    ) -> Result<TurnResult, TurnError> {
         let span = tracing::info_span!(
             "turn",
             channel = inbound.channel.as_str(),
@@ -247,7 +260,7 @@ impl Service {
         async {
             let _slot = self.turn_slots.acquire().await.expect("the semaphore is never closed");
             for _ in 0..MAX_ATTEMPTS {
-                match self.try_turn(inbound).await {
+                match self.try_turn(inbound, priority).await {
                     Ok(Some(result)) => {
                         let counter = match result {
                             TurnResult::Duplicate => &self.metrics.duplicates,
@@ -272,7 +285,11 @@ impl Service {
     }
 
     /// One attempt; `None` when the conversation changed meanwhile and the turn must be redone.
-    async fn try_turn(&self, inbound: &Inbound) -> Result<Option<TurnResult>, TurnError> {
+    async fn try_turn(
+        &self,
+        inbound: &Inbound,
+        priority: Priority,
+    ) -> Result<Option<TurnResult>, TurnError> {
         let now = self.clock.now();
         let channel = inbound.channel.as_str();
         let channel_kind = self.channel_kind(inbound);
@@ -382,6 +399,7 @@ impl Service {
                 channel,
                 address: &inbound.address,
                 payload,
+                priority,
             })
             .collect();
         let audit = Self::audit_rows(conversation_id, &state, &outcome.state, &effects, &requests);

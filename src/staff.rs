@@ -240,6 +240,13 @@ pub async fn agenda(
     Ok(store::cedulas::agenda(&mut reader.conn(), day, office).await?)
 }
 
+/// Addresses whose mail is paused by a bounce, with the reason: the office sees who is not
+/// getting their e-mail (their mail waits, and goes out when the address writes again).
+pub async fn paused_mail(service: &Service) -> anyhow::Result<Vec<store::mail::Paused>> {
+    let mut reader = service.db.reader().await?;
+    Ok(store::mail::paused(&mut reader.conn()).await?)
+}
+
 async fn audit(
     conn: &mut Conn<'_>,
     service: &Service,
@@ -307,6 +314,7 @@ async fn notify(
             channel,
             address,
             payload: payload.clone(),
+            priority: store::outbox::Priority::Reply,
         })
         .collect();
     store::outbox::enqueue(conn, &messages, now).await?;

@@ -638,6 +638,10 @@ fn zz_every_template_was_rendered() {
             "application_rejected",
             serde_json::json!({ "folio": "SOL-2026-000001", "reason": "r" }),
         ),
+        (
+            "email_paused",
+            serde_json::json!({ "address": "luz@correo.test", "status": "5.1.1" }),
+        ),
     ] {
         let text = templates
             .render(&format!("conversation/{name}.txt"), context)
@@ -658,8 +662,10 @@ fn zz_every_template_was_rendered() {
         "staff/done.txt",
         "staff/agenda.txt",
         "staff/verify.txt",
+        "staff/paused.txt",
         "conversation/cedula_issued.txt",
         "conversation/application_rejected.txt",
+        "conversation/email_paused.txt",
         "documents/invite_summary.txt",
     ] {
         seen.insert(name.into());

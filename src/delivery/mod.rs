@@ -143,6 +143,8 @@ pub struct DeliveryStats {
     pub sent: AtomicU64,
     pub retried: AtomicU64,
     pub failed: AtomicU64,
+    /// Held because their address bounced (sent when it works again).
+    pub paused: AtomicU64,
     /// Unix milliseconds of the worker's last loop.
     pub heartbeat: AtomicI64,
     /// Messages taken over from a claim that ended without an outcome (its worker died): after
@@ -258,6 +260,11 @@ impl Worker {
             return store::outbox::mark_retry(&self.db, claim, now, "no sender for channel").await;
         };
         if let Some(reason) = &row.unreachable_reason {
+            if row.channel == "email" {
+                // A bounced address: held, in order, until it writes to us again.
+                self.stats.paused.fetch_add(1, Ordering::Relaxed);
+                return store::outbox::mark_paused(&self.db, claim, reason).await;
+            }
             self.stats.failed.fetch_add(1, Ordering::Relaxed);
             return store::outbox::mark_failed(&self.db, claim, &format!("unreachable: {reason}"))
                 .await;

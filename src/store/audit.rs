@@ -52,6 +52,17 @@ pub async fn record(
 }
 
 /// The events of an application or a conversation, oldest first.
+/// The events of one kind, oldest first (for the office and tests).
+pub async fn by_event(conn: &mut Conn<'_>, event: &str) -> Result<Vec<AuditEvent>, sqlx::Error> {
+    on!(conn, c => sqlx::query_as::<_, AuditEvent>(
+        "SELECT id, actor, conversation_id, application_id, event, detail FROM audit_events
+         WHERE event = $1 ORDER BY id",
+    )
+    .bind(event)
+    .fetch_all(c)
+    .await)
+}
+
 pub async fn list(
     conn: &mut Conn<'_>,
     conversation_id: Option<i64>,

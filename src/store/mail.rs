@@ -76,28 +76,154 @@ pub async fn names_our_message(
     Ok(false)
 }
 
+/// One e-mail we sent.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct Sent {
+    pub message_id: String,
+    pub conversation_id: i64,
+    pub address: String,
+}
+
+/// A message we sent, with the token of its envelope sender (`local+bounce-TOKEN@domain`).
+#[derive(Debug, Clone, Copy)]
+pub struct SentRecord<'a> {
+    pub message_id: &'a str,
+    pub bounce_token: &'a str,
+    pub conversation_id: i64,
+    pub outbox_id: i64,
+    pub address: &'a str,
+}
+
 /// Records a message we sent (again, if a retry sent it twice).
 pub async fn record_sent(
     conn: &mut Conn<'_>,
-    message_id: &str,
-    conversation_id: i64,
-    outbox_id: i64,
-    address: &str,
+    sent: &SentRecord<'_>,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     on!(conn, c => sqlx::query(
-        "INSERT INTO mail_sent (message_id, conversation_id, outbox_id, address, sent_at)
-         VALUES ($1, $2, $3, $4, $5)
+        "INSERT INTO mail_sent (message_id, conversation_id, outbox_id, address, sent_at, bounce_token)
+         VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (message_id) DO UPDATE SET sent_at = excluded.sent_at",
     )
-    .bind(message_id)
-    .bind(conversation_id)
-    .bind(outbox_id)
-    .bind(address)
+    .bind(sent.message_id)
+    .bind(sent.conversation_id)
+    .bind(sent.outbox_id)
+    .bind(sent.address)
     .bind(millis(now))
+    .bind(sent.bounce_token)
     .execute(c)
     .await
     .map(|_| ()))
+}
+
+/// The message whose envelope sender carried this bounce token.
+pub async fn sent_by_bounce_token(
+    conn: &mut Conn<'_>,
+    token: &str,
+) -> Result<Option<Sent>, sqlx::Error> {
+    on!(conn, c => sqlx::query_as::<_, Sent>(
+        "SELECT message_id, conversation_id, address FROM mail_sent WHERE bounce_token = $1",
+    )
+    .bind(token)
+    .fetch_optional(c)
+    .await)
+}
+
+/// The message we sent with this Message-ID.
+pub async fn sent_by_message_id(
+    conn: &mut Conn<'_>,
+    message_id: &str,
+) -> Result<Option<Sent>, sqlx::Error> {
+    on!(conn, c => sqlx::query_as::<_, Sent>(
+        "SELECT message_id, conversation_id, address FROM mail_sent WHERE message_id = $1",
+    )
+    .bind(message_id)
+    .fetch_optional(c)
+    .await)
+}
+
+/// An address whose mail is paused because a message we sent it bounced.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow, serde::Serialize)]
+pub struct Paused {
+    pub address: String,
+    pub reason: String,
+    /// The message of ours the delivery report named.
+    pub message_id: String,
+}
+
+/// Pauses mail to `address` (it bounced `message_id`): its waiting rows become `paused`, and
+/// its e-mail conversations are marked. Returns the ids of those conversations.
+pub async fn pause_address(
+    conn: &mut Conn<'_>,
+    address: &str,
+    reason: &str,
+    message_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>, sqlx::Error> {
+    on!(conn, c => sqlx::query(
+        "INSERT INTO mail_paused (address, reason, message_id, paused_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (address) DO UPDATE
+         SET reason = excluded.reason, message_id = excluded.message_id, paused_at = excluded.paused_at",
+    )
+    .bind(address)
+    .bind(reason)
+    .bind(message_id)
+    .bind(now)
+    .execute(&mut *c)
+    .await
+    .map(|_| ()))?;
+    on!(conn, c => sqlx::query(
+        "UPDATE outbox SET status = 'paused', lease_until = NULL, last_error = $1
+         WHERE channel = 'email' AND address = $2 AND status = 'pending'",
+    )
+    .bind(format!("paused: {reason}"))
+    .bind(address)
+    .execute(c)
+    .await
+    .map(|_| ()))?;
+    mark_address_unreachable(conn, address, reason, now).await
+}
+
+/// The address wrote to us: its paused mail goes out again, in its order. Returns whether it
+/// was paused.
+pub async fn resume_address(
+    conn: &mut Conn<'_>,
+    address: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    let removed = on!(conn, c => sqlx::query("DELETE FROM mail_paused WHERE address = $1")
+        .bind(address)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    let resumed = on!(conn, c => sqlx::query(
+        "UPDATE outbox SET status = 'pending', next_attempt_at = $1, last_error = NULL
+         WHERE channel = 'email' AND address = $2 AND status = 'paused'",
+    )
+    .bind(millis(now))
+    .bind(address)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    let cleared = on!(conn, c => sqlx::query(
+        "UPDATE conversations SET unreachable_reason = NULL, updated_at = $1
+         WHERE channel = 'email' AND address = $2 AND unreachable_reason IS NOT NULL",
+    )
+    .bind(now)
+    .bind(address)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(removed + resumed + cleared > 0)
+}
+
+/// Every paused address, for the office.
+pub async fn paused(conn: &mut Conn<'_>) -> Result<Vec<Paused>, sqlx::Error> {
+    on!(conn, c => sqlx::query_as::<_, Paused>(
+        "SELECT address, reason, message_id FROM mail_paused ORDER BY paused_at, address",
+    )
+    .fetch_all(c)
+    .await)
 }
 
 /// How many messages went to `address` since `since`, and when the oldest of them went.
@@ -201,7 +327,7 @@ pub async fn mark_address_unreachable(
     .await)
 }
 
-/// The address answered us: mail to it is resumed.
+/// The conversation answered us: mail to it is resumed.
 pub async fn clear_unreachable(
     conn: &mut Conn<'_>,
     conversation_id: i64,

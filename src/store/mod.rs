@@ -15,6 +15,7 @@ pub mod cedulas;
 pub mod conversations;
 pub mod mail;
 pub mod outbox;
+pub mod quarantine;
 pub mod receipts;
 pub mod turns;
 

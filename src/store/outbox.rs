@@ -9,11 +9,33 @@
 //! when no earlier row of its conversation on the same channel is still waiting (the cédula's
 //! e-mail to a Telegram applicant does not hold back their chat, nor the other way round). On
 //! PostgreSQL the claim uses `FOR UPDATE SKIP LOCKED`, so any number of workers share the queue.
+//!
+//! Rows travel in lanes ([`Priority`]): order is kept per conversation, channel and lane, and
+//! lower lanes are claimed first, so a notice never holds back an interactive reply. Mail to an
+//! address that bounced is `paused` (kept, in order) until the address writes again.
 
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
 use super::{Conn, Db, millis, on};
+
+/// The lane of a message: lower lanes go first, and order is kept within a lane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash, PartialOrd, Ord)]
+pub enum Priority {
+    /// The answer to what the person just wrote.
+    #[default]
+    Reply = 0,
+    /// A notice nobody is waiting for (an unthreaded message, a paused address).
+    Notice = 1,
+    /// Work the service schedules by itself (reminders).
+    Scheduled = 2,
+}
+
+impl Priority {
+    pub fn as_i64(self) -> i64 {
+        self as i64
+    }
+}
 
 /// A message to deliver.
 #[derive(Debug, Clone)]
@@ -23,6 +45,7 @@ pub struct NewMessage<'a> {
     pub address: &'a str,
     /// The rendered message (JSON of `delivery::OutgoingMessage`).
     pub payload: String,
+    pub priority: Priority,
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -77,7 +100,7 @@ pub async fn enqueue(
     let due = millis(now);
     on!(conn, c => {
         let mut builder = sqlx::QueryBuilder::new(
-            "INSERT INTO outbox (conversation_id, channel, address, payload, next_attempt_at, created_at) ",
+            "INSERT INTO outbox (conversation_id, channel, address, payload, next_attempt_at, created_at, priority) ",
         );
         builder.push_values(messages, |mut row, m| {
             row.push_bind(m.conversation_id)
@@ -85,7 +108,8 @@ pub async fn enqueue(
                 .push_bind(m.address)
                 .push_bind(&m.payload)
                 .push_bind(due)
-                .push_bind(now);
+                .push_bind(now)
+                .push_bind(m.priority.as_i64());
         });
         builder.build().execute(c).await.map(|_| ())
     })
@@ -113,12 +137,15 @@ const CLAIM_SQLITE: &str = "
           AND NOT EXISTS (
               SELECT 1 FROM outbox e
               WHERE e.conversation_id = o.conversation_id AND e.channel = o.channel
-                AND e.id < o.id AND e.status IN ('pending', 'sending'))
-        ORDER BY o.id LIMIT 1)
+                AND e.priority = o.priority AND e.id < o.id AND e.status IN ('pending', 'sending'))
+        ORDER BY o.priority, o.id LIMIT 1)
     RETURNING id, conversation_id, channel, address, payload, attempts, claim_token,
         taken_over, parts_sent,
-        (SELECT c.unreachable_reason FROM conversations c
-         WHERE c.id = outbox.conversation_id AND c.channel = outbox.channel)
+        COALESCE(
+            (SELECT c.unreachable_reason FROM conversations c
+             WHERE c.id = outbox.conversation_id AND c.channel = outbox.channel),
+            (SELECT p.reason FROM mail_paused p
+             WHERE outbox.channel = 'email' AND p.address = outbox.address))
             AS unreachable_reason";
 
 const CLAIM_POSTGRES: &str = "
@@ -134,13 +161,16 @@ const CLAIM_POSTGRES: &str = "
           AND NOT EXISTS (
               SELECT 1 FROM outbox e
               WHERE e.conversation_id = o.conversation_id AND e.channel = o.channel
-                AND e.id < o.id AND e.status IN ('pending', 'sending'))
-        ORDER BY o.id LIMIT 1
+                AND e.priority = o.priority AND e.id < o.id AND e.status IN ('pending', 'sending'))
+        ORDER BY o.priority, o.id LIMIT 1
         FOR UPDATE SKIP LOCKED)
     RETURNING id, conversation_id, channel, address, payload, attempts, claim_token,
         taken_over, parts_sent,
-        (SELECT c.unreachable_reason FROM conversations c
-         WHERE c.id = outbox.conversation_id AND c.channel = outbox.channel)
+        COALESCE(
+            (SELECT c.unreachable_reason FROM conversations c
+             WHERE c.id = outbox.conversation_id AND c.channel = outbox.channel),
+            (SELECT p.reason FROM mail_paused p
+             WHERE outbox.channel = 'email' AND p.address = outbox.address))
             AS unreachable_reason";
 
 /// Claims the next due message, leasing it for `lease` under a new claim token. A row whose
@@ -267,6 +297,40 @@ pub async fn defer(
         claim,
         millis(next_attempt)
     )
+}
+
+/// Held back until its address works again (a bounce): kept, in order, with the reason.
+pub async fn mark_paused(db: &Db, claim: Claim, reason: &str) -> Result<bool, sqlx::Error> {
+    update_held!(
+        db,
+        "UPDATE outbox SET status = 'paused', lease_until = NULL, claim_token = NULL,
+         attempts = attempts - 1, last_error = $3
+         WHERE id = $1 AND claim_token = $2 AND status = 'sending'",
+        claim,
+        format!("paused: {reason}")
+    )
+}
+
+/// Whether the conversation has a notice still waiting on `channel`, or had one queued after
+/// `since`.
+pub async fn recent_notice(
+    conn: &mut Conn<'_>,
+    conversation_id: i64,
+    channel: &str,
+    since: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    on!(conn, c => sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM outbox
+         WHERE conversation_id = $1 AND channel = $2 AND priority = $3
+           AND (status IN ('pending', 'sending') OR created_at > $4)",
+    )
+    .bind(conversation_id)
+    .bind(channel)
+    .bind(Priority::Notice.as_i64())
+    .bind(since)
+    .fetch_one(c)
+    .await
+    .map(|n| n > 0))
 }
 
 /// Will not be delivered (permanent error, unreachable recipient, attempts exhausted). The row

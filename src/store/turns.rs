@@ -42,7 +42,8 @@ pub enum WriteOutcome {
 }
 
 /// The batched statement for SQLite with `messages` outbox rows and `audit` events.
-/// Placeholders: $1-$9 the turn, then one per message payload, then five per audit event.
+/// Placeholders: $1-$9 the turn, then two per message (payload, priority), then five per audit
+/// event.
 fn sqlite_batch(messages: usize, audit: usize) -> String {
     let mut sql = String::from(
         "INSERT INTO receipts (channel, external_id, conversation_id, input, received_at)
@@ -52,10 +53,10 @@ fn sqlite_batch(messages: usize, audit: usize) -> String {
     );
     if messages > 0 {
         sql.push_str(
-            "INSERT INTO outbox (conversation_id, channel, address, payload, next_attempt_at, created_at) VALUES ",
+            "INSERT INTO outbox (conversation_id, channel, address, payload, next_attempt_at, created_at, priority) VALUES ",
         );
         let rows: Vec<String> = (0..messages)
-            .map(|i| format!("($3, $1, $8, ${}, $9, $5)", 10 + i))
+            .map(|i| format!("($3, $1, $8, ${}, $9, $5, ${})", 10 + 2 * i, 11 + 2 * i))
             .collect();
         sql.push_str(&rows.join(", "));
         sql.push(';');
@@ -64,7 +65,7 @@ fn sqlite_batch(messages: usize, audit: usize) -> String {
         sql.push_str(
             "INSERT INTO audit_events (at, actor, conversation_id, application_id, event, detail) VALUES ",
         );
-        let first = 10 + messages;
+        let first = 10 + 2 * messages;
         let rows: Vec<String> = (0..audit)
             .map(|i| {
                 let n = first + i * 5;
@@ -92,7 +93,9 @@ pub async fn write(conn: &mut Conn<'_>, turn: &TurnWrite<'_>) -> Result<WriteOut
                 .bind(turn.address)
                 .bind(millis(turn.now));
             for message in turn.messages {
-                query = query.bind(message.payload.as_str());
+                query = query
+                    .bind(message.payload.as_str())
+                    .bind(message.priority.as_i64());
             }
             for event in turn.audit {
                 query = query
@@ -167,10 +170,10 @@ mod tests {
     fn the_sqlite_batch_numbers_placeholders_per_message_and_audit_event() {
         let sql = sqlite_batch(2, 1);
         assert!(
-            sql.contains("($3, $1, $8, $10, $9, $5), ($3, $1, $8, $11, $9, $5);"),
+            sql.contains("($3, $1, $8, $10, $9, $5, $11), ($3, $1, $8, $12, $9, $5, $13);"),
             "{sql}"
         );
-        assert!(sql.contains("($5, $12, $13, $14, $15, $16);"), "{sql}");
+        assert!(sql.contains("($5, $14, $15, $16, $17, $18);"), "{sql}");
         assert!(!sqlite_batch(0, 0).contains("INSERT INTO outbox"));
         assert!(!sqlite_batch(0, 0).contains("INSERT INTO audit_events"));
     }

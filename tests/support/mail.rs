@@ -16,7 +16,7 @@ use ventanilla::channels::email::outbound::EmailSender;
 use ventanilla::channels::email::parse::{self, Mail};
 use ventanilla::delivery::{RetryPolicy, Sender, Worker};
 
-use super::TestApp;
+use super::{Backend, NOW, TestApp, spawn_app_env};
 
 pub const SMTP: &str = "smtp://127.0.0.1:2525";
 const IMAP_HOST: (&str, u16) = ("127.0.0.1", 1143);
@@ -232,4 +232,50 @@ pub fn written_mail(app: &TestApp) -> Vec<Received> {
             }
         })
         .collect()
+}
+
+/// A test app whose e-mail address is `service` (SMTP through Postfix when `smtp`, else `.eml`
+/// files), with the clock at [`NOW`].
+pub async fn mail_app(
+    backend: Backend,
+    service: &str,
+    smtp: bool,
+    config: Option<&str>,
+) -> TestApp {
+    spawn_app_env(backend, Some(NOW), config, &mail_env(service, smtp)).await
+}
+
+/// The e-mail conversation of `address`.
+pub async fn conversation(
+    app: &TestApp,
+    address: &str,
+) -> ventanilla::store::conversations::ConversationRow {
+    let mut reader = app.service.db.reader().await.unwrap();
+    ventanilla::store::conversations::find(&mut reader.conn(), "email", address)
+        .await
+        .unwrap()
+        .expect("the conversation exists")
+}
+
+/// Pipes `raw` to `ventanilla mail receive` with the app's settings; returns the exit code.
+pub async fn through_pipe(app: &TestApp, raw: &[u8], database_url: &str) -> i32 {
+    let settings = &app.service.settings;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ventanilla"))
+        .args(["mail", "receive"])
+        .env_clear()
+        .env("DATABASE_URL", database_url)
+        .env("VENTANILLA_DATA_DIR", &settings.data_dir)
+        .env("VENTANILLA_NOW", NOW)
+        .env("MAIL_FROM", settings.mail_from.to_string())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut stdin, raw)
+        .await
+        .unwrap();
+    drop(stdin);
+    child.wait().await.unwrap().code().unwrap()
 }

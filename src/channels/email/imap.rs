@@ -1,7 +1,7 @@
 //! IMAP inbound (`IMAP_URL`, `imap://` or `imaps://`, async-imap over tokio, rustls for TLS).
 //!
 //! Unseen messages are fetched without marking them (`BODY.PEEK[]`), handed to
-//! [`super::receive`], and flagged `\Seen` only once their turn committed (or they were recorded
+//! [`super::receive_guarded`], and flagged `\Seen` only once their turn committed (or they were recorded
 //! as ignored or unusable). When the database fails, the message stays unseen and is read again
 //! on the next pass. Between passes the poller waits in IDLE when the server supports it, else
 //! it polls. On PostgreSQL, one poller runs at a time among all instances (advisory lock).
@@ -19,7 +19,7 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio_rustls::client::TlsStream;
 
-use super::{ReceiveError, receive};
+use super::{Outcome, receive_guarded};
 use crate::service::Service;
 
 /// Where to read mail: parsed from `IMAP_URL` (`imap://user:pass@host:143/INBOX`).
@@ -213,19 +213,22 @@ async fn pass(service: &Service, session: &mut Session) -> anyhow::Result<Pass> 
             raw
         };
         let Some(raw) = raw else { continue };
-        match receive(service, &raw).await {
-            Ok(_) => {}
-            Err(error @ ReceiveError::Unusable(_)) => {
+        let flags = match receive_guarded(service, &raw).await {
+            Outcome::Done(Ok(_)) => "(\\Seen)",
+            Outcome::Done(Err(error)) => {
                 tracing::warn!(%error, "unusable e-mail set aside");
+                "(\\Seen)"
             }
-            Err(error) => {
+            Outcome::Retry(error) => {
                 tracing::warn!(%error, "e-mail left unseen, to read again");
                 result.deferred += 1;
                 continue;
             }
-        }
+            // Seen, so never read again, and marked so that a person can find it.
+            Outcome::Quarantined(_) => "(\\Seen $Quarantined)",
+        };
         let mut stored = session
-            .uid_store(uid.to_string(), "+FLAGS.SILENT (\\Seen)")
+            .uid_store(uid.to_string(), format!("+FLAGS.SILENT {flags}"))
             .await?;
         while let Some(fetch) = stored.next().await {
             fetch?;

@@ -1,7 +1,9 @@
 //! The Maildir inbox (`$VENTANILLA_DATA_DIR/inbox`), the embedded default: whatever delivers
 //! into `new/` (an MTA, fetchmail, a test) is read; a message moves to `cur/` (flagged seen)
 //! only once its turn committed or it was recorded as ignored or unusable. When the database
-//! fails it stays in `new/` and is read again on the next scan.
+//! fails it stays in `new/` and is read again on the next scan. A message whose processing
+//! failed or crashed the service too often moves to `quarantine/` (see
+//! [`super::receive_guarded`]) and the scan goes on with the next.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,8 +11,19 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use super::{ReceiveError, receive};
+use super::{Outcome, receive_guarded};
 use crate::service::Service;
+
+const QUARANTINE: &str = "quarantine";
+
+/// The first `max` bytes of a file (all of it when smaller).
+async fn read_at_most(path: &Path, max: usize) -> std::io::Result<Vec<u8>> {
+    use tokio::io::AsyncReadExt as _;
+    let file = tokio::fs::File::open(path).await?;
+    let mut raw = Vec::new();
+    file.take(max as u64).read_to_end(&mut raw).await?;
+    Ok(raw)
+}
 
 #[derive(Debug, Clone)]
 pub struct Maildir {
@@ -23,13 +36,15 @@ pub struct Scan {
     pub received: usize,
     /// Left in `new/`, to read again (the database failed).
     pub deferred: usize,
+    /// Moved to `quarantine/`.
+    pub quarantined: usize,
 }
 
 impl Maildir {
-    /// Opens (creating `new/`, `cur/` and `tmp/` if needed) the Maildir at `root`.
+    /// Opens (creating `new/`, `cur/`, `tmp/` and `quarantine/` if needed) the Maildir at `root`.
     pub fn open(root: impl Into<PathBuf>) -> std::io::Result<Maildir> {
         let root = root.into();
-        for sub in ["new", "cur", "tmp"] {
+        for sub in ["new", "cur", "tmp", QUARANTINE] {
             std::fs::create_dir_all(root.join(sub))?;
         }
         Ok(Maildir { root })
@@ -81,29 +96,59 @@ impl Maildir {
         std::fs::rename(path, self.root.join("cur").join(format!("{base}:2,S")))
     }
 
-    /// Reads every message waiting in `new/` once.
+    /// Moves a message from `new/` to `quarantine/`, where nothing reads it again.
+    fn set_aside(&self, path: &Path) -> std::io::Result<()> {
+        let name = path.file_name().unwrap_or_default();
+        std::fs::rename(path, self.root.join(QUARANTINE).join(name))
+    }
+
+    /// Messages set aside in `quarantine/`.
+    pub fn quarantined(&self) -> std::io::Result<Vec<PathBuf>> {
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(self.root.join(QUARANTINE))?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .collect();
+        paths.sort();
+        Ok(paths)
+    }
+
+    /// Reads every message waiting in `new/` once. One message never stops the others: a
+    /// message that cannot be moved is logged and read again on the next scan.
     pub async fn scan(&self, service: &Service) -> std::io::Result<Scan> {
         let mut scan = Scan::default();
+        // More than this is never parsed: a larger message is answered from its headers.
+        let max_read = service.settings.mail.max_message_bytes.saturating_add(1);
         for path in self.waiting()? {
-            let raw = match tokio::fs::read(&path).await {
+            let raw = match read_at_most(&path, max_read).await {
                 Ok(raw) => raw,
                 // Taken by another reader meanwhile.
                 Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(error) => return Err(error),
-            };
-            match receive(service, &raw).await {
-                Ok(_) => {}
-                Err(error @ ReceiveError::Unusable(_)) => {
-                    tracing::warn!(%error, "unusable e-mail set aside");
-                }
                 Err(error) => {
+                    tracing::warn!(%error, "cannot read a message of the Maildir inbox");
+                    scan.deferred += 1;
+                    continue;
+                }
+            };
+            let moved = match receive_guarded(service, &raw).await {
+                Outcome::Done(Ok(_)) => self.done(&path),
+                Outcome::Done(Err(error)) => {
+                    tracing::warn!(%error, "unusable e-mail set aside");
+                    self.done(&path)
+                }
+                Outcome::Retry(error) => {
                     tracing::warn!(%error, "e-mail left in new/, to read again");
                     scan.deferred += 1;
                     continue;
                 }
+                Outcome::Quarantined(_) => {
+                    scan.quarantined += 1;
+                    self.set_aside(&path)
+                }
+            };
+            match moved {
+                Ok(()) => scan.received += 1,
+                Err(error) => tracing::warn!(%error, "cannot move a message out of new/"),
             }
-            self.done(&path)?;
-            scan.received += 1;
         }
         Ok(scan)
     }

@@ -4,8 +4,16 @@
 //! [`receive`] decides, before any conversation sees a message:
 //! - never answer automatic mail (auto-replies, lists, bulk, system senders, out-of-office):
 //!   recorded as ignored, with the reason;
-//! - a delivery status notification marks the failed address unreachable (mail to it pauses;
-//!   the case records it);
+//! - a delivery status notification counts only when it is about a message we sent to the
+//!   failed address (it comes back to that message's envelope sender `local+bounce-TOKEN@domain`,
+//!   or returns its Message-ID): mail to the address then pauses (kept, not failed) until the
+//!   address writes again, and an applicant on another channel is told; any other report is
+//!   recorded and ignored;
+//! - a message "from" a known address without the conversation's token gets at most one notice
+//!   per conversation and interval, in the notice lane (never ahead of real answers);
+//! - every input is bounded (header block, recipients, references, text, quote depth, what is
+//!   stored), and one that fails or crashes the service repeatedly is set aside
+//!   ([`receive_guarded`]) so that it never stops the next;
 //! - threading: a message continues a conversation only if it carries the conversation's token
 //!   (in a recipient `local+TOKEN@domain`, or In-Reply-To/References naming a message we sent)
 //!   and comes from the conversation's address. Otherwise, from a known address, it changes
@@ -23,12 +31,20 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::Ordering;
+
+use futures_util::FutureExt as _;
+
+use crate::config::MailRules;
 use crate::conversation::Input;
 use crate::conversation::input::parse_command;
+use crate::conversation::reply::Reply;
 use crate::service::{Channel, Inbound, Service, TurnError, TurnResult};
 use crate::store::mail::InboundRecord;
+use crate::store::outbox::{NewMessage, Priority};
 use crate::store::{self, Conn};
-use parse::{Disposition, Mail, Unusable};
+use parse::{Disposition, FailedRecipient, Limits, Mail, Unusable};
 
 /// What became of an inbound message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,11 +54,13 @@ pub enum Received {
     /// From a known address without the conversation's token: nothing changed, the current
     /// question went again to the known address.
     Unthreaded { conversation_id: i64 },
+    /// Like `Unthreaded`, but a notice is already waiting or went out recently: nothing sent.
+    NoticeHeld { conversation_id: i64 },
     /// Larger than allowed: the applicant is told so; nothing else read.
     TooLarge { conversation_id: i64 },
     /// Never answered (automatic mail); the reason is recorded.
     Ignored(&'static str),
-    /// A delivery status notification: these many conversations are marked unreachable.
+    /// A delivery status notification about messages we sent: these many addresses are paused.
     Bounce { marked: usize },
     /// Received before: nothing changed, nothing sent.
     Duplicate,
@@ -89,12 +107,15 @@ struct AttachmentNote<'a> {
 /// Reads one raw RFC 5322 message: see the module documentation.
 pub async fn receive(service: &Service, raw: &[u8]) -> Result<Received, ReceiveError> {
     let now = service.clock.now();
-    let too_large = raw.len() > service.settings.mail.max_message_bytes;
-    let mail = if too_large {
-        parse::parse_headers(raw)?
+    let rules = &service.settings.mail;
+    let limits = limits(rules);
+    let mail = if raw.len() > rules.max_message_bytes {
+        parse::parse_headers_with(raw, &limits)?
     } else {
-        parse::parse(raw)?
+        parse::parse_with(raw, &limits)?
     };
+    let too_large =
+        raw.len() > rules.max_message_bytes || mail.headers_truncated || mail.too_many_parts;
     let sender = mail.from.clone().ok_or(Unusable::NoSender)?;
     let key = message_key(&mail, raw);
 
@@ -147,49 +168,9 @@ pub async fn receive(service: &Service, raw: &[u8]) -> Result<Received, ReceiveE
             return Ok(Received::Ignored(reason));
         }
         Disposition::Bounce(failed) => {
-            let mut tx = service.db.begin().await?;
-            let mut marked = 0;
-            for recipient in &failed {
-                let status = recipient.status.as_deref().unwrap_or("5.0.0");
-                let reason = format!("bounce {status}");
-                let ids = store::mail::mark_address_unreachable(
-                    &mut tx.conn(),
-                    &recipient.address,
-                    &reason,
-                    now,
-                )
-                .await?;
-                for id in &ids {
-                    let detail = serde_json::json!({ "status": status }).to_string();
-                    store::audit::record(
-                        &mut tx.conn(),
-                        now,
-                        "mail",
-                        Some(*id),
-                        None,
-                        "address_bounced",
-                        &detail,
-                    )
-                    .await?;
-                }
-                marked += ids.len();
-            }
-            record.disposition = "bounce".into();
-            record.reason = Some(
-                failed
-                    .iter()
-                    .filter_map(|f| f.status.clone())
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            );
-            record.conversation_id = None;
-            store::mail::record_inbound(&mut tx.conn(), &record, now).await?;
-            tx.commit().await?;
-            tracing::info!(
-                marked,
-                "delivery status notification: address marked unreachable"
-            );
-            return Ok(Received::Bounce { marked });
+            let ours = bounced_messages(service, &mut reader.conn(), &mail).await?;
+            drop(reader);
+            return bounce(service, record, &failed, &ours, now).await;
         }
     }
 
@@ -199,21 +180,35 @@ pub async fn receive(service: &Service, raw: &[u8]) -> Result<Received, ReceiveE
         }
         None => true,
     };
+    if !threaded && let Some(conversation) = &conversation {
+        // Anyone can put a known address in From: at most one notice waits at a time, and at
+        // most one goes out per interval, so forged mail cannot bury the real answers.
+        let since = now - chrono::Duration::minutes(i64::from(rules.unthreaded_notice_minutes));
+        if store::outbox::recent_notice(&mut reader.conn(), conversation.id, "email", since).await?
+        {
+            drop(reader);
+            record.disposition = "unthreaded".into();
+            record.reason = Some("notice_held".into());
+            save(service, &record, now).await?;
+            return Ok(Received::NoticeHeld {
+                conversation_id: conversation.id,
+            });
+        }
+    }
     drop(reader);
     let (input, disposition) = if !threaded {
         (Input::Unsupported("unthreaded".into()), "unthreaded")
     } else if too_large {
         (Input::Unsupported("too_large".into()), "too_large")
     } else {
-        let (input, quoted) = read_answer(&mail);
+        let (input, quoted) = read_answer(&mail, rules);
         record.quoted = quoted;
         (input, "answered")
     };
-    if threaded && let Some(conversation) = &conversation {
-        // The address wrote to us in the thread: it works again.
-        if conversation.unreachable_reason.is_some() {
-            resume(service, conversation.id, now).await?;
-        }
+    if threaded {
+        // The address wrote to us (in its thread, or starting its case): mail to it works
+        // again, if a bounce had paused it.
+        resume(service, &sender, now).await?;
     }
 
     let mut thread = mail.references.clone();
@@ -228,7 +223,12 @@ pub async fn receive(service: &Service, raw: &[u8]) -> Result<Received, ReceiveE
         input,
         thread,
     };
-    let conversation_id = match service.handle(&inbound).await? {
+    let priority = if threaded {
+        Priority::Reply
+    } else {
+        Priority::Notice
+    };
+    let conversation_id = match service.handle_in(&inbound, priority).await? {
         TurnResult::Processed {
             conversation_id, ..
         } => conversation_id,
@@ -254,9 +254,7 @@ fn message_key(mail: &Mail, raw: &[u8]) -> String {
     match &mail.message_id {
         Some(id) if !id.is_empty() => id.clone(),
         _ => {
-            let digest = Sha256::digest(raw);
-            let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-            format!("sha256:{hex}")
+            format!("sha256:{}", hex(&Sha256::digest(raw)))
         }
     }
 }
@@ -286,7 +284,41 @@ async fn is_threaded(
 
 /// What the person wrote: a command in the subject or on the first line, else the new text.
 /// Returns the input and what was cut from the text.
-fn read_answer(mail: &Mail) -> (Input, String) {
+fn read_answer(mail: &Mail, rules: &MailRules) -> (Input, String) {
+    let (input, quoted) = read_split(mail);
+    let input = match input {
+        Input::Text(text) => Input::Text(cap(text, rules.max_answer_bytes)),
+        other => other,
+    };
+    (input, cap(quoted, rules.max_quoted_bytes))
+}
+
+/// The bounds of [`parse`] from the `[mail]` settings.
+pub fn limits(rules: &MailRules) -> Limits {
+    Limits {
+        max_header_bytes: rules.max_header_bytes,
+        max_recipients: rules.max_recipients,
+        max_references: rules.max_references,
+        max_text_bytes: rules.max_text_bytes,
+        max_quote_depth: rules.max_quote_depth,
+        max_attachments: rules.max_attachments,
+        max_parts: rules.max_parts,
+    }
+}
+
+/// At most `max` bytes of `text`, cut at a character boundary.
+fn cap(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    text
+}
+
+fn read_split(mail: &Mail) -> (Input, String) {
     let split = quote::split_reply(&mail.text);
     let subject = strip_reply_prefixes(&mail.subject);
     if parse_command(subject).is_some() {
@@ -331,25 +363,317 @@ async fn save(
     tx.commit().await
 }
 
-async fn resume(
-    service: &Service,
-    conversation_id: i64,
-    now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
+async fn resume(service: &Service, address: &str, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
     let mut tx = service.db.begin().await?;
-    if store::mail::clear_unreachable(&mut tx.conn(), conversation_id, now).await? {
+    if store::mail::resume_address(&mut tx.conn(), address, now).await? {
         store::audit::record(
             &mut tx.conn(),
             now,
             "mail",
-            Some(conversation_id),
+            None,
             None,
             "address_reachable",
             "{}",
         )
         .await?;
+        tracing::info!("a paused address wrote again: its mail is resumed");
     }
     tx.commit().await
+}
+
+/// The messages of ours a delivery report is about: the one whose envelope sender it came
+/// back to (`local+bounce-TOKEN@domain` among its recipients), and those whose Message-ID it
+/// returns.
+async fn bounced_messages(
+    service: &Service,
+    conn: &mut Conn<'_>,
+    mail: &Mail,
+) -> Result<Vec<store::mail::Sent>, sqlx::Error> {
+    let ours = &service.settings.mail_from.email;
+    let prefix = format!("{}+bounce-", ours.user()).to_lowercase();
+    let suffix = format!("@{}", ours.domain()).to_lowercase();
+    let mut found: Vec<store::mail::Sent> = Vec::new();
+    for recipient in &mail.recipients {
+        let Some(token) = recipient
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.strip_suffix(&suffix))
+        else {
+            continue;
+        };
+        if let Some(sent) = store::mail::sent_by_bounce_token(conn, token).await? {
+            found.push(sent);
+        }
+    }
+    let returned = mail.report.iter().flat_map(|r| &r.original_ids);
+    for id in returned {
+        if let Some(sent) = store::mail::sent_by_message_id(conn, id).await? {
+            found.push(sent);
+        }
+    }
+    found.dedup();
+    Ok(found)
+}
+
+/// A delivery report: only a failed recipient that is the address one of our messages went to
+/// counts. Its mail is paused, its e-mail conversations are marked, and an applicant whose
+/// conversation is on another channel is told there. Anything else is recorded and ignored.
+async fn bounce(
+    service: &Service,
+    mut record: InboundRecord,
+    failed: &[FailedRecipient],
+    ours: &[store::mail::Sent],
+    now: DateTime<Utc>,
+) -> Result<Received, ReceiveError> {
+    let matched: Vec<(&FailedRecipient, &store::mail::Sent)> = failed
+        .iter()
+        .filter_map(|f| {
+            ours.iter()
+                .find(|sent| sent.address.eq_ignore_ascii_case(&f.address))
+                .map(|sent| (f, sent))
+        })
+        .collect();
+    record.conversation_id = None;
+    if matched.is_empty() {
+        tracing::info!("delivery report about no message of ours to the failed address: ignored");
+        record.disposition = "ignored".into();
+        record.reason = Some("foreign_bounce".into());
+        save(service, &record, now).await?;
+        return Ok(Received::Ignored("foreign_bounce"));
+    }
+    let mut tx = service.db.begin().await?;
+    let mut marked = 0;
+    for (recipient, sent) in &matched {
+        let status = recipient.status.as_deref().unwrap_or("5.0.0");
+        let reason = format!("bounce {status}");
+        let conversations = store::mail::pause_address(
+            &mut tx.conn(),
+            &sent.address,
+            &reason,
+            &sent.message_id,
+            now,
+        )
+        .await?;
+        let detail = serde_json::json!({ "status": status }).to_string();
+        for id in conversations.iter().chain([&sent.conversation_id]) {
+            store::audit::record(
+                &mut tx.conn(),
+                now,
+                "mail",
+                Some(*id),
+                None,
+                "address_bounced",
+                &detail,
+            )
+            .await?;
+        }
+        tell_other_channel(service, &mut tx.conn(), sent, status, now)
+            .await
+            .map_err(TurnError::Unexpected)?;
+        marked += 1;
+    }
+    record.disposition = "bounce".into();
+    record.reason = Some(
+        matched
+            .iter()
+            .filter_map(|(f, _)| f.status.clone())
+            .collect::<Vec<_>>()
+            .join(" "),
+    );
+    store::mail::record_inbound(&mut tx.conn(), &record, now).await?;
+    tx.commit().await?;
+    tracing::info!(marked, "delivery report: mail to the address is paused");
+    Ok(Received::Bounce { marked })
+}
+
+/// When the bounced message belongs to a conversation on another channel (the cédula sent to a
+/// Telegram applicant's address), the applicant hears of it there, once per pause.
+async fn tell_other_channel(
+    service: &Service,
+    conn: &mut Conn<'_>,
+    sent: &store::mail::Sent,
+    status: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let Some(conversation) = store::conversations::get(conn, sent.conversation_id).await? else {
+        return Ok(());
+    };
+    if conversation.channel == "email" {
+        return Ok(());
+    }
+    let reply = Reply::new("email_paused")
+        .with("address", &sent.address)
+        .with("status", status);
+    let message = service.render(&reply)?;
+    let payload = serde_json::to_string(&message)?;
+    store::outbox::enqueue(
+        conn,
+        &[NewMessage {
+            conversation_id: conversation.id,
+            channel: &conversation.channel,
+            address: &conversation.address,
+            payload,
+            priority: Priority::Notice,
+        }],
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+/// What became of an input handed to [`receive_guarded`].
+#[derive(Debug)]
+pub enum Outcome {
+    /// Done with it: processed (answered, ignored, recorded) or refused as unusable.
+    Done(Result<Received, Unusable>),
+    /// Not processed now (the database is unavailable, or it failed once): read it again later.
+    Retry(ReceiveError),
+    /// It failed or crashed the service too often: set aside (with this reason), never read
+    /// again; the next message goes on.
+    Quarantined(&'static str),
+}
+
+impl Outcome {
+    /// The sysexits code for an MTA pipe: 0 done, 65 unusable or set aside, 75 try later.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Outcome::Done(Ok(_)) => 0,
+            Outcome::Done(Err(_)) | Outcome::Quarantined(_) => 65,
+            Outcome::Retry(_) => 75,
+        }
+    }
+}
+
+const GUARD_CHANNEL: &str = "email";
+
+/// [`receive`], guarded: the attempt is counted before the message is read (so a message that
+/// aborts the process counts too), a panic is caught, and a message whose processing failed or
+/// crashed `[mail] quarantine_after_failures` times is set aside with the reason in the audit
+/// trail and the `ventanilla_inputs_quarantined_total` metric.
+pub async fn receive_guarded(service: &Service, raw: &[u8]) -> Outcome {
+    let now = service.clock.now();
+    let key = hex(&Sha256::digest(raw));
+    let limit = i64::from(service.settings.mail.quarantine_after_failures.max(1));
+    let attempt = match begin_attempt(service, &key).await {
+        Ok(attempt) => attempt,
+        Err(error) => return Outcome::Retry(error.into()),
+    };
+    if attempt.quarantined {
+        return Outcome::Quarantined("quarantined");
+    }
+    if attempt.failures_before >= limit {
+        // Counted but never finished: the process died while reading it.
+        let reason = if attempt.last_error.is_some() {
+            "failed"
+        } else {
+            "crashed"
+        };
+        return quarantine(service, &key, reason, now).await;
+    }
+    let result = AssertUnwindSafe(receive(service, raw)).catch_unwind().await;
+    let (error, reason) = match result {
+        Ok(Ok(received)) => {
+            finish(service, &key, Finish::Done).await;
+            return Outcome::Done(Ok(received));
+        }
+        Ok(Err(ReceiveError::Unusable(unusable))) => {
+            finish(service, &key, Finish::Done).await;
+            return Outcome::Done(Err(unusable));
+        }
+        Ok(Err(error @ ReceiveError::Turn(TurnError::Database(_) | TurnError::Contended))) => {
+            finish(service, &key, Finish::NotCounted).await;
+            return Outcome::Retry(error);
+        }
+        Ok(Err(error)) => (error, "failed"),
+        Err(_) => (
+            ReceiveError::Turn(TurnError::Unexpected(anyhow::anyhow!(
+                "reading the message panicked"
+            ))),
+            "panicked",
+        ),
+    };
+    tracing::error!(reason, error.message = %error, "an e-mail could not be processed");
+    finish(service, &key, Finish::Failed(reason)).await;
+    if attempt.failures_before + 1 >= limit {
+        return quarantine(service, &key, reason, now).await;
+    }
+    Outcome::Retry(error)
+}
+
+async fn begin_attempt(
+    service: &Service,
+    key: &str,
+) -> Result<store::quarantine::Attempt, sqlx::Error> {
+    let mut tx = service.db.begin().await?;
+    let attempt =
+        store::quarantine::begin(&mut tx.conn(), GUARD_CHANNEL, key, service.clock.now()).await?;
+    tx.commit().await?;
+    Ok(attempt)
+}
+
+enum Finish {
+    Done,
+    NotCounted,
+    Failed(&'static str),
+}
+
+/// Records how the attempt ended; a database failure here only leaves the count as it is.
+async fn finish(service: &Service, key: &str, how: Finish) {
+    let write = async {
+        let mut tx = service.db.begin().await?;
+        match how {
+            Finish::Done => store::quarantine::finished(&mut tx.conn(), GUARD_CHANNEL, key).await?,
+            Finish::NotCounted => {
+                store::quarantine::not_counted(&mut tx.conn(), GUARD_CHANNEL, key).await?
+            }
+            Finish::Failed(reason) => {
+                store::quarantine::failed(&mut tx.conn(), GUARD_CHANNEL, key, reason).await?
+            }
+        }
+        tx.commit().await
+    };
+    if let Err(error) = write.await {
+        tracing::warn!(error.message = %error, "the attempt of an e-mail was not recorded");
+    }
+}
+
+async fn quarantine(
+    service: &Service,
+    key: &str,
+    reason: &'static str,
+    now: DateTime<Utc>,
+) -> Outcome {
+    let write = async {
+        let mut tx = service.db.begin().await?;
+        store::quarantine::quarantined(&mut tx.conn(), GUARD_CHANNEL, key, now).await?;
+        let detail = serde_json::json!({
+            "channel": GUARD_CHANNEL,
+            "key": &key[..16],
+            "reason": reason,
+        });
+        store::audit::record(
+            &mut tx.conn(),
+            now,
+            "mail",
+            None,
+            None,
+            "input_quarantined",
+            &detail.to_string(),
+        )
+        .await?;
+        tx.commit().await
+    };
+    match write.await {
+        Ok(()) => {
+            service.metrics.quarantined.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(key = &key[..16], reason, "e-mail set aside (quarantined)");
+            Outcome::Quarantined(reason)
+        }
+        Err(error) => Outcome::Retry(error.into()),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
@@ -374,21 +698,21 @@ mod tests {
 
     #[test]
     fn a_command_in_the_subject_wins_and_the_body_is_kept() {
-        let (input, kept) = read_answer(&mail("Re: AYUDA", "no entiendo"));
+        let (input, kept) = read_split(&mail("Re: AYUDA", "no entiendo"));
         assert_eq!(input, Input::Text("AYUDA".into()));
         assert_eq!(kept, "no entiendo");
     }
 
     #[test]
     fn a_command_on_the_first_line_is_read_alone() {
-        let (input, kept) = read_answer(&mail("Re: Tu trámite", "estado\npor favor\n"));
+        let (input, kept) = read_split(&mail("Re: Tu trámite", "estado\npor favor\n"));
         assert_eq!(input, Input::Text("estado".into()));
         assert_eq!(kept, "por favor");
     }
 
     #[test]
     fn the_new_text_is_the_answer_and_the_quote_is_kept() {
-        let (input, kept) = read_answer(&mail(
+        let (input, kept) = read_split(&mail(
             "Re: Tu trámite",
             "PEGL890909MJCRMS08\n\nOn Mon, Nov 30, 2026 at 10:15 AM Ventanilla wrote:\n> ¿Cuál es tu CURP?\n",
         ));
@@ -404,7 +728,7 @@ mod tests {
             content_type: "application/pdf".into(),
             size: 100,
         });
-        assert_eq!(read_answer(&m).0, Input::Unsupported("document".into()));
-        assert_eq!(read_answer(&mail("x", "  ")).0, Input::Text(String::new()));
+        assert_eq!(read_split(&m).0, Input::Unsupported("document".into()));
+        assert_eq!(read_split(&mail("x", "  ")).0, Input::Text(String::new()));
     }
 }

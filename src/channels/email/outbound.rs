@@ -6,7 +6,10 @@
 //! retries), a Reply-To `local+TOKEN@domain` that binds the answer to its conversation, the
 //! applicant's last message in In-Reply-To/References, one subject per case without personal
 //! data, text and HTML alternatives from `templates/email/`, `Auto-Submitted: auto-replied` and
-//! `Content-Language: es-MX`.
+//! `Content-Language: es-MX`. Its envelope sender (SMTP `MAIL FROM`) is
+//! `local+bounce-BTOKEN@domain`, a token of that one message (VERP): a delivery report only
+//! counts when it comes back to it (or returns our Message-ID) and names the address we sent it
+//! to. It reaches the same mailbox as the replies, with no MTA configuration.
 
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
@@ -89,6 +92,15 @@ impl EmailSender {
         }
     }
 
+    /// The envelope sender of one message: `local+bounce-BTOKEN@domain`.
+    pub fn return_path(&self, bounce_token: &str) -> anyhow::Result<Address> {
+        Address::new(
+            format!("{}+bounce-{bounce_token}", self.from.email.user()),
+            self.from.email.domain(),
+        )
+        .context("MAIL_FROM cannot take a +bounce token")
+    }
+
     /// Builds the e-mail of an outbox message; returns its Message-ID (without brackets).
     pub fn compose(
         &self,
@@ -98,6 +110,15 @@ impl EmailSender {
     ) -> anyhow::Result<(String, Message)> {
         let domain = self.from.email.domain();
         let message_id = format!("{}.{token}@{domain}", delivery.id);
+        let to_address: Address = delivery
+            .address
+            .parse()
+            .context("the conversation's address is not an e-mail address")?;
+        let envelope = lettre::address::Envelope::new(
+            Some(self.return_path(&bounce_token(delivery.id, token))?),
+            vec![to_address],
+        )
+        .context("the e-mail's envelope could not be built")?;
         let reply_to = Mailbox::new(
             self.from.name.clone(),
             Address::new(format!("{}+{token}", self.from.email.user()), domain)
@@ -117,6 +138,7 @@ impl EmailSender {
         let html = self.templates.render("email/message.html", &body)?;
 
         let mut builder = Message::builder()
+            .envelope(envelope)
             .from(self.from.clone())
             .reply_to(reply_to)
             .to(to)
@@ -131,7 +153,13 @@ impl EmailSender {
                 HeaderName::new_from_ascii_str("Content-Language"),
                 "es-MX".into(),
             ));
-        let thread = &delivery.message.thread;
+        // Ids a header can carry back (the parser hashed any other), and only the latest.
+        let thread: Vec<&String> = delivery
+            .message
+            .thread
+            .iter()
+            .filter(|id| crate::channels::email::parse::safe_message_id(id) == **id)
+            .collect();
         if let Some(last) = thread.last() {
             builder = builder.in_reply_to(format!("<{last}>"));
             let recent = &thread[thread.len().saturating_sub(MAX_REFERENCES)..];
@@ -210,7 +238,7 @@ impl EmailSender {
             .map_err(|e| SendError::Permanent(format!("{e:#}")))?;
         match &self.transport {
             Transport::Smtp(smtp) => smtp.send(message).await.map(|_| ()).map_err(smtp_error)?,
-            Transport::Files(dir) => write_file(dir, delivery.id, &message.formatted())
+            Transport::Files(dir) => write_file(dir, delivery.id, &with_return_path(&message))
                 .await
                 .map_err(|e| SendError::Transient {
                     reason: format!("cannot write the .eml file: {e}"),
@@ -220,10 +248,13 @@ impl EmailSender {
         let mut tx = self.db.begin().await.map_err(transient)?;
         store::mail::record_sent(
             &mut tx.conn(),
-            &message_id,
-            delivery.conversation_id,
-            delivery.id,
-            &delivery.address,
+            &store::mail::SentRecord {
+                message_id: &message_id,
+                bounce_token: &bounce_token(delivery.id, &token),
+                conversation_id: delivery.conversation_id,
+                outbox_id: delivery.id,
+                address: &delivery.address,
+            },
             now,
         )
         .await
@@ -266,6 +297,25 @@ impl<'a> Body<'a> {
             subject,
         }
     }
+}
+
+/// The token of one message's envelope sender: stable across retries (the same outbox row and
+/// conversation token give the same one) and unguessable without the conversation's token.
+pub fn bounce_token(outbox_id: i64, token: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("bounce\0{outbox_id}\0{token}").as_bytes());
+    digest[..10].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A file has no SMTP envelope: its sender goes first, as the `Return-Path` a delivering
+/// server would write.
+fn with_return_path(message: &Message) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    if let Some(from) = message.envelope().from() {
+        bytes.extend_from_slice(format!("Return-Path: <{from}>\r\n").as_bytes());
+    }
+    bytes.extend_from_slice(&message.formatted());
+    bytes
 }
 
 /// Writes `ID.eml` atomically (a retry rewrites the same file with the same bytes).

@@ -44,9 +44,54 @@ pub struct Mail {
     pub report: Option<Report>,
     /// The first text/plain body part, else the first text/html one as text; LF line ends.
     pub text: String,
-    /// Every part that is an attachment, never the body.
+    /// Every part that is an attachment, never the body (at most [`Limits::max_attachments`]).
     pub attachments: Vec<Attachment>,
+    /// The header block was longer than [`Limits::max_header_bytes`]: only its start was read,
+    /// and the body was not.
+    pub headers_truncated: bool,
+    /// The body's text was cut at [`Limits::max_text_bytes`].
+    pub text_truncated: bool,
+    /// More MIME parts than [`Limits::max_parts`]: only the headers were read.
+    pub too_many_parts: bool,
 }
+
+/// Bounds on what one message may cost to read, whatever it contains (`[mail]` settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Bytes of the header block read; a longer block is read up to here, and the body not.
+    pub max_header_bytes: usize,
+    /// Distinct recipients kept (To, Cc, Delivered-To, X-Original-To).
+    pub max_recipients: usize,
+    /// Message ids kept from References (the first and the latest ones).
+    pub max_references: usize,
+    /// Bytes of body text kept (after HTML conversion).
+    pub max_text_bytes: usize,
+    /// Quote depth rendered for nested `<blockquote>` (deeper levels print as this depth).
+    pub max_quote_depth: usize,
+    /// Attachments and failed recipients of a report listed.
+    pub max_attachments: usize,
+    /// Lines that may open a MIME part (`--boundary`): a message with more is read from its
+    /// headers only (each part costs the parser memory, whatever its size).
+    pub max_parts: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_header_bytes: 64 * 1024,
+            max_recipients: 100,
+            max_references: 50,
+            max_text_bytes: 256 * 1024,
+            max_quote_depth: 8,
+            max_attachments: 50,
+            max_parts: 1000,
+        }
+    }
+}
+
+/// Message ids longer than this (or with characters a header cannot carry) are replaced by a
+/// hash of themselves: we never echo them into our own headers.
+pub const MAX_MESSAGE_ID: usize = 250;
 
 /// A part that is not the body: it has a file name, is marked as an attachment, or is not text.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,6 +110,9 @@ pub struct Report {
     pub report_type: String,
     /// The recipients whose Action is "failed".
     pub failed: Vec<FailedRecipient>,
+    /// Message ids found in the returned message (its Message-ID, or the headers part), which
+    /// tell whether the report is about a message we sent.
+    pub original_ids: Vec<String>,
 }
 
 /// One recipient of a delivery status notification that could not be delivered to.
@@ -89,21 +137,86 @@ pub enum Unusable {
     NoSender,
 }
 
-/// Reads a whole message.
+/// Reads a whole message, within the default [`Limits`].
 pub fn parse(raw: &[u8]) -> Result<Mail, Unusable> {
+    parse_with(raw, &Limits::default())
+}
+
+/// Reads a whole message within `limits`. A header block over its cap is read up to the cap
+/// and the body is left unread (`headers_truncated`).
+pub fn parse_with(raw: &[u8], limits: &Limits) -> Result<Mail, Unusable> {
+    if let Some(head) = oversized_header_block(raw, limits) {
+        let mut mail = read_headers(&parse_message(head, true)?, limits)?;
+        mail.headers_truncated = true;
+        return Ok(mail);
+    }
+    if part_lines(raw) > limits.max_parts {
+        let mut mail = read_headers(&parse_message(raw, true)?, limits)?;
+        mail.too_many_parts = true;
+        return Ok(mail);
+    }
     let message = parse_message(raw, false)?;
-    let mut mail = read_headers(&message)?;
+    let mut mail = read_headers(&message, limits)?;
     let body = body_part(&message);
-    mail.text = body.map(body_text).unwrap_or_default();
-    mail.attachments = attachments(&message, body.map(|(id, _)| id));
-    mail.report = report(&message);
+    let text = body.map(|body| body_text(body, limits)).unwrap_or_default();
+    (mail.text, mail.text_truncated) = cap_text(text, limits.max_text_bytes);
+    mail.attachments = attachments(&message, body.map(|(id, _)| id), limits);
+    mail.report = report(&message, limits);
     Ok(mail)
 }
 
 /// Reads only the header block (for messages too large to parse whole): same struct, `text`
 /// empty, no attachments, report None.
 pub fn parse_headers(raw: &[u8]) -> Result<Mail, Unusable> {
-    read_headers(&parse_message(raw, true)?)
+    parse_headers_with(raw, &Limits::default())
+}
+
+pub fn parse_headers_with(raw: &[u8], limits: &Limits) -> Result<Mail, Unusable> {
+    let head = oversized_header_block(raw, limits);
+    let mut mail = read_headers(&parse_message(head.unwrap_or(raw), true)?, limits)?;
+    mail.headers_truncated = head.is_some();
+    Ok(mail)
+}
+
+/// When the header block (up to the first empty line) is longer than allowed: its start, cut
+/// at the last line end within the cap.
+fn oversized_header_block<'a>(raw: &'a [u8], limits: &Limits) -> Option<&'a [u8]> {
+    let window = &raw[..raw.len().min(limits.max_header_bytes.saturating_add(4))];
+    let lf = window.windows(2).position(|pair| pair == b"\n\n");
+    let crlf = window.windows(3).position(|w| w == b"\n\r\n");
+    let ends = match (lf, crlf) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    if ends.is_some_and(|end| end <= limits.max_header_bytes)
+        || raw.len() <= limits.max_header_bytes
+    {
+        return None;
+    }
+    let head = &raw[..limits.max_header_bytes.min(raw.len())];
+    let cut = head
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(head.len(), |at| at + 1);
+    Some(&head[..cut])
+}
+
+/// Lines starting with `--`: an upper bound on the MIME parts of a message, counted in one pass.
+fn part_lines(raw: &[u8]) -> usize {
+    raw.windows(3).filter(|w| w == b"\n--").count()
+}
+
+/// Cuts `text` to at most `max` bytes, at a character boundary; says whether it cut.
+fn cap_text(mut text: String, max: usize) -> (String, bool) {
+    if text.len() <= max {
+        return (text, false);
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.truncate(end);
+    (text, true)
 }
 
 /// What to do with a message before any conversation sees it.
@@ -174,9 +287,10 @@ fn parse_message(raw: &[u8], headers_only: bool) -> Result<Message<'_>, Unusable
     }
 }
 
-fn read_headers(message: &Message<'_>) -> Result<Mail, Unusable> {
+fn read_headers(message: &Message<'_>, limits: &Limits) -> Result<Mail, Unusable> {
     let mut mail = Mail::default();
-    let mut recipients = Vec::new();
+    let mut recipients = Recipients::new(limits.max_recipients);
+    let mut references = Vec::new();
     for header in message.headers() {
         let value = &header.value;
         match &header.name {
@@ -191,8 +305,11 @@ fn read_headers(message: &Message<'_>) -> Result<Mail, Unusable> {
                 mail.reply_to = addresses(value).into_iter().next();
             }
             HeaderName::DeliveredTo => recipients.extend(value.as_text().and_then(bare_address)),
-            HeaderName::InReplyTo => mail.in_reply_to.extend(message_ids(value)),
-            HeaderName::References => mail.references.extend(message_ids(value)),
+            HeaderName::InReplyTo if mail.in_reply_to.len() < limits.max_references => {
+                mail.in_reply_to.extend(message_ids(value));
+                mail.in_reply_to.truncate(limits.max_references);
+            }
+            HeaderName::References => references.extend(message_ids(value)),
             HeaderName::Subject if mail.subject.is_empty() => {
                 mail.subject = value.as_text().unwrap_or_default().trim().to_string();
             }
@@ -227,11 +344,8 @@ fn read_headers(message: &Message<'_>) -> Result<Mail, Unusable> {
             _ => {}
         }
     }
-    for address in recipients {
-        if !mail.recipients.contains(&address) {
-            mail.recipients.push(address);
-        }
-    }
+    mail.recipients = recipients.into_vec();
+    mail.references = keep_ends(references, limits.max_references);
     if !mail.from.as_deref().is_some_and(is_usable_sender) {
         return Err(Unusable::NoSender);
     }
@@ -247,7 +361,7 @@ fn addresses(value: &HeaderValue<'_>) -> Vec<String> {
                 .iter()
                 .filter_map(|addr| addr.address())
                 .map(|addr| addr.trim().to_lowercase())
-                .filter(|addr| !addr.is_empty())
+                .filter(|addr| is_clean_address(addr))
                 .collect()
         })
         .unwrap_or_default()
@@ -268,7 +382,7 @@ fn message_ids(value: &HeaderValue<'_>) -> Vec<String> {
                 .trim()
         })
         .filter(|id| !id.is_empty())
-        .map(str::to_string)
+        .map(safe_message_id)
         .collect()
 }
 
@@ -284,7 +398,72 @@ fn bare_address(value: &str) -> Option<String> {
         _ => value.split_whitespace().next().unwrap_or_default(),
     };
     let address = address.trim().to_lowercase();
-    (!address.is_empty()).then_some(address)
+    is_clean_address(&address).then_some(address)
+}
+
+/// Not empty, not absurdly long (RFC 5321: 254), and without NUL, control characters or
+/// white space: such an address is refused where it comes in, never stored or answered.
+fn is_clean_address(address: &str) -> bool {
+    !address.is_empty()
+        && address.len() <= 254
+        && !address.chars().any(|c| c.is_control() || c.is_whitespace())
+}
+
+/// Distinct recipients in header order, at most `max` of them; each is checked once (linear
+/// in the number of addresses, however many the headers hold).
+struct Recipients {
+    seen: std::collections::HashSet<String>,
+    list: Vec<String>,
+    max: usize,
+}
+
+impl Recipients {
+    fn new(max: usize) -> Recipients {
+        Recipients {
+            seen: std::collections::HashSet::new(),
+            list: Vec::new(),
+            max,
+        }
+    }
+
+    fn into_vec(self) -> Vec<String> {
+        self.list
+    }
+}
+
+impl Extend<String> for Recipients {
+    fn extend<I: IntoIterator<Item = String>>(&mut self, addresses: I) {
+        for address in addresses {
+            if self.list.len() >= self.max {
+                return;
+            }
+            if self.seen.insert(address.clone()) {
+                self.list.push(address);
+            }
+        }
+    }
+}
+
+/// At most `max` ids: the first one (the thread's root) and the latest ones.
+fn keep_ends(mut ids: Vec<String>, max: usize) -> Vec<String> {
+    if ids.len() > max && max > 0 {
+        ids.drain(1..ids.len() - (max - 1));
+    }
+    ids.truncate(max);
+    ids
+}
+
+/// A message id as we keep it: itself when a header can carry it back, else a short hash of
+/// it in message-id form (the same id always gives the same hash).
+pub fn safe_message_id(id: &str) -> String {
+    let printable = id.bytes().all(|b| (b'!'..=b'~').contains(&b));
+    if printable && id.len() <= MAX_MESSAGE_ID {
+        return id.to_string();
+    }
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(id.as_bytes());
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{hex}@hashed.invalid")
 }
 
 /// An address with a local part and a domain, or a bare system mailbox.
@@ -365,7 +544,7 @@ fn body_part<'a>(message: &'a Message<'a>) -> Option<(usize, &'a MessagePart<'a>
     find(&message.text_body, false).or_else(|| find(&message.html_body, true))
 }
 
-fn body_text((_, part): (usize, &MessagePart<'_>)) -> String {
+fn body_text((_, part): (usize, &MessagePart<'_>), limits: &Limits) -> String {
     match &part.body {
         PartType::Text(text) => {
             let text = normalize_newlines(text);
@@ -375,12 +554,16 @@ fn body_text((_, part): (usize, &MessagePart<'_>)) -> String {
                     .map(str::to_ascii_lowercase)
             };
             if attribute("format").as_deref() == Some("flowed") {
-                unflow(&text, attribute("delsp").as_deref() == Some("yes"))
+                unflow(
+                    &text,
+                    attribute("delsp").as_deref() == Some("yes"),
+                    limits.max_quote_depth,
+                )
             } else {
                 text
             }
         }
-        PartType::Html(html) => html_to_text(&normalize_newlines(html)),
+        PartType::Html(html) => html_to_text(&normalize_newlines(html), limits),
         _ => String::new(),
     }
 }
@@ -390,7 +573,7 @@ fn normalize_newlines(text: &str) -> String {
 }
 
 /// Joins the soft line breaks of `format=flowed` text (RFC 3676), keeping quote depth.
-fn unflow(text: &str, delsp: bool) -> String {
+fn unflow(text: &str, delsp: bool, max_depth: usize) -> String {
     let mut lines: Vec<(usize, String)> = Vec::new();
     let mut continued = false;
     for line in text.split('\n') {
@@ -412,6 +595,7 @@ fn unflow(text: &str, delsp: bool) -> String {
     lines
         .into_iter()
         .map(|(depth, content)| {
+            let depth = depth.min(max_depth.max(1));
             let content = if content == "-- " {
                 content.as_str()
             } else {
@@ -428,7 +612,7 @@ fn unflow(text: &str, delsp: bool) -> String {
 }
 
 /// Every leaf part that is an attachment, the body excepted.
-fn attachments(message: &Message<'_>, body: Option<usize>) -> Vec<Attachment> {
+fn attachments(message: &Message<'_>, body: Option<usize>, limits: &Limits) -> Vec<Attachment> {
     message
         .parts
         .iter()
@@ -446,6 +630,7 @@ fn attachments(message: &Message<'_>, body: Option<usize>) -> Vec<Attachment> {
                 size: part.len(),
             })
         })
+        .take(limits.max_attachments)
         .collect()
 }
 
@@ -460,7 +645,7 @@ fn content_type(part: &MessagePart<'_>) -> String {
     }
 }
 
-fn report(message: &Message<'_>) -> Option<Report> {
+fn report(message: &Message<'_>, limits: &Limits) -> Option<Report> {
     let root = message.root_part().content_type()?;
     let is_report = root.ctype().eq_ignore_ascii_case("multipart")
         && root
@@ -483,12 +668,62 @@ fn report(message: &Message<'_>) -> Option<Report> {
                 "message/delivery-status" | "message/global-delivery-status"
             )
         })
-        .map(|part| failed_recipients(&String::from_utf8_lossy(part.contents())))
-        .unwrap_or_default();
+        .map(|part| failed_recipients(&String::from_utf8_lossy(bounded(part.contents()))))
+        .unwrap_or_default()
+        .into_iter()
+        .take(limits.max_attachments)
+        .collect();
     Some(Report {
         report_type,
         failed,
+        original_ids: original_ids(message),
     })
+}
+
+/// At most the first 64 KiB of a part: what a report's fields need.
+fn bounded(contents: &[u8]) -> &[u8] {
+    &contents[..contents.len().min(64 * 1024)]
+}
+
+/// The Message-ID of the message a report returns: from a `message/rfc822` part (parsed as a
+/// nested message) or a `text/rfc822-headers` part (read as header lines).
+fn original_ids(message: &Message<'_>) -> Vec<String> {
+    let mut ids = Vec::new();
+    for part in message.parts.iter().skip(1) {
+        match &part.body {
+            PartType::Message(returned) => {
+                ids.extend(returned.message_id().map(|id| safe_message_id(id.trim())));
+            }
+            _ if content_type(part) == "text/rfc822-headers" => {
+                let headers = String::from_utf8_lossy(bounded(part.contents()));
+                let mut lines = headers.lines().peekable();
+                while let Some(line) = lines.next() {
+                    let Some((name, value)) = line.split_once(':') else {
+                        continue;
+                    };
+                    if !name.trim().eq_ignore_ascii_case("message-id") {
+                        continue;
+                    }
+                    let mut value = value.trim().to_string();
+                    while lines
+                        .peek()
+                        .is_some_and(|next| next.starts_with([' ', '\t']))
+                    {
+                        value.push_str(lines.next().unwrap_or_default().trim());
+                    }
+                    let id = value.trim().trim_start_matches('<').trim_end_matches('>');
+                    if !id.is_empty() {
+                        ids.push(safe_message_id(id));
+                    }
+                }
+            }
+            _ => {}
+        }
+        if ids.len() >= 4 {
+            break;
+        }
+    }
+    ids
 }
 
 /// The per-recipient blocks of a delivery-status body whose Action is "failed". Fields are
@@ -542,11 +777,16 @@ fn first_word(value: &str) -> &str {
 /// HTML as the text a person reads: block elements and `<br>` end lines, `<blockquote>`
 /// becomes `>` quoting, `<hr>` becomes Outlook's line of underscores, entities are decoded and
 /// head, style and script are dropped.
-fn html_to_text(html: &str) -> String {
+fn html_to_text(html: &str, limits: &Limits) -> String {
     let lower = html.to_ascii_lowercase();
-    let mut text = TextWriter::default();
+    let mut text = TextWriter {
+        max_depth: limits.max_quote_depth,
+        // Room for the tidying to remove; the caller cuts to the exact cap.
+        max_len: limits.max_text_bytes.saturating_add(1024),
+        ..TextWriter::default()
+    };
     let mut at = 0;
-    while at < html.len() {
+    while at < html.len() && !text.full() {
         let rest = &html[at..];
         if rest.starts_with("<!--") {
             at = lower[at + 4..]
@@ -635,10 +875,14 @@ impl Tag {
     }
 }
 
+/// Writes text with `>` quoting; never more than `max_len` bytes, never deeper than
+/// `max_depth` markers on a line (however deep the markup nests).
 #[derive(Default)]
 struct TextWriter {
     out: String,
     depth: usize,
+    max_depth: usize,
+    max_len: usize,
     at_line_start: bool,
     pending_space: bool,
     pre: bool,
@@ -646,6 +890,15 @@ struct TextWriter {
 }
 
 impl TextWriter {
+    fn full(&self) -> bool {
+        self.out.len() >= self.max_len
+    }
+
+    /// The quote markers of a line: one per level, up to the cap.
+    fn markers(&self) -> usize {
+        self.depth.min(self.max_depth.max(1))
+    }
+
     fn tag(&mut self, tag: &Tag) {
         match tag.name.as_str() {
             "br" => self.newline(),
@@ -678,7 +931,7 @@ impl TextWriter {
             self.started = true;
             self.at_line_start = false;
             if self.depth > 0 {
-                self.out.push_str(&">".repeat(self.depth));
+                (0..self.markers()).for_each(|_| self.out.push('>'));
                 self.out.push(' ');
             }
         } else if self.pending_space {
@@ -695,7 +948,7 @@ impl TextWriter {
     /// Ends the current line, leaving an empty one when the line had nothing.
     fn newline(&mut self) {
         if (!self.started || self.at_line_start) && self.depth > 0 {
-            self.out.push_str(&">".repeat(self.depth));
+            (0..self.markers()).for_each(|_| self.out.push('>'));
         }
         self.out.push('\n');
         self.started = true;
@@ -956,7 +1209,8 @@ mod tests {
             html_to_text(
                 "<html><head><style>p{}</style></head><body><div>Hola &amp; adi&oacute;s</div>\
                  <div><br></div><div>Luz&nbsp;P&#233;rez</div><blockquote><p>Uno</p><p>Dos</p>\
-                 </blockquote><hr><p>x &lt; y</p></body></html>"
+                 </blockquote><hr><p>x &lt; y</p></body></html>",
+                &Limits::default()
             ),
             "Hola & adiós\n\nLuz Pérez\n> Uno\n> Dos\n________________________________\nx < y"
         );
@@ -976,7 +1230,7 @@ mod tests {
                 .html_body
                 .iter()
                 .find_map(|&id| match &message.parts[id as usize].body {
-                    PartType::Html(html) => Some(html_to_text(html)),
+                    PartType::Html(html) => Some(html_to_text(html, &Limits::default())),
                     _ => None,
                 })
                 .expect("an html part");
@@ -992,10 +1246,10 @@ mod tests {
     #[test]
     fn flowed_text_is_joined() {
         assert_eq!(
-            unflow("Uno dos \ntres\n> cita \n> larga\n-- \nFirma", false),
+            unflow("Uno dos \ntres\n> cita \n> larga\n-- \nFirma", false, 8),
             "Uno dos tres\n> cita larga\n-- \nFirma"
         );
-        assert_eq!(unflow("Uno-\u{20}\ndos", true), "Uno-dos");
+        assert_eq!(unflow("Uno-\u{20}\ndos", true, 8), "Uno-dos");
     }
 
     #[test]
@@ -1012,6 +1266,7 @@ mod tests {
                         "x-unix; user unknown. Command output: Invalid user specified.".to_string()
                     ),
                 }],
+                original_ids: vec!["20261130161600.b7k2q@ventanilla.test".to_string()],
             })
         );
     }
@@ -1077,6 +1332,7 @@ mod tests {
                 m.report = Some(Report {
                     report_type: "delivery-status".into(),
                     failed: Vec::new(),
+                    original_ids: Vec::new(),
                 })
             }),
             Disposition::Ignore("delivery_report")
@@ -1227,5 +1483,183 @@ mod tests {
                 exercise(&raw);
             }
         }
+    }
+
+    /// A message with the given extra header lines and body.
+    fn message(headers: &str, content_type: &str, body: &str) -> Vec<u8> {
+        format!(
+            "From: luz@correo.test\r\nTo: tramites@ventanilla.test\r\nSubject: Re: x\r\n\
+             Message-ID: <m1@correo.test>\r\n{headers}MIME-Version: 1.0\r\n\
+             Content-Type: {content_type}\r\n\r\n{body}\r\n"
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn nested_blockquotes_cost_a_bounded_text() {
+        // Today's failure: each level repeats '>' on every line below it, so 20,000 levels of a
+        // few hundred KiB became ~1 GB of text.
+        let depth = 20_000;
+        let html = format!(
+            "<p>1</p>{}{}",
+            "<blockquote>cita<br>".repeat(depth),
+            "</blockquote>".repeat(depth)
+        );
+        let limits = Limits::default();
+        let mail = parse(&message("", "text/html; charset=utf-8", &html)).expect("parses");
+        assert!(
+            mail.text.len() <= limits.max_text_bytes,
+            "{}",
+            mail.text.len()
+        );
+        assert!(mail.text.starts_with('1'), "{}", &mail.text[..40]);
+        let deepest = mail
+            .text
+            .lines()
+            .map(|line| line.bytes().take_while(|&b| b == b'>').count())
+            .max()
+            .unwrap();
+        assert_eq!(deepest, limits.max_quote_depth);
+        // The plain-text path, too: flowed lines quoted 100,000 deep.
+        let deep = format!("Hola\r\n{} cita\r\n", ">".repeat(100_000));
+        let mail = parse(&message("", "text/plain; format=flowed", &deep)).expect("parses");
+        assert!(
+            mail.text.lines().all(|l| l.len() < 100),
+            "{}",
+            mail.text.len()
+        );
+    }
+
+    #[test]
+    fn the_text_is_cut_at_its_cap_on_a_character_boundary() {
+        let limits = Limits {
+            max_text_bytes: 1001,
+            ..Limits::default()
+        };
+        let body = "ñ".repeat(5000);
+        let raw = message("", "text/plain; charset=utf-8", &body);
+        let mail = parse_with(&raw, &limits).expect("parses");
+        assert!(mail.text_truncated);
+        assert_eq!(mail.text.len(), 1000);
+        assert!(!parse(&raw).unwrap().text_truncated);
+    }
+
+    #[test]
+    fn an_oversized_header_block_is_read_up_to_its_cap_only() {
+        let limits = Limits::default();
+        let filler = format!("X-Filler: {}\r\n", "a".repeat(70));
+        let headers = filler.repeat(limits.max_header_bytes / filler.len() + 10);
+        let raw = message(&headers, "text/plain", "PEGL890909MJCRMS08");
+        let mail = parse(&raw).expect("the start of the headers still names the sender");
+        assert!(mail.headers_truncated);
+        assert!(mail.text.is_empty(), "the body is not read");
+        assert_eq!(mail.from.as_deref(), Some("luz@correo.test"));
+        // A normal message is not affected, with LF or CRLF line ends.
+        let normal = message("", "text/plain", "hola");
+        assert!(!parse(&normal).unwrap().headers_truncated);
+        let lf = String::from_utf8(normal).unwrap().replace("\r\n", "\n");
+        assert!(!parse(lf.as_bytes()).unwrap().headers_truncated);
+        assert_eq!(parse(lf.as_bytes()).unwrap().text.trim(), "hola");
+    }
+
+    #[test]
+    fn recipients_and_references_are_capped_and_deduplicated_linearly() {
+        // 500,000 recipients took 214 s of CPU with a quadratic de-duplication.
+        let mut recipients = Recipients::new(100);
+        recipients.extend((0..500_000).map(|i| format!("r{}@correo.test", i % 7)));
+        recipients.extend((0..500_000).map(|i| format!("s{i}@correo.test")));
+        let list = recipients.into_vec();
+        assert_eq!(list.len(), 100);
+        assert_eq!(
+            list[..7],
+            (0..7)
+                .map(|i| format!("r{i}@correo.test"))
+                .collect::<Vec<_>>()[..]
+        );
+
+        let limits = Limits::default();
+        let to: Vec<String> = (0..300).map(|i| format!("p{i}@correo.test")).collect();
+        let ids: Vec<String> = (0..300).map(|i| format!("<id{i}@correo.test>")).collect();
+        let headers = format!("Cc: {}\r\nReferences: {}\r\n", to.join(", "), ids.join(" "));
+        let mail = parse(&message(&headers, "text/plain", "hola")).expect("parses");
+        assert_eq!(mail.recipients.len(), limits.max_recipients);
+        assert_eq!(mail.references.len(), limits.max_references);
+        assert_eq!(
+            mail.references[0], "id0@correo.test",
+            "the thread's root stays"
+        );
+        assert_eq!(mail.references.last().unwrap(), "id299@correo.test");
+    }
+
+    #[test]
+    fn a_message_of_thousands_of_parts_is_read_from_its_headers_only() {
+        let parts = "--b\r\nContent-Type: application/x-a; name=a\r\n\r\nx\r\n".repeat(5000);
+        let raw = message(
+            "",
+            "multipart/mixed; boundary=\"b\"",
+            &format!("{parts}--b--"),
+        );
+        let mail = parse(&raw).expect("parses");
+        assert!(mail.too_many_parts);
+        assert!(mail.attachments.is_empty());
+        let few = "--b\r\nContent-Type: application/x-a; name=a\r\n\r\nx\r\n".repeat(3);
+        let raw = message(
+            "",
+            "multipart/mixed; boundary=\"b\"",
+            &format!("{few}--b--"),
+        );
+        let mail = parse(&raw).expect("parses");
+        assert!(!mail.too_many_parts);
+        assert_eq!(mail.attachments.len(), 3);
+    }
+
+    #[test]
+    fn overlong_or_unprintable_message_ids_are_replaced_by_their_hash() {
+        let long = format!("{}@correo.test", "a".repeat(1200));
+        let raw = message("", "text/plain", "hola");
+        let raw = String::from_utf8(raw).unwrap().replace(
+            "<m1@correo.test>",
+            &format!("<{long}>\r\nIn-Reply-To: <{long}>"),
+        );
+        let mail = parse(raw.as_bytes()).expect("parses");
+        let id = mail.message_id.unwrap();
+        assert!(id.len() < 64 && id.ends_with("@hashed.invalid"), "{id}");
+        assert_eq!(mail.in_reply_to, std::slice::from_ref(&id));
+        assert_eq!(
+            safe_message_id(&long),
+            id,
+            "the same id gives the same hash"
+        );
+        assert_eq!(safe_message_id("a1@b.test"), "a1@b.test");
+        assert_ne!(safe_message_id("a\u{7}b@c.test"), "a\u{7}b@c.test");
+    }
+
+    #[test]
+    fn control_characters_in_addresses_are_refused() {
+        for from in [
+            "luz\u{0}@correo.test",
+            "luz@correo.test\u{1b}",
+            "l uz@correo.test",
+        ] {
+            let raw = format!(
+                "From: <{from}>\r\nTo: tramites@ventanilla.test\r\nSubject: x\r\n\r\nhola\r\n"
+            );
+            assert_eq!(parse(raw.as_bytes()), Err(Unusable::NoSender), "{from:?}");
+        }
+        let raw = "From: luz@correo.test\r\nTo: <a\u{0}b@correo.test>, ok@correo.test\r\n\
+                   Delivered-To: x\u{7}@ventanilla.test\r\nSubject: x\r\n\r\nhola\r\n";
+        assert_eq!(
+            parse(raw.as_bytes()).unwrap().recipients,
+            ["ok@correo.test"]
+        );
+    }
+
+    #[test]
+    fn a_report_returns_the_message_id_of_what_bounced() {
+        let mail = parse(&fixture("dsn_delayed.eml")).expect("parses");
+        assert_eq!(
+            mail.report.unwrap().original_ids,
+            ["20261130161600.n3m4b@ventanilla.test"]
+        );
     }
 }
