@@ -9,6 +9,7 @@
 //! - [`store`]: sqlx persistence on SQLite (default) or PostgreSQL.
 //! - [`channels`]: adapters that turn channel input into turns and deliver replies.
 //! - [`delivery`]: the outbox worker (retries, backoff, statuses).
+//! - [`files`]: owner-only folders and files under the data folder.
 //! - [`documents`]: PDFs (typst), QR codes, the cédula's signature and its verification.
 //! - [`staff`]: the office side: agenda, check-in, issuing or rejecting.
 //! - [`http`]: health, metrics, the verification page.
@@ -20,6 +21,7 @@ pub mod conversation;
 pub mod delivery;
 pub mod documents;
 pub mod domain;
+pub mod files;
 pub mod http;
 pub mod service;
 pub mod staff;

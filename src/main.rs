@@ -302,6 +302,13 @@ async fn mail_receive() -> u8 {
 const DELIVERY_TASKS: usize = 4;
 
 async fn connect(settings: Arc<Settings>) -> anyhow::Result<Service> {
+    // The data folder holds personal data: owner-only when we create it.
+    ventanilla::files::create_private_dir_all(&settings.data_dir).with_context(|| {
+        format!(
+            "cannot create VENTANILLA_DATA_DIR {}",
+            settings.data_dir.display()
+        )
+    })?;
     let db = Db::connect(&settings.database_url).await?;
     db.migrate().await?;
     Ok(Service::new(db, settings))

@@ -8,6 +8,15 @@ use ventanilla::channels::terminal::JsonTurn;
 
 /// Runs `chat --jsonl --user USER` with `lines` on stdin against the database in `dir`.
 fn chat(dir: &std::path::Path, user: &str, lines: &[&str]) -> Vec<JsonTurn> {
+    let input: Vec<u8> = lines
+        .iter()
+        .flat_map(|l| format!("{l}\n").into_bytes())
+        .collect();
+    chat_bytes(dir, user, &input)
+}
+
+/// Like [`chat`], with raw bytes on stdin (one turn per line).
+fn chat_bytes(dir: &std::path::Path, user: &str, input: &[u8]) -> Vec<JsonTurn> {
     let mut child = Command::new(env!("CARGO_BIN_EXE_ventanilla"))
         .args(["chat", "--jsonl", "--user", user])
         .env("VENTANILLA_DATA_DIR", dir)
@@ -20,9 +29,7 @@ fn chat(dir: &std::path::Path, user: &str, lines: &[&str]) -> Vec<JsonTurn> {
         .spawn()
         .expect("start ventanilla chat");
     let mut stdin = child.stdin.take().unwrap();
-    for line in lines {
-        writeln!(stdin, "{line}").unwrap();
-    }
+    stdin.write_all(input).unwrap();
     drop(stdin);
     let output = child.wait_with_output().unwrap();
     assert!(
@@ -39,7 +46,7 @@ fn chat(dir: &std::path::Path, user: &str, lines: &[&str]) -> Vec<JsonTurn> {
         .collect();
     assert_eq!(
         turns.len(),
-        lines.len(),
+        input.iter().filter(|&&b| b == b'\n').count(),
         "exactly one JSON line per input line"
     );
     turns
@@ -190,4 +197,64 @@ fn a_person_sees_numbered_choices_and_the_last_question_on_return() {
     assert!(first.contains("  2. No acepto"), "{first}");
     // Coming back shows the question that was left open.
     assert!(second.contains("Aviso de privacidad"), "{second}");
+}
+
+#[test]
+fn a_line_that_is_not_utf8_is_answered_not_fatal() {
+    let dir = tempfile::tempdir().unwrap();
+
+    // Latin-1 "sí" (0xED) where UTF-8 was expected, then a normal line.
+    let turns = chat_bytes(dir.path(), "lat", b"hola\ns\xed\nhola\n");
+
+    assert!(last_text(&turns[0]).contains("Aviso de privacidad"));
+    assert!(!turns[1].replies.is_empty(), "the odd line got an answer");
+    assert!(turns.iter().all(|t| t.error.is_none()));
+}
+
+#[test]
+fn two_users_may_use_the_same_input_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = [r#"{"id":"m-1","text":"hola"}"#];
+
+    let ana = chat(dir.path(), "ana", &script);
+    let bea = chat(dir.path(), "bea", &script);
+
+    assert!(!ana[0].replies.is_empty());
+    assert!(
+        !bea[0].replies.is_empty(),
+        "another user's m-1 is not a duplicate"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn the_data_folder_the_database_and_the_documents_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("var");
+    let mode = |path: &std::path::Path| {
+        std::fs::metadata(path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+
+    // Up to the level: its answer carries the payment sheets (PDFs saved for the terminal).
+    let turns = chat(&data, "pau", &JOURNEY[..8]);
+
+    let sheets = &turns[7].replies[0].attachments;
+    assert!(!sheets.is_empty(), "payment sheets saved");
+    assert_eq!(mode(&data), 0o700, "the data folder");
+    assert_eq!(mode(&data.join("ventanilla.db")), 0o600, "the database");
+    let wal = data.join("ventanilla.db-wal");
+    if wal.exists() {
+        assert_eq!(mode(&wal), 0o600, "the WAL");
+    }
+    assert_eq!(mode(&data.join("documents")), 0o700);
+    for sheet in sheets {
+        let path = std::path::Path::new(&sheet.path);
+        assert_eq!(mode(path), 0o600, "{}", sheet.path);
+        assert_eq!(mode(path.parent().unwrap()), 0o700);
+    }
 }

@@ -5,7 +5,11 @@
 //! `--jsonl` is for scripts: every input line gives exactly one output line,
 //! `{"replies":[{"text":…,"choices":[{"id":…,"label":…}],"attachments":[…]}]}`.
 //! An input line may also be a JSON object `{"text":…}`, `{"choice":…}` or
-//! `{"unsupported":"sticker"}`, with an optional `"id"` (the idempotency key).
+//! `{"unsupported":"sticker"}`, with an optional `"id"` (the idempotency key, scoped to the
+//! `--user`: two users' scripts may use the same ids).
+//!
+//! Input is read as bytes: a line that is not UTF-8 is read with its bad bytes replaced (and
+//! answered like any other text), and a line longer than [`MAX_LINE`] bytes is cut there.
 
 use std::sync::{Arc, Mutex};
 
@@ -98,6 +102,45 @@ fn parse_line(line: &str, jsonl: bool) -> (Option<String>, Input) {
     (None, Input::Text(line.to_string()))
 }
 
+/// The idempotency key of a script's `"id"`: scoped to the user, so that two users' scripts may
+/// use the same ids. The length prefix keeps `("a:b", "c")` and `("a", "b:c")` apart.
+fn scoped_id(user: &str, id: &str) -> String {
+    format!("{}:{user}:{id}", user.len())
+}
+
+/// The longest input line read, in bytes; the rest of a longer line is dropped.
+pub const MAX_LINE: usize = 16 * 1024;
+
+/// Reads one line without its end (`\n` or `\r\n`), bytes that are not UTF-8 replaced, at most
+/// [`MAX_LINE`] bytes of it kept; `None` at the end of the input.
+async fn read_line(reader: &mut (impl AsyncBufRead + Unpin)) -> std::io::Result<Option<String>> {
+    let mut bytes = Vec::new();
+    let mut read_any = false;
+    loop {
+        let available = reader.fill_buf().await?;
+        if available.is_empty() {
+            break;
+        }
+        read_any = true;
+        let newline = available.iter().position(|&b| b == b'\n');
+        let chunk = &available[..newline.unwrap_or(available.len())];
+        let room = MAX_LINE.saturating_sub(bytes.len());
+        bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        let consumed = newline.map_or(available.len(), |at| at + 1);
+        reader.consume(consumed);
+        if newline.is_some() {
+            break;
+        }
+    }
+    if !read_any {
+        return Ok(None);
+    }
+    if bytes.last() == Some(&b'\r') {
+        bytes.pop();
+    }
+    Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
+}
+
 /// A fresh idempotency key for a typed line.
 fn fresh_id(user: &str) -> String {
     let nanos = std::time::SystemTime::now()
@@ -113,7 +156,7 @@ pub async fn run(
     service: &Service,
     user: &str,
     jsonl: bool,
-    input: impl AsyncBufRead + Unpin,
+    mut reader: impl AsyncBufRead + Unpin,
     mut output: impl AsyncWrite + Unpin,
 ) -> anyhow::Result<()> {
     let sender = TerminalSender::default();
@@ -144,13 +187,15 @@ pub async fn run(
         output.flush().await?;
     }
 
-    let mut lines = input.lines();
-    while let Some(line) = lines.next_line().await? {
+    while let Some(line) = read_line(&mut reader).await? {
         let (id, input) = parse_line(&line, jsonl);
         let inbound = Inbound {
             channel: Channel::Terminal,
             address: user.to_string(),
-            external_id: id.unwrap_or_else(|| fresh_id(user)),
+            external_id: match id {
+                Some(id) => scoped_id(user, &id),
+                None => fresh_id(user),
+            },
             input,
             thread: Vec::new(),
         };
@@ -234,11 +279,11 @@ async fn save_attachments(
     let dir = data_dir
         .join("documents")
         .join(delivery.conversation_id.to_string());
-    tokio::fs::create_dir_all(&dir).await?;
+    crate::files::create_private_dir_all_async(&dir).await?;
     for document in &delivery.message.attachments {
         let rendered = documents.render(document).await?;
         let path = dir.join(&rendered.file_name);
-        tokio::fs::write(&path, &rendered.bytes).await?;
+        crate::files::write_private(&path, &rendered.bytes).await?;
         saved.push(JsonAttachment {
             name: rendered.file_name,
             path: path.display().to_string(),
@@ -285,6 +330,33 @@ async fn last_message(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn lines_are_read_lossily_and_bounded() {
+        let mut long = vec![b'a'; MAX_LINE + 10];
+        long.push(b'\n');
+        let mut input: Vec<u8> = b"Hola\xff\xfe mundo\r\n".to_vec();
+        input.extend_from_slice(&long);
+        input.extend_from_slice(b"fin");
+        let mut reader = &input[..];
+
+        let first = read_line(&mut reader).await.unwrap();
+        let second = read_line(&mut reader).await.unwrap().unwrap();
+        let third = read_line(&mut reader).await.unwrap();
+        let end = read_line(&mut reader).await.unwrap();
+
+        assert_eq!(first.as_deref(), Some("Hola\u{fffd}\u{fffd} mundo"));
+        assert_eq!(second.len(), MAX_LINE);
+        assert_eq!(third.as_deref(), Some("fin"));
+        assert_eq!(end, None);
+    }
+
+    #[test]
+    fn script_ids_are_scoped_to_their_user() {
+        assert_ne!(scoped_id("ana", "m1"), scoped_id("luz", "m1"));
+        assert_ne!(scoped_id("a:b", "c"), scoped_id("a", "b:c"));
+        assert_eq!(scoped_id("ana", "m1"), scoped_id("ana", "m1"));
+    }
 
     #[test]
     fn input_lines_are_text_or_json_objects() {

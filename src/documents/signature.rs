@@ -24,7 +24,7 @@ impl Signer {
             );
         }
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
+            crate::files::create_private_dir_all(dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
         }
         let seed: [u8; 32] = rand::random();

@@ -141,8 +141,14 @@ impl Db {
         let path = options.get_filename().to_path_buf();
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         if !in_memory && let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).with_context(|| {
+            crate::files::create_private_dir_all(parent).with_context(|| {
                 format!("Failed to create the database folder {}", parent.display())
+            })?;
+        }
+        // Owner-only from the start; SQLite gives its -wal and -shm files the same mode.
+        if !in_memory {
+            crate::files::create_private_file(&path).with_context(|| {
+                format!("Failed to create the database file {}", path.display())
             })?;
         }
         // A local file needs no liveness ping before each use: that would be one more hop to

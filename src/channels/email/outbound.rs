@@ -68,7 +68,7 @@ impl EmailSender {
             ),
             None => {
                 let dir = settings.data_dir.join("outbox");
-                std::fs::create_dir_all(&dir)
+                crate::files::create_private_dir_all(&dir)
                     .with_context(|| format!("cannot create {}", dir.display()))?;
                 Transport::Files(dir)
             }
@@ -318,10 +318,11 @@ fn with_return_path(message: &Message) -> Vec<u8> {
     bytes
 }
 
-/// Writes `ID.eml` atomically (a retry rewrites the same file with the same bytes).
+/// Writes `ID.eml` atomically (a retry rewrites the same file with the same bytes), readable by
+/// its owner only.
 async fn write_file(dir: &std::path::Path, id: i64, bytes: &[u8]) -> std::io::Result<()> {
     let partial = dir.join(format!(".{id}.eml.partial"));
-    tokio::fs::write(&partial, bytes).await?;
+    crate::files::write_private(&partial, bytes).await?;
     tokio::fs::rename(&partial, dir.join(format!("{id}.eml"))).await
 }
 
@@ -348,5 +349,25 @@ fn smtp_error(error: lettre::transport::smtp::Error) -> SendError {
             reason: format!("SMTP connection: {error}"),
             retry_after: None,
         }
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[tokio::test]
+    async fn eml_files_are_readable_by_their_owner_only() {
+        let dir = tempfile::tempdir().unwrap();
+
+        write_file(dir.path(), 7, b"From: a\r\n\r\nx")
+            .await
+            .unwrap();
+
+        let eml = dir.path().join("7.eml");
+        let mode = std::fs::metadata(&eml).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(std::fs::read(&eml).unwrap(), b"From: a\r\n\r\nx");
     }
 }
