@@ -342,7 +342,12 @@ async fn the_mta_pipe_and_the_maildir_reach_the_same_result() {
     let service = unique_address("tramites", "ventanilla.test");
     let luz = unique_address("luz", "correo.test");
     let by_maildir = mail_app(Backend::Sqlite, &service, false, None).await;
-    let by_pipe = mail_app(Backend::Sqlite, &service, false, None).await;
+    let mut by_pipe = mail_app(Backend::Sqlite, &service, false, None).await;
+    // `mail receive` runs on VENTANILLA_NOW's running clock, so what it writes is due a moment
+    // after NOW: this side's worker delivers it a minute later.
+    let minute_later =
+        chrono::DateTime::parse_from_rfc3339(NOW).unwrap() + chrono::Duration::minutes(1);
+    by_pipe.service.clock = ventanilla::service::Clock::Fixed(minute_later.to_utc());
     let hello = first_message(&luz, &service, "Hola", "Hola, buenas tardes");
     let pipe_url = by_pipe.service.settings.database_url.clone();
 
