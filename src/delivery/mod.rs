@@ -36,27 +36,16 @@ pub struct Delivery {
 /// retry, a restart or another worker taking the message over does not send those parts again.
 #[derive(Debug, Clone)]
 pub struct Progress {
-    db: Option<Db>,
+    db: Db,
     claim: Claim,
 }
 
 impl Progress {
-    /// Records nothing (a delivery made outside the worker).
-    pub fn none() -> Progress {
-        Progress {
-            db: None,
-            claim: Claim { id: 0, token: 0 },
-        }
-    }
-
     /// Records that the first `parts` parts went out. Fails when another worker has taken the
     /// message over (this one's lease ran out): it sends the rest, so this one should stop. A
     /// database error is only logged: the worst it costs is a part sent twice.
     pub async fn record(&self, parts: u32) -> Result<(), SendError> {
-        let Some(db) = &self.db else {
-            return Ok(());
-        };
-        match store::outbox::record_parts(db, self.claim, parts).await {
+        match store::outbox::record_parts(&self.db, self.claim, parts).await {
             Ok(true) => Ok(()),
             Ok(false) => Err(SendError::Transient {
                 reason: "another worker took the message over".into(),
@@ -289,7 +278,7 @@ impl Worker {
             attempt,
             parts_sent: u32::try_from(row.parts_sent).unwrap_or(0),
             progress: Progress {
-                db: Some(self.db.clone()),
+                db: self.db.clone(),
                 claim,
             },
         };
