@@ -65,12 +65,11 @@ async fn telegram_webhook(
         // Nothing Telegram sends again would be readable either.
         return StatusCode::OK;
     };
-    match webhook.receiver.process(&update).await {
-        Ok(()) => StatusCode::OK,
-        Err(error) => {
-            tracing::error!(error.message = %error, "webhook update not processed");
-            StatusCode::INTERNAL_SERVER_ERROR
-        }
+    // Processed or set aside: done. Otherwise Telegram delivers it again.
+    if webhook.receiver.process_guarded(&update).await {
+        StatusCode::OK
+    } else {
+        StatusCode::INTERNAL_SERVER_ERROR
     }
 }
 

@@ -20,6 +20,7 @@ pub mod conversation;
 pub mod delivery;
 pub mod documents;
 pub mod domain;
+pub mod guard;
 pub mod http;
 pub mod service;
 pub mod staff;
