@@ -36,6 +36,7 @@ pub struct Settings {
     /// Who our e-mails come from; replies go to `local+TOKEN@domain` of this address.
     pub mail_from: lettre::message::Mailbox,
     pub mail: MailRules,
+    pub inputs: InputRules,
     /// The cédula signing key (`VENTANILLA_SIGNING_KEY`; created by `staff keygen`).
     pub signing_key: PathBuf,
     pub procedure: Procedure,
@@ -65,7 +66,13 @@ pub struct MailRules {
     /// At most one notice about an unthreaded message per conversation in this many minutes
     /// (and never while one is waiting).
     pub unthreaded_notice_minutes: u32,
-    /// An inbound message whose processing failed or crashed this many times is set aside.
+}
+
+/// Rules for every inbound input, whatever its channel (`[inputs]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputRules {
+    /// An input whose processing failed or crashed the service this many times is set aside.
     pub quarantine_after_failures: u32,
 }
 
@@ -97,6 +104,7 @@ struct FileSettings {
     procedure: FileProcedure,
     booking: BookingRules,
     mail: MailRules,
+    inputs: InputRules,
     #[serde(default)]
     fees: FeeTable,
     offices: Vec<Office>,
@@ -219,6 +227,7 @@ impl Settings {
                     .unwrap_or_else(|| DEFAULT_MAIL_FROM.into()),
             )?,
             mail: file.mail,
+            inputs: file.inputs,
             signing_key,
             procedure: Procedure {
                 eligibility_cutoff: file.procedure.eligibility_cutoff,

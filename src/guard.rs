@@ -1,7 +1,7 @@
 //! One input never stops the next: an input's processing is *guarded*. The attempt is counted
 //! in the database before the input is processed (so an input that aborts the process counts
 //! too), a panic is caught, and an input whose processing failed or crashed the service
-//! `[mail] quarantine_after_failures` times is set aside: the caller moves it out of the way
+//! `[inputs] quarantine_after_failures` times is set aside: the caller moves it out of the way
 //! (Maildir `quarantine/`, an IMAP keyword, exit 65, the Telegram offset past it), the audit
 //! trail records why (`input_quarantined`, no personal data) and
 //! `ventanilla_inputs_quarantined_total` counts it.
@@ -59,7 +59,7 @@ pub async fn run<T, F>(
 where
     F: Future<Output = T>,
 {
-    let limit = i64::from(service.settings.mail.quarantine_after_failures.max(1));
+    let limit = i64::from(service.settings.inputs.quarantine_after_failures.max(1));
     let mut failures_before = 0;
     if counting == Counting::Before {
         let attempt = match begin(service, channel, key).await {

@@ -540,7 +540,7 @@ impl Outcome {
 }
 
 /// [`receive`], guarded ([`crate::guard`]): a message whose processing failed or crashed the
-/// service `[mail] quarantine_after_failures` times is set aside, and the next one goes on. The
+/// service `[inputs] quarantine_after_failures` times is set aside, and the next one goes on. The
 /// key is the SHA-256 of the raw bytes, taken before anything of the message is read.
 pub async fn receive_guarded(service: &Service, raw: &[u8]) -> Outcome {
     let key = hex(&Sha256::digest(raw));
