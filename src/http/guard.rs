@@ -324,6 +324,22 @@ mod tests {
     }
 
     #[test]
+    fn forwarded_for_is_believed_only_when_configured() {
+        let request = || {
+            let mut request = axum::http::Request::builder()
+                .header("X-Forwarded-For", "203.0.113.9, 198.51.100.4")
+                .body(axum::body::Body::empty())
+                .unwrap();
+            let peer: SocketAddr = "192.0.2.50:4000".parse().unwrap();
+            request.extensions_mut().insert(ConnectInfo(peer));
+            request
+        };
+        assert_eq!(client_address(&request(), false), ip("192.0.2.50"));
+        // The proxy appends the address it saw: the last entry, not the client's claim.
+        assert_eq!(client_address(&request(), true), ip("198.51.100.4"));
+    }
+
+    #[test]
     fn an_ipv6_slash_64_is_one_client() {
         let limiter = RateLimiter::new(1, 1, 100);
         let start = Instant::now();

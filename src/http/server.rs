@@ -130,7 +130,10 @@ fn limits() -> Option<libc::rlimit> {
 }
 
 /// The process's soft open-files limit, when the platform has one.
-#[allow(clippy::unnecessary_cast, reason = "rlim_t is u64 on Linux, not everywhere")]
+#[allow(
+    clippy::unnecessary_cast,
+    reason = "rlim_t is u64 on Linux, not everywhere"
+)]
 pub fn open_files_limit() -> Option<u64> {
     #[cfg(unix)]
     {
@@ -147,7 +150,10 @@ pub fn open_files_limit() -> Option<u64> {
 ///
 /// # Errors
 /// When the limits cannot be read or set.
-#[allow(clippy::unnecessary_cast, reason = "rlim_t is u64 on Linux, not everywhere")]
+#[allow(
+    clippy::unnecessary_cast,
+    reason = "rlim_t is u64 on Linux, not everywhere"
+)]
 pub fn raise_open_files_limit() -> std::io::Result<(u64, u64)> {
     #[cfg(unix)]
     {
