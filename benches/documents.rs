@@ -47,6 +47,7 @@ fn main() {
                 issued_at: chrono::Utc
                     .with_ymd_and_hms(2026, 12, 3, 16, 10, 0)
                     .unwrap(),
+                verification_url: Some(documents.verification_url(&format!("{n:08}"))),
             };
             let cadena = payload.cadena_original();
             CedulaRow {

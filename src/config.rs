@@ -37,6 +37,8 @@ pub struct Settings {
     /// Who our e-mails come from; replies go to `local+TOKEN@domain` of this address.
     pub mail_from: lettre::message::Mailbox,
     pub mail: MailRules,
+    pub inputs: InputRules,
+    pub http: HttpRules,
     /// The cédula signing key (`VENTANILLA_SIGNING_KEY`; created by `staff keygen`).
     pub signing_key: PathBuf,
     pub procedure: Procedure,
@@ -66,8 +68,40 @@ pub struct MailRules {
     /// At most one notice about an unthreaded message per conversation in this many minutes
     /// (and never while one is waiting).
     pub unthreaded_notice_minutes: u32,
-    /// An inbound message whose processing failed or crashed this many times is set aside.
+}
+
+/// Rules for every inbound input, whatever its channel (`[inputs]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputRules {
+    /// An input whose processing failed or crashed the service this many times is set aside.
     pub quarantine_after_failures: u32,
+}
+
+/// Limits of the HTTP server (`[http]`): what one client, or many, can hold open or ask for.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpRules {
+    /// A connection must send a request's whole header within this time (also between
+    /// requests on a kept-alive connection), or it is closed.
+    pub header_read_timeout_millis: u64,
+    /// A request (body included) must be answered within this time, or it gets 503.
+    pub request_timeout_millis: u64,
+    /// Connections open at once; capped further by the open-files limit, less a reserve for
+    /// the database and the Maildir.
+    pub max_connections: usize,
+    /// Requests in progress at once (`/healthz` aside); more get 503 at once.
+    pub max_concurrent_requests: usize,
+    /// The largest request body read on any route.
+    pub max_body_bytes: usize,
+    /// Per client address: requests in a burst, and how many are given back per minute.
+    pub rate_limit_burst: u32,
+    pub rate_limit_per_minute: u32,
+    /// Client addresses remembered by the rate limiter (the oldest are forgotten first).
+    pub rate_limit_clients: usize,
+    /// Take the client's address from the last `X-Forwarded-For` entry (only behind a proxy
+    /// that sets it; anyone can send that header otherwise).
+    pub trust_forwarded_for: bool,
 }
 
 /// `MAIL_FROM` when unset: good for the embedded defaults (`.eml` files), not for real mail.
@@ -98,6 +132,8 @@ struct FileSettings {
     procedure: FileProcedure,
     booking: BookingRules,
     mail: MailRules,
+    inputs: InputRules,
+    http: HttpRules,
     #[serde(default)]
     fees: FeeTable,
     offices: Vec<Office>,
@@ -220,6 +256,8 @@ impl Settings {
                     .unwrap_or_else(|| DEFAULT_MAIL_FROM.into()),
             )?,
             mail: file.mail,
+            inputs: file.inputs,
+            http: file.http,
             signing_key,
             procedure: Procedure {
                 eligibility_cutoff: file.procedure.eligibility_cutoff,
@@ -288,6 +326,24 @@ impl Settings {
         ids.sort_unstable();
         if ids.windows(2).any(|w| w[0] == w[1]) {
             bail!("VENTANILLA_CONFIG: office ids must be unique");
+        }
+        let http = &self.http;
+        if http.header_read_timeout_millis == 0 || http.request_timeout_millis == 0 {
+            bail!(
+                "http.header_read_timeout_millis and http.request_timeout_millis must be above 0"
+            );
+        }
+        if http.max_connections == 0 || http.max_concurrent_requests == 0 {
+            bail!("http.max_connections and http.max_concurrent_requests must be at least 1");
+        }
+        if http.rate_limit_burst == 0
+            || http.rate_limit_per_minute == 0
+            || http.rate_limit_clients == 0
+        {
+            bail!(
+                "http.rate_limit_burst, http.rate_limit_per_minute and http.rate_limit_clients \
+                 must be at least 1"
+            );
         }
         if self.procedure.booking.window_days == 0 {
             bail!("booking.window_days must be at least 1");

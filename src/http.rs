@@ -2,6 +2,13 @@
 //! text format), `/verificar/{number}` (a cédula's registry record and signature status: where
 //! its QR code leads), `/clave-publica` (the key that verifies cédulas) and, in webhook mode,
 //! `/telegram/webhook`.
+//!
+//! Every route but `/healthz` shares a cap on requests in progress; the public pages are
+//! rate-limited per client address; every response carries the security headers (`limits`).
+//! The server is our own accept loop (`server`): header-read timeout, connection cap.
+
+pub mod limits;
+pub mod server;
 
 use std::fmt::Write as _;
 use std::future::Future;
@@ -9,8 +16,9 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 
@@ -36,13 +44,42 @@ pub struct TelegramWebhook {
 }
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
-        .route("/telegram/webhook", post(telegram_webhook))
+    let guards = limits::Guards::new(
+        state.service.templates.clone(),
+        &state.service.settings.http,
+    );
+    // What anyone may ask for: counted per client address.
+    let public = Router::new()
         .route("/verificar/{number}", get(verify_page))
         .route("/clave-publica", get(public_key))
+        .route_layer(middleware::from_fn_with_state(
+            guards.clone(),
+            limits::rate_limit,
+        ));
+    // Everything but /healthz waits for nothing: beyond the cap it gets 503 at once, so a
+    // load balancer's health check still gets through under load.
+    let limited = Router::new()
+        .route("/metrics", get(metrics))
+        .route("/telegram/webhook", post(telegram_webhook))
+        .merge(public)
+        .route_layer(middleware::from_fn_with_state(
+            guards.clone(),
+            limits::limit_concurrency,
+        ));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .merge(limited)
         .with_state(state)
+        .layer(DefaultBodyLimit::max(guards.rules.max_body_bytes))
+        .layer(middleware::from_fn_with_state(
+            guards.clone(),
+            limits::limit_body,
+        ))
+        .layer(middleware::from_fn_with_state(
+            guards.clone(),
+            limits::request_timeout,
+        ))
+        .layer(middleware::from_fn(limits::security_headers))
 }
 
 /// Telegram's webhook: only a request carrying the secret given to `setWebhook` is read.
@@ -65,16 +102,17 @@ async fn telegram_webhook(
         // Nothing Telegram sends again would be readable either.
         return StatusCode::OK;
     };
-    match webhook.receiver.process(&update).await {
-        Ok(()) => StatusCode::OK,
-        Err(error) => {
-            tracing::error!(error.message = %error, "webhook update not processed");
-            StatusCode::INTERNAL_SERVER_ERROR
-        }
+    // Processed or set aside: done. Otherwise Telegram delivers it again.
+    if webhook.receiver.process_guarded(&update).await {
+        StatusCode::OK
+    } else {
+        StatusCode::INTERNAL_SERVER_ERROR
     }
 }
 
-/// The public page of a cédula: its registry record and whether its signature holds.
+/// The public page of a cédula: what the law's registry publishes (name, number, level,
+/// program, institution, date) and its status (whether its signature holds). Not the CURP,
+/// the folio or the cadena original (which holds the CURP).
 async fn verify_page(
     State(state): State<AppState>,
     axum::extract::Path(number): axum::extract::Path<String>,
@@ -133,13 +171,11 @@ async fn verify_page(
         serde_json::json!({
             "number": payload.number.to_string(),
             "name": payload.full_name(),
-            "curp": payload.curp,
             "institution": payload.institution,
             "program": payload.program,
             "level": format!("level.{}", payload.level),
             "issued_on": local.date_naive(),
             "signature_holds": signature_holds,
-            "cadena": row.cadena,
         }),
     )
 }
@@ -161,15 +197,14 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Serves until `shutdown` completes.
+/// Serves until `shutdown` completes, with the limits of `[http]`.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let rules = state.service.settings.http.clone();
+    server::run(listener, router(state), &rules, shutdown).await
 }
 
 /// How old the worker's heartbeat may be before the service is unhealthy.

@@ -22,6 +22,7 @@ pub mod delivery;
 pub mod documents;
 pub mod domain;
 pub mod files;
+pub mod guard;
 pub mod http;
 pub mod service;
 pub mod staff;

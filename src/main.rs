@@ -133,23 +133,29 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Verify { file } => {
             telemetry::init("warn");
-            let bytes =
-                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let bytes = read_bounded(&file, documents::MAX_PDF_BYTES)?;
             let service = connect(settings.clone()).await?;
             let office_key = documents::signature::Signer::load(&settings.signing_key)
                 .ok()
                 .map(|s| s.public_key());
-            let verdict = documents::verify_pdf(&service.db, office_key.as_deref(), &bytes).await;
+            let renderer =
+                documents::Documents::new(service.db.clone(), service.templates.clone(), &settings);
+            let verdict = documents::verify_pdf(&renderer, office_key.as_deref(), &bytes).await;
             service.db.close().await;
-            let (valid, context) = match verdict? {
-                documents::Verdict::Valid { number } => {
-                    (true, serde_json::json!({ "valid": true, "number": number }))
-                }
-                documents::Verdict::Invalid { reason } => (
-                    false,
-                    serde_json::json!({ "valid": false, "reason": reason }),
-                ),
+            let (valid, reason, signed) = match verdict? {
+                documents::Verdict::Valid { signed } => (true, None, Some(signed)),
+                documents::Verdict::Invalid { reason, signed } => (false, Some(reason), signed),
             };
+            let holder = signed.map(|payload| {
+                serde_json::json!({
+                    "number": payload.number.to_string(),
+                    "name": payload.full_name(),
+                    "level": format!("level.{}", payload.level),
+                    "program": payload.program,
+                    "institution": payload.institution,
+                })
+            });
+            let context = serde_json::json!({ "valid": valid, "reason": reason, "holder": holder });
             print!("{}", service.templates.render("staff/verify.txt", context)?);
             if !valid {
                 std::process::exit(1);
@@ -164,6 +170,19 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Reads at most `limit` bytes of `path` (one byte more means the file is too large to be what
+/// it claims, and `verify` says so).
+fn read_bounded(path: &std::path::Path, limit: u64) -> anyhow::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(bytes)
 }
 
 /// Runs a staff command, printing its outcome; false when it was refused.
@@ -315,6 +334,12 @@ async fn connect(settings: Arc<Settings>) -> anyhow::Result<Service> {
 }
 
 async fn serve(settings: Arc<Settings>) -> anyhow::Result<()> {
+    // Before anything opens a file: idle connections must not leave the Maildir reader and the
+    // database without descriptors.
+    match http::server::raise_open_files_limit() {
+        Ok((soft, hard)) => tracing::info!(soft, hard, "open files limit"),
+        Err(error) => tracing::warn!(error.message = %error, "cannot raise the open files limit"),
+    }
     let service = connect(settings.clone()).await?;
     tracing::info!(backend = service.db.backend(), "database ready");
     log_channels(&settings);

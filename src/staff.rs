@@ -140,6 +140,10 @@ pub async fn approve(
         program: data.academic.program.clone(),
         level: data.academic.level.key().to_string(),
         issued_at,
+        verification_url: Some(format!(
+            "{}/verificar/{number}",
+            service.settings.public_url
+        )),
     };
     let cadena = payload.cadena_original();
     let row = CedulaRow {

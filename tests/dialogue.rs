@@ -613,19 +613,31 @@ fn zz_every_template_was_rendered() {
         agenda.contains("3 de diciembre") && agenda.contains("Con cita agendada"),
         "{agenda}"
     );
-    for (valid, reason) in [
-        (true, ""),
-        (false, "signature_mismatch"),
-        (false, "not_in_registry"),
+    let holder = serde_json::json!({
+        "number": "00000001", "name": "Luz María Pérez Gómez", "level": "level.licenciatura",
+        "program": "Licenciatura en Derecho", "institution": "Universidad de Guadalajara",
+    });
+    for (valid, reason, holder) in [
+        (true, "", holder.clone()),
+        (false, "signature_mismatch", serde_json::Value::Null),
+        (false, "not_in_registry", holder.clone()),
+        (false, "page_differs", holder.clone()),
+        (false, "too_large", serde_json::Value::Null),
     ] {
         let text = templates
             .render(
                 "staff/verify.txt",
-                serde_json::json!({ "valid": valid, "number": "00000001", "reason": reason }),
+                serde_json::json!({ "valid": valid, "reason": reason, "holder": holder }),
             )
             .unwrap();
         assert!(
             text.starts_with(if valid { "VALID" } else { "INVALID" }),
+            "{text}"
+        );
+        // The signed payload's holder, when there is one, is printed beside the verdict.
+        assert_eq!(
+            text.contains("Luz María Pérez Gómez") && text.contains("Licenciatura"),
+            !holder.is_null(),
             "{text}"
         );
     }

@@ -547,3 +547,36 @@ async fn replies_to_one_address_stay_under_the_hourly_limit() {
     let statuses: Vec<&str> = rows.iter().map(|(_, s, _)| s.as_str()).collect();
     assert_eq!(statuses, ["sent", "sent", "pending"]);
 }
+
+/// Real servers: over IMAP, a message larger than allowed is fetched only up to the limit and
+/// answered from its headers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imap_fetches_a_large_message_only_up_to_the_limit() {
+    let service = unique_address("tramites", "ventanilla.test");
+    let app = mail_app(
+        Backend::Sqlite,
+        &service,
+        true,
+        Some("[mail]\nmax_message_bytes = 4096\n"),
+    )
+    .await;
+    let running = run_email(&app, true);
+    let luz = unique_address("luz", "correo.test");
+    let large = first_message(&luz, &service, "Hola", &"Hola. ".repeat(5000));
+    assert!(large.len() > 20_000);
+    smtp_send(&large, &luz, &service).await;
+    let answer = wait_for_mail(&luz, 1).await.remove(0);
+    running.stop().await;
+    assert!(
+        answer
+            .mail
+            .text
+            .contains("más grande de lo que puedo recibir"),
+        "{}",
+        answer.mail.text
+    );
+    let records = inbound_records(&app).await;
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].disposition, "too_large");
+    assert!(records[0].size <= 4097, "read {} bytes", records[0].size);
+}

@@ -6,7 +6,7 @@ mod support;
 
 use std::process::Command;
 
-use support::{Backend, TestApp, answers_to_review, backends, spawn_app};
+use support::{Backend, TestApp, answers_to_review, backends, spawn_app, spawn_app_with};
 use ventanilla::documents::signature::Signer;
 use ventanilla::documents::{self, DocumentRef, Documents, SignedCedula, Verdict};
 use ventanilla::service::OutgoingMessage;
@@ -131,7 +131,13 @@ async fn issuing_a_cedula_signs_it_delivers_it_by_e_mail_and_it_verifies() {
             .unwrap()
             .unwrap();
         assert_eq!(case.status, "issued");
-        assert!(row.cadena.starts_with("||1|00000001|"), "{}", row.cadena);
+        assert!(row.cadena.starts_with("||2|00000001|"), "{}", row.cadena);
+        assert!(
+            row.cadena
+                .ends_with("|http://127.0.0.1:8080/verificar/00000001||"),
+            "the verification address is signed: {}",
+            row.cadena
+        );
         assert!(row.cadena.contains("PEGL890909MJCRMS08"));
         let events: Vec<String> = store::audit::list(&mut reader.conn(), None, Some(case.id))
             .await
@@ -179,46 +185,54 @@ async fn issuing_a_cedula_signs_it_delivers_it_by_e_mail_and_it_verifies() {
 
         // Verification: the real PDF, a tampered payload, another key, not a cédula.
         let key = signer.public_key();
-        assert_eq!(
-            documents::verify_pdf(&app.service.db, Some(&key), &pdf)
-                .await
-                .unwrap(),
-            Verdict::Valid {
-                number: "00000001".into()
-            }
-        );
+        let renderer = documents(&app);
+        let Verdict::Valid { signed } = documents::verify_pdf(&renderer, Some(&key), &pdf)
+            .await
+            .unwrap()
+        else {
+            panic!("{backend:?}: the issued PDF verifies");
+        };
+        assert_eq!(signed.number.to_string(), "00000001");
+        assert_eq!(signed.full_name(), "Luz María Pérez Gómez");
         let mut tampered = row.clone();
         let mut signed: ventanilla::domain::cedula::CedulaPayload =
             serde_json::from_str(&row.payload).unwrap();
         signed.institution = "Universidad Falsa".into();
         tampered.payload = serde_json::to_string(&signed).unwrap();
         let forged = documents(&app).cedula(&tampered).unwrap().bytes;
+        let verdict = |bytes: Vec<u8>, key: Option<String>| {
+            let renderer = renderer.clone();
+            async move {
+                documents::verify_pdf(&renderer, key.as_deref(), &bytes)
+                    .await
+                    .unwrap()
+            }
+        };
         assert_eq!(
-            documents::verify_pdf(&app.service.db, Some(&key), &forged)
-                .await
-                .unwrap(),
+            verdict(forged, Some(key.clone())).await,
             Verdict::Invalid {
-                reason: "signature_mismatch"
+                reason: "signature_mismatch",
+                signed: None
             }
         );
         let other = Signer::generate(&app.data_dir.join("other.key")).unwrap();
         assert_eq!(
-            documents::verify_pdf(&app.service.db, Some(&other.public_key()), &pdf)
-                .await
-                .unwrap(),
+            verdict(pdf.clone(), Some(other.public_key())).await,
             Verdict::Invalid {
-                reason: "foreign_key"
+                reason: "foreign_key",
+                signed: None
             }
         );
         assert_eq!(
-            documents::verify_pdf(&app.service.db, None, b"%PDF-1.7 nothing")
-                .await
-                .unwrap(),
+            verdict(b"%PDF-1.7 nothing".to_vec(), None).await,
             Verdict::Invalid {
-                reason: "no_signed_payload"
+                reason: "no_signed_payload",
+                signed: None
             }
         );
-        let attached = documents::pdf::attachment(&pdf, "cedula.json").unwrap();
+        let attached = documents::pdf::attachment(&pdf, "cedula.json")
+            .unwrap()
+            .unwrap();
         let signed: SignedCedula = serde_json::from_slice(&attached).unwrap();
         assert_eq!(signed.public_key, key);
     }
@@ -311,7 +325,18 @@ async fn the_staff_commands_and_verify_on_the_command_line() {
     std::fs::write(&path, &pdf).unwrap();
     let valid = cli(&app, &["verify", path.to_str().unwrap()]);
     assert!(valid.status.success());
-    assert!(String::from_utf8_lossy(&valid.stdout).starts_with("VALID"));
+    let printed = String::from_utf8_lossy(&valid.stdout);
+    assert!(printed.starts_with("VALID"), "{printed}");
+    // The holder as signed, beside the verdict.
+    for field in [
+        "Titular:     Luz María Pérez Gómez",
+        "Cédula:      00000001",
+        "Nivel:       Licenciatura",
+        "Programa:    Licenciatura en Derecho",
+        "Institución: Universidad de Guadalajara",
+    ] {
+        assert!(printed.contains(field), "{field} not in: {printed}");
+    }
     let junk = app.data_dir.join("junk.pdf");
     std::fs::write(&junk, b"%PDF-1.4 not a cedula").unwrap();
     let invalid = cli(&app, &["verify", junk.to_str().unwrap()]);
@@ -319,17 +344,14 @@ async fn the_staff_commands_and_verify_on_the_command_line() {
     assert!(String::from_utf8_lossy(&invalid.stdout).starts_with("INVALID"));
 }
 
-#[tokio::test]
-async fn the_verification_page_shows_the_record_and_unknown_numbers_get_a_404() {
-    let app = spawn_app(Backend::Sqlite).await;
-    let signer = Signer::generate(&app.service.settings.signing_key).unwrap();
-    let folio = booked(&app, "ivan", "PP11YY22XX").await;
-    staff::checkin(&app.service, &folio).await.unwrap().unwrap();
-    staff::approve(&app.service, &signer, &folio)
-        .await
-        .unwrap()
-        .unwrap();
-
+/// Serves `app` over HTTP in this process; returns its port and what stops it.
+async fn serve_http(
+    app: &TestApp,
+) -> (
+    u16,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let state = ventanilla::http::AppState {
@@ -341,32 +363,306 @@ async fn the_verification_page_shows_the_record_and_unknown_numbers_get_a_404() 
     let server = tokio::spawn(ventanilla::http::serve(listener, state, async {
         let _ = stopped.await;
     }));
-    let get = |path: &'static str| async move {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .unwrap();
-        let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-        stream.write_all(request.as_bytes()).await.unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).await.unwrap();
-        response
-    };
+    (port, stop, server)
+}
+
+/// One GET from the local address `from` (any 127.x.y.z is this machine), with extra header
+/// lines; the whole response.
+async fn http_get(port: u16, from: &str, path: &str, headers: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{from}:0").parse().unwrap()).unwrap();
+    let mut stream = socket
+        .connect(format!("127.0.0.1:{port}").parse().unwrap())
+        .await
+        .unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\n{headers}Connection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    let read = stream.read_to_end(&mut response);
+    tokio::time::timeout(std::time::Duration::from_secs(30), read)
+        .await
+        .expect("the server answers")
+        .unwrap();
+    String::from_utf8_lossy(&response).into_owned()
+}
+
+/// The value of `name` in a raw HTTP response, if present.
+fn response_header<'a>(response: &'a str, name: &str) -> Option<&'a str> {
+    let head = response.split("\r\n\r\n").next().unwrap_or("");
+    head.lines().skip(1).find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        key.trim()
+            .eq_ignore_ascii_case(name)
+            .then_some(value.trim())
+    })
+}
+
+fn assert_security_headers(response: &str) {
+    assert_eq!(
+        response_header(response, "x-content-type-options"),
+        Some("nosniff"),
+        "{response}"
+    );
+    let policy = response_header(response, "content-security-policy").unwrap_or_default();
+    assert!(
+        policy.contains("frame-ancestors 'none'") && policy.contains("default-src 'none'"),
+        "{response}"
+    );
+    assert_eq!(
+        response_header(response, "referrer-policy"),
+        Some("no-referrer"),
+        "{response}"
+    );
+}
+
+#[tokio::test]
+async fn the_verification_page_publishes_what_the_registry_does_and_no_more() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let signer = Signer::generate(&app.service.settings.signing_key).unwrap();
+    let folio = booked(&app, "ivan", "PP11YY22XX").await;
+    staff::checkin(&app.service, &folio).await.unwrap().unwrap();
+    staff::approve(&app.service, &signer, &folio)
+        .await
+        .unwrap()
+        .unwrap();
+
+    let (port, stop, server) = serve_http(&app).await;
+    let get = |path: &'static str| http_get(port, "127.0.0.1", path, "");
     let page = get("/verificar/00000001").await;
     let missing = get("/verificar/00000999").await;
     let garbage = get("/verificar/abc").await;
     let key = get("/clave-publica").await;
+    let unknown = get("/nothing-here").await;
+    let health = get("/healthz").await;
     let _ = stop.send(());
     server.await.unwrap().unwrap();
 
     assert!(page.starts_with("HTTP/1.1 200"), "{page}");
-    assert!(
-        page.contains("Cédula válida") && page.contains("PEGL890909MJCRMS08"),
-        "{page}"
-    );
+    for shown in [
+        "Cédula válida",
+        "00000001",
+        "Luz María Pérez Gómez",
+        "Licenciatura",
+        "Licenciatura en Derecho",
+        "Universidad de Guadalajara",
+        "30 de noviembre de 2026",
+        "Vigente",
+    ] {
+        assert!(page.contains(shown), "{shown} not on the page: {page}");
+    }
+    // Not the CURP, whole or in part, nor the folio or the cadena (which holds the CURP).
+    for hidden in ["PEGL890909MJCRMS08", "PEGL", "MJCRMS08", &folio, "||2|"] {
+        assert!(!page.contains(hidden), "{hidden} on the page: {page}");
+    }
     assert!(missing.starts_with("HTTP/1.1 404") && missing.contains("No encontramos"));
     assert!(garbage.starts_with("HTTP/1.1 404"));
     assert!(key.contains(&signer.public_key()), "{key}");
+    assert!(unknown.starts_with("HTTP/1.1 404"), "{unknown}");
+    // Answered (503 only because no delivery worker beats here).
+    assert!(health.contains(r#""database":"ok""#), "{health}");
+    for response in [&page, &missing, &key, &unknown, &health] {
+        assert_security_headers(response);
+    }
+}
+
+#[tokio::test]
+async fn counting_through_the_numbers_is_rate_limited_per_address() {
+    // A burst of 3, then one a minute: the requests below come far faster than that.
+    let config = "[http]\nrate_limit_burst = 3\nrate_limit_per_minute = 1\n";
+    let app = spawn_app_with(Backend::Sqlite, Some(support::NOW), Some(config)).await;
+    let (port, stop, server) = serve_http(&app).await;
+
+    let mut answers = Vec::new();
+    for n in 1..=20 {
+        let path = format!("/verificar/{n:08}");
+        let response = http_get(port, "127.0.0.1", &path, "").await;
+        let limited = response.starts_with("HTTP/1.1 429");
+        answers.push(response);
+        if limited {
+            break;
+        }
+    }
+    let limited = answers.last().unwrap().clone();
+    // Another address is not affected; claiming to be another one is not believed (no proxy
+    // is configured); /healthz is never limited.
+    let neighbour = http_get(port, "127.0.0.2", "/verificar/00000001", "").await;
+    let spoofed = http_get(
+        port,
+        "127.0.0.1",
+        "/clave-publica",
+        "X-Forwarded-For: 203.0.113.9\r\n",
+    )
+    .await;
+    let health = http_get(port, "127.0.0.1", "/healthz", "").await;
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+
+    for early in &answers[..3] {
+        assert!(early.starts_with("HTTP/1.1 404"), "{early}");
+    }
+    assert!(
+        limited.starts_with("HTTP/1.1 429"),
+        "no 429 after {} requests: {limited}",
+        answers.len()
+    );
+    assert!(limited.contains("Demasiadas consultas"), "{limited}");
+    assert!(
+        response_header(&limited, "retry-after").is_some(),
+        "{limited}"
+    );
+    assert_security_headers(&limited);
+    assert!(neighbour.starts_with("HTTP/1.1 404"), "{neighbour}");
+    assert!(spoofed.starts_with("HTTP/1.1 429"), "{spoofed}");
+    assert!(health.contains(r#""database":"ok""#), "{health}");
+}
+
+/// The stream of the file embedded in `pdf` (its only `/EmbeddedFile`) replaced by `stream`.
+fn with_attachment(pdf: &[u8], stream: lopdf::Stream) -> Vec<u8> {
+    let mut doc = lopdf::Document::load_mem(pdf).unwrap();
+    let ids: Vec<lopdf::ObjectId> = doc
+        .objects
+        .iter()
+        .filter(|(_, object)| {
+            object
+                .as_stream()
+                .is_ok_and(|s| s.dict.has_type(b"EmbeddedFile"))
+        })
+        .map(|(id, _)| *id)
+        .collect();
+    assert_eq!(ids.len(), 1, "one embedded file");
+    let mut stream = stream;
+    stream
+        .dict
+        .set("Type", lopdf::Object::Name(b"EmbeddedFile".to_vec()));
+    doc.objects.insert(ids[0], lopdf::Object::Stream(stream));
+    let mut out = Vec::new();
+    doc.save_to(&mut out).unwrap();
+    out
+}
+
+#[tokio::test]
+async fn a_genuine_payload_in_a_page_showing_someone_else_does_not_verify() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let signer = Signer::generate(&app.service.settings.signing_key).unwrap();
+    let folio = booked(&app, "luz", "FF11YY22XX").await;
+    staff::checkin(&app.service, &folio).await.unwrap().unwrap();
+    staff::approve(&app.service, &signer, &folio)
+        .await
+        .unwrap()
+        .unwrap();
+    let genuine = cedula_pdf(&app, 1).await;
+    let attached = documents::pdf::attachment(&genuine, "cedula.json")
+        .unwrap()
+        .unwrap();
+
+    // A page rendered for someone else (any content: its own signature does not matter),
+    // carrying the genuine signed payload.
+    let mut reader = app.service.db.reader().await.unwrap();
+    let row = store::cedulas::by_number(&mut reader.conn(), 1)
+        .await
+        .unwrap()
+        .unwrap();
+    drop(reader);
+    let mut other: ventanilla::domain::cedula::CedulaPayload =
+        serde_json::from_str(&row.payload).unwrap();
+    other.given_names = "Ana Forjada".into();
+    other.program = "Medicina".into();
+    let mut forged_row = row.clone();
+    forged_row.payload = serde_json::to_string(&other).unwrap();
+    let forged_page = documents(&app).cedula(&forged_row).unwrap().bytes;
+    let forged = with_attachment(
+        &forged_page,
+        lopdf::Stream::new(lopdf::Dictionary::new(), attached.clone()),
+    );
+    assert!(pdf_text(&forged).contains("Ana Forjada"));
+    assert_eq!(
+        documents::pdf::attachment(&forged, "cedula.json")
+            .unwrap()
+            .unwrap(),
+        attached,
+        "the forgery carries the genuine payload"
+    );
+    // Even the genuine page, rewritten (same content, other bytes), is not the issued PDF.
+    let rewritten = with_attachment(
+        &genuine,
+        lopdf::Stream::new(lopdf::Dictionary::new(), attached.clone()),
+    );
+
+    let key = signer.public_key();
+    let renderer = documents(&app);
+    let Verdict::Invalid { reason, signed } = documents::verify_pdf(&renderer, Some(&key), &forged)
+        .await
+        .unwrap()
+    else {
+        panic!("a forged page verifies");
+    };
+    assert_eq!(reason, "page_differs");
+    let signed = signed.expect("the signed payload is reported");
+    assert_eq!(signed.full_name(), "Luz María Pérez Gómez");
+    assert!(matches!(
+        documents::verify_pdf(&renderer, Some(&key), &rewritten)
+            .await
+            .unwrap(),
+        Verdict::Invalid {
+            reason: "page_differs",
+            ..
+        }
+    ));
+
+    // On the command line: the verdict, its reason and what the signature really certifies.
+    let path = app.data_dir.join("forged.pdf");
+    std::fs::write(&path, &forged).unwrap();
+    let out = cli(&app, &["verify", path.to_str().unwrap()]);
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{printed}");
+    assert!(printed.starts_with("INVALID"), "{printed}");
+    assert!(
+        printed.contains("la página del PDF no es la que expidió"),
+        "{printed}"
+    );
+    for field in [
+        "Luz María Pérez Gómez",
+        "00000001",
+        "Licenciatura",
+        "Licenciatura en Derecho",
+        "Universidad de Guadalajara",
+    ] {
+        assert!(printed.contains(field), "{field} not in: {printed}");
+    }
+    assert!(!printed.contains("Ana Forjada"), "{printed}");
+}
+
+#[tokio::test]
+async fn an_attachment_that_inflates_without_end_is_refused_within_a_cap() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let signer = Signer::generate(&app.service.settings.signing_key).unwrap();
+    let folio = booked(&app, "bomba", "BB11YY22XX").await;
+    staff::checkin(&app.service, &folio).await.unwrap().unwrap();
+    staff::approve(&app.service, &signer, &folio)
+        .await
+        .unwrap()
+        .unwrap();
+    let genuine = cedula_pdf(&app, 1).await;
+    // 64 MiB of spaces, deflated to some 64 kB: the attachment of a "cédula".
+    let mut bomb = lopdf::Stream::new(lopdf::Dictionary::new(), vec![b' '; 64 << 20]);
+    bomb.compress().unwrap();
+    assert!(bomb.content.len() < 1 << 20);
+    let hostile = with_attachment(&genuine, bomb);
+
+    assert_eq!(
+        documents::pdf::attachment(&hostile, "cedula.json"),
+        Err(documents::pdf::AttachmentError::TooLarge)
+    );
+    assert_eq!(
+        documents::verify_pdf(&documents(&app), Some(&signer.public_key()), &hostile)
+            .await
+            .unwrap(),
+        Verdict::Invalid {
+            reason: "too_large",
+            signed: None
+        }
+    );
 }
 
 /// The attachments queued for `user` so far, in order.

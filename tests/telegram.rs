@@ -652,3 +652,60 @@ async fn the_command_menu_is_published_in_spanish() {
             .contains("trámite")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_that_fails_twice_is_set_aside_and_polling_moves_past_it() {
+    let mut h = Harness::start().await;
+    let chat = 71;
+    h.say(chat, "hola").await;
+    // The chat's record is damaged: every turn of it fails. A restarted receiver (nothing
+    // cached) meets it.
+    let mut reader = h.app.service.db.reader().await.unwrap();
+    let row = store::conversations::find(&mut reader.conn(), "telegram", &chat.to_string())
+        .await
+        .unwrap()
+        .unwrap();
+    drop(reader);
+    let mut tx = h.app.service.db.begin().await.unwrap();
+    store::conversations::update_state(
+        &mut tx.conn(),
+        row.id,
+        row.version,
+        "{",
+        h.app.service.clock.now(),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    h.app.service =
+        ventanilla::service::Service::new(h.app.service.db.clone(), h.app.service.settings.clone());
+    h.start_receiver();
+
+    let poison = h.fake.text(chat, "sí");
+    let mut moved_on = false;
+    for _ in 0..300 {
+        if h.fake.confirmed() > poison {
+            moved_on = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(moved_on, "polling is stuck at the failing update");
+    let mut reader = h.app.service.db.reader().await.unwrap();
+    let events = store::audit::by_event(&mut reader.conn(), "input_quarantined")
+        .await
+        .unwrap();
+    drop(reader);
+    // The poison, and the chat's first update, fetched again by the restarted receiver (its
+    // state cannot be read either).
+    let details: Vec<&str> = events.iter().map(|e| e.detail.as_str()).collect();
+    let key = format!("\"key\":\"{poison}\"");
+    assert!(
+        details
+            .iter()
+            .any(|d| d.contains(&key) && d.contains("\"channel\":\"telegram\"")),
+        "{details:?}"
+    );
+    // Everyone else is still answered.
+    assert!(!h.say(72, "hola").await.is_empty());
+}

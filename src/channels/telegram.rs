@@ -32,7 +32,8 @@ use crate::conversation::Input;
 use crate::conversation::reply::{CalendarView, DayStatusView};
 use crate::delivery::{Delivery, SendError, SendFuture, Sender};
 use crate::documents::Documents;
-use crate::service::{Channel, Inbound, OutgoingMessage, Service};
+use crate::guard::{self, Counting, Ending, Guarded};
+use crate::service::{Channel, Inbound, OutgoingMessage, Service, TurnError};
 use crate::store;
 use crate::templates::Templates;
 
@@ -261,6 +262,37 @@ impl Receiver {
         Ok(())
     }
 
+    /// [`Receiver::process`], guarded ([`crate::guard`]): an update whose turn failed or
+    /// panicked twice is set aside (the offset moves past it) instead of holding back every
+    /// later update. Returns whether the update is done with (processed or set aside); false
+    /// means fetch it again.
+    pub async fn process_guarded(&self, update: &Update) -> bool {
+        let key = update.id.0.to_string();
+        let sort = |result: &anyhow::Result<()>| match result {
+            Ok(()) => Ending::Done,
+            Err(error) if is_temporary(error) => Ending::Temporary,
+            Err(_) => Ending::Failed,
+        };
+        let input = ("telegram", key.as_str());
+        match guard::run(
+            &self.service,
+            input,
+            Counting::OnFailure,
+            self.process(update),
+            sort,
+        )
+        .await
+        {
+            Guarded::Done(_) | Guarded::Quarantined(_) => true,
+            Guarded::Retry(error) => {
+                if let Some(Err(error)) = error {
+                    tracing::error!(error.message = %error, "update not processed; will retry");
+                }
+                false
+            }
+        }
+    }
+
     /// Processes a batch of updates: the chats in parallel, each chat's updates in order.
     /// Returns the next offset: past the batch when every update was processed, else the
     /// first failed update (fetched again; those processed meanwhile are then duplicates).
@@ -282,8 +314,7 @@ impl Receiver {
             let receiver = self.clone();
             tasks.spawn(async move {
                 for update in list {
-                    if let Err(error) = receiver.process(&update).await {
-                        tracing::error!(error.message = %error, "update not processed; will retry");
+                    if !receiver.process_guarded(&update).await {
                         return Some(update.id.0 as i32);
                     }
                 }
@@ -696,6 +727,17 @@ pub fn classify(error: RequestError) -> Result<(), SendError> {
             }
         }
         RequestError::Api(api) => SendError::Permanent(api.to_string()),
+    })
+}
+
+/// An error of the database or of contention, which trying again may cure.
+fn is_temporary(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause.downcast_ref::<sqlx::Error>().is_some()
+            || matches!(
+                cause.downcast_ref::<TurnError>(),
+                Some(TurnError::Database(_) | TurnError::Contended)
+            )
     })
 }
 

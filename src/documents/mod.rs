@@ -284,7 +284,12 @@ impl Documents {
         let payload: CedulaPayload =
             serde_json::from_str(&row.payload).context("the stored cédula payload is malformed")?;
         let number = payload.number.to_string();
-        let url = self.verification_url(&number);
+        // The signed address when the payload has one (version 2), so the page is a function
+        // of the payload wherever PUBLIC_URL points today.
+        let url = payload
+            .verification_url
+            .clone()
+            .unwrap_or_else(|| self.verification_url(&number));
         let labels = self.templates.labels();
         let local = payload
             .issued_at
@@ -331,42 +336,80 @@ impl Documents {
 /// The outcome of checking a cédula PDF.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
-    Valid { number: String },
-    Invalid { reason: &'static str },
+    /// The page is the one the office issued for this signed payload, which is in the registry.
+    Valid { signed: Box<CedulaPayload> },
+    /// `signed` is the attached payload when its signature holds (what the cédula really
+    /// certifies, e.g. when the page shows someone else), `None` otherwise.
+    Invalid {
+        reason: &'static str,
+        signed: Option<Box<CedulaPayload>>,
+    },
 }
 
+impl Verdict {
+    fn invalid(reason: &'static str) -> anyhow::Result<Verdict> {
+        Ok(Verdict::Invalid {
+            reason,
+            signed: None,
+        })
+    }
+}
+
+/// The largest PDF `verify` reads (a cédula is some 40 kB).
+pub const MAX_PDF_BYTES: u64 = 16 * 1024 * 1024;
+
 /// Checks a cédula PDF: its attached payload and signature, against the office's public key
-/// (when known) and the registry.
+/// (when known) and the registry; then that the document itself is the one issued for that
+/// payload: the cédula is rendered again from the registry's record (the same payload, checked
+/// above) and must be the same bytes, so a genuine `cedula.json` inside a page showing another
+/// name, another QR code or anything else does not verify.
 pub async fn verify_pdf(
-    db: &Db,
+    documents: &Documents,
     office_key: Option<&str>,
     pdf_bytes: &[u8],
 ) -> anyhow::Result<Verdict> {
-    let invalid = |reason| Ok(Verdict::Invalid { reason });
-    let Some(attached) = pdf::attachment(pdf_bytes, "cedula.json") else {
-        return invalid("no_signed_payload");
+    if u64::try_from(pdf_bytes.len()).unwrap_or(u64::MAX) > MAX_PDF_BYTES {
+        return Verdict::invalid("too_large");
+    }
+    let attached = match pdf::attachment(pdf_bytes, "cedula.json") {
+        Ok(Some(attached)) => attached,
+        Ok(None) => return Verdict::invalid("no_signed_payload"),
+        Err(pdf::AttachmentError::TooLarge) => return Verdict::invalid("too_large"),
     };
     let Ok(signed) = serde_json::from_slice::<SignedCedula>(&attached) else {
-        return invalid("malformed_payload");
+        return Verdict::invalid("malformed_payload");
     };
     if office_key.is_some_and(|key| key.trim() != signed.public_key.trim()) {
-        return invalid("foreign_key");
+        return Verdict::invalid("foreign_key");
     }
     let cadena = signed.payload.cadena_original();
     if signature::verify(&signed.public_key, &cadena, &signed.signature).is_err() {
-        return invalid("signature_mismatch");
+        return Verdict::invalid("signature_mismatch");
     }
-    let mut reader = db.reader().await?;
+    let invalid = |reason| {
+        Ok(Verdict::Invalid {
+            reason,
+            signed: Some(Box::new(signed.payload.clone())),
+        })
+    };
+    let mut reader = documents.db.reader().await?;
     let number = i64::from(signed.payload.number.value());
-    let Some(row) = store::cedulas::by_number(&mut reader.conn(), number).await? else {
+    let row = store::cedulas::by_number(&mut reader.conn(), number).await?;
+    drop(reader);
+    let Some(row) = row else {
         return invalid("not_in_registry");
     };
     let stored: Option<CedulaPayload> = serde_json::from_str(&row.payload).ok();
     if stored.as_ref() != Some(&signed.payload) || row.signature != signed.signature {
         return invalid("differs_from_registry");
     }
+    let renderer = documents.clone();
+    let issued = tokio::task::spawn_blocking(move || renderer.cedula(&row)).await??;
+    if issued.bytes != pdf_bytes {
+        return invalid("page_differs");
+    }
     Ok(Verdict::Valid {
-        number: signed.payload.number.to_string(),
+        signed: Box::new(signed.payload),
     })
 }
 

@@ -92,21 +92,67 @@ impl Pdf {
     }
 }
 
-/// The file attached to a PDF under `name`, if any (how `verify` reads a cédula's payload).
-pub fn attachment(pdf: &[u8], name: &str) -> Option<Vec<u8>> {
-    let doc = lopdf::Document::load_mem(pdf).ok()?;
-    let deref = |object: &lopdf::Object| doc.dereference(object).ok().map(|(_, o)| o.clone());
-    let names = deref(doc.catalog().ok()?.get(b"Names").ok()?)?;
-    let tree = deref(names.as_dict().ok()?.get(b"EmbeddedFiles").ok()?)?;
-    find_in_tree(&doc, tree.as_dict().ok()?, name.as_bytes(), 0)
+/// The largest attachment read from a PDF, inflated (a cédula's `cedula.json` is about 1 kB).
+pub const MAX_ATTACHMENT_BYTES: usize = 64 * 1024;
+
+/// The largest stream inflated while a PDF is loaded (object and cross-reference streams).
+const MAX_LOADED_STREAM_BYTES: usize = 8 * 1024 * 1024;
+
+/// Why an attachment could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AttachmentError {
+    /// It, or a stream needed to reach it, inflates beyond the caps (a decompression bomb).
+    #[error("the attachment or a stream of the PDF inflates beyond the size cap")]
+    TooLarge,
 }
 
+/// The file attached to a PDF under `name`, if any (how `verify` reads a cédula's payload),
+/// inflated to at most [`MAX_ATTACHMENT_BYTES`].
+pub fn attachment(pdf: &[u8], name: &str) -> Result<Option<Vec<u8>>, AttachmentError> {
+    let options = lopdf::LoadOptions {
+        max_decompressed_size: Some(MAX_LOADED_STREAM_BYTES),
+        ..lopdf::LoadOptions::default()
+    };
+    let doc = match lopdf::Document::load_mem_with_options(pdf, options) {
+        Ok(doc) => doc,
+        Err(error) if is_over_limit(&error) => return Err(AttachmentError::TooLarge),
+        Err(_) => return Ok(None),
+    };
+    let deref = |object: &lopdf::Object| doc.dereference(object).ok().map(|(_, o)| o.clone());
+    let tree = (|| {
+        let names = deref(doc.catalog().ok()?.get(b"Names").ok()?)?;
+        deref(names.as_dict().ok()?.get(b"EmbeddedFiles").ok()?)
+    })();
+    let Some(tree) = tree else {
+        return Ok(None);
+    };
+    let Ok(tree) = tree.as_dict() else {
+        return Ok(None);
+    };
+    let Some(stream) = find_in_tree(&doc, tree, name.as_bytes(), 0) else {
+        return Ok(None);
+    };
+    match stream.get_plain_content_with_limit(MAX_ATTACHMENT_BYTES) {
+        Ok(content) => Ok(Some(content)),
+        Err(error) if is_over_limit(&error) => Err(AttachmentError::TooLarge),
+        Err(_) => Ok(None),
+    }
+}
+
+fn is_over_limit(error: &lopdf::Error) -> bool {
+    matches!(
+        error,
+        lopdf::Error::Decompress(lopdf::DecompressError::MemoryLimitExceeded { .. })
+    )
+}
+
+/// The embedded file stream named `name` in a name tree (bounded depth).
 fn find_in_tree(
     doc: &lopdf::Document,
     node: &lopdf::Dictionary,
     name: &[u8],
     depth: usize,
-) -> Option<Vec<u8>> {
+) -> Option<lopdf::Stream> {
     let deref = |object: &lopdf::Object| doc.dereference(object).ok().map(|(_, o)| o.clone());
     if depth > 16 {
         return None;
@@ -121,11 +167,7 @@ fn find_in_tree(
             let spec = deref(spec)?;
             let files = deref(spec.as_dict().ok()?.get(b"EF").ok()?)?;
             let stream = deref(files.as_dict().ok()?.get(b"F").ok()?)?;
-            let stream = stream.as_stream().ok()?;
-            return stream
-                .decompressed_content()
-                .ok()
-                .or_else(|| Some(stream.content.clone()));
+            return stream.as_stream().ok().cloned();
         }
     }
     if let Ok(kids) = node.get(b"Kids").and_then(|k| k.as_array()) {

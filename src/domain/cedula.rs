@@ -80,10 +80,15 @@ pub struct CedulaPayload {
     /// The level's key (`licenciatura`, `maestria`…).
     pub level: String,
     pub issued_at: DateTime<Utc>,
+    /// The verification address printed on the cédula and held by its QR code (version 2 on):
+    /// signed, so that the page can be rendered again from the payload alone wherever
+    /// `PUBLIC_URL` now points, and a QR code leading elsewhere does not verify.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification_url: Option<String>,
 }
 
-/// The cadena's layout version written by this build.
-pub const CADENA_VERSION: u32 = 1;
+/// The cadena's layout version written by this build: 2 adds the verification address.
+pub const CADENA_VERSION: u32 = 2;
 
 impl CedulaPayload {
     /// Given names and surnames, as printed.
@@ -96,11 +101,11 @@ impl CedulaPayload {
         name
     }
 
-    /// `||1|00000001|SOL-2026-000001|CURP|NAMES|FIRST|SECOND|INSTITUTION|PROGRAM|level|ISSUED||`:
+    /// `||2|00000001|SOL-2026-000001|CURP|NAMES|FIRST|SECOND|INSTITUTION|PROGRAM|level|ISSUED|URL||`:
     /// fields in a fixed order, each with inner whitespace collapsed and `|` replaced, the time in
-    /// UTC to the second. Any change to any field changes the cadena.
+    /// UTC to the second; version 1 has no URL. Any change to any field changes the cadena.
     pub fn cadena_original(&self) -> String {
-        let fields = [
+        let mut fields = vec![
             self.version.to_string(),
             self.number.to_string(),
             self.folio.clone(),
@@ -113,6 +118,9 @@ impl CedulaPayload {
             self.level.clone(),
             self.issued_at.to_rfc3339_opts(SecondsFormat::Secs, true),
         ];
+        if self.version >= 2 {
+            fields.push(self.verification_url.clone().unwrap_or_default());
+        }
         let cleaned: Vec<String> = fields.iter().map(|f| clean(f)).collect();
         format!("||{}||", cleaned.join("|"))
     }
@@ -143,6 +151,7 @@ mod tests {
             program: "Licenciatura en Derecho | plan 2009".into(),
             level: "licenciatura".into(),
             issued_at: "2026-12-03T16:10:05.123Z".parse().unwrap(),
+            verification_url: Some("https://cedulas.example.mx/verificar/00001234".into()),
         }
     }
 
@@ -150,10 +159,28 @@ mod tests {
     fn the_cadena_lists_the_fields_in_order_cleaned() {
         assert_eq!(
             payload().cadena_original(),
-            "||1|00001234|SOL-2026-000001|PEGL890909MJCRMS08|Luz María|Pérez|Gómez|\
+            "||2|00001234|SOL-2026-000001|PEGL890909MJCRMS08|Luz María|Pérez|Gómez|\
              Universidad de Guadalajara|Licenciatura en Derecho / plan 2009|licenciatura|\
-             2026-12-03T16:10:05Z||"
+             2026-12-03T16:10:05Z|https://cedulas.example.mx/verificar/00001234||"
         );
+    }
+
+    #[test]
+    fn a_version_1_payload_reads_and_signs_as_before() {
+        let stored = r#"{"version":1,"number":"00001234","folio":"SOL-2026-000001",
+            "curp":"PEGL890909MJCRMS08","given_names":"Luz María","first_surname":"Pérez",
+            "second_surname":"Gómez","institution":"UdG","program":"Derecho",
+            "level":"licenciatura","issued_at":"2026-12-03T16:10:05Z"}"#;
+        let payload: CedulaPayload = serde_json::from_str(stored).unwrap();
+        assert_eq!(payload.verification_url, None);
+        assert_eq!(
+            payload.cadena_original(),
+            "||1|00001234|SOL-2026-000001|PEGL890909MJCRMS08|Luz María|Pérez|Gómez|UdG|\
+             Derecho|licenciatura|2026-12-03T16:10:05Z||"
+        );
+        // Written back, it is the same payload (the attachment of an old cédula is unchanged).
+        let again = serde_json::to_string(&payload).unwrap();
+        assert!(!again.contains("verification_url"), "{again}");
     }
 
     #[test]
@@ -164,6 +191,9 @@ mod tests {
         assert_ne!(changed.cadena_original(), original);
         let mut changed = payload();
         changed.number = CedulaNumber::new(1235).unwrap();
+        assert_ne!(changed.cadena_original(), original);
+        let mut changed = payload();
+        changed.verification_url = Some("https://falsa.example/verificar/00001234".into());
         assert_ne!(changed.cadena_original(), original);
     }
 

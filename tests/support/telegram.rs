@@ -37,6 +37,8 @@ struct Inner {
     stall: bool,
     /// `sendMessage` calls held unanswered so far.
     stalled: usize,
+    /// The highest `offset` a getUpdates call gave: every update below it is confirmed.
+    confirmed: i64,
 }
 
 #[derive(Clone, Default)]
@@ -96,6 +98,11 @@ impl FakeBotApi {
         inner.updates.push(update);
         drop(inner);
         self.arrived.notify_waiters();
+    }
+
+    /// The highest offset the bot confirmed with getUpdates (updates below it are done).
+    pub fn confirmed(&self) -> i64 {
+        self.inner.lock().unwrap().confirmed
     }
 
     /// The applicant types `text` in a private chat.
@@ -349,6 +356,10 @@ async fn handle(
     match method.as_str() {
         "getupdates" => {
             let offset = body["offset"].as_i64().unwrap_or(0);
+            {
+                let mut inner = fake.inner.lock().unwrap();
+                inner.confirmed = inner.confirmed.max(offset);
+            }
             // Telegram returns at most `limit` updates per call (1-100, default 100).
             let limit = body["limit"].as_u64().unwrap_or(100).clamp(1, 100) as usize;
             let timeout = body["timeout"].as_u64().unwrap_or(0).min(1);

@@ -1,6 +1,7 @@
 //! IMAP inbound (`IMAP_URL`, `imap://` or `imaps://`, async-imap over tokio, rustls for TLS).
 //!
-//! Unseen messages are fetched without marking them (`BODY.PEEK[]`), handed to
+//! Unseen messages are fetched without marking them (`BODY.PEEK[]`, at most one byte more than
+//! `[mail] max_message_bytes`), handed to
 //! [`super::receive_guarded`], and flagged `\Seen` only once their turn committed (or they were recorded
 //! as ignored or unusable). When the database fails, the message stays unseen and is read again
 //! on the next pass. Between passes the poller waits in IDLE when the server supports it, else
@@ -201,9 +202,15 @@ async fn pass(service: &Service, session: &mut Session) -> anyhow::Result<Pass> 
     let mut uids: Vec<u32> = session.uid_search("UNSEEN").await?.into_iter().collect();
     uids.sort_unstable();
     let mut result = Pass::default();
+    // At most one byte more than is ever parsed (a larger message is answered from its
+    // headers): a partial fetch, so a huge message never comes whole into memory.
+    let query = format!(
+        "BODY.PEEK[]<0.{}>",
+        service.settings.mail.max_message_bytes.saturating_add(1)
+    );
     for uid in uids {
         let raw = {
-            let mut fetches = session.uid_fetch(uid.to_string(), "BODY.PEEK[]").await?;
+            let mut fetches = session.uid_fetch(uid.to_string(), &query).await?;
             let mut raw = None;
             while let Some(fetch) = fetches.next().await {
                 if let Some(body) = fetch?.body() {

@@ -11,8 +11,8 @@
 //!   recorded and ignored;
 //! - a message "from" a known address without the conversation's token gets at most one notice
 //!   per conversation and interval, in the notice lane (never ahead of real answers);
-//! - every input is bounded (header block, recipients, references, text, quote depth, what is
-//!   stored), and one that fails or crashes the service repeatedly is set aside
+//! - every input is bounded (header block, recipients, references, text, quote depth, MIME
+//!   parts, what is stored), and one that fails or crashes the service repeatedly is set aside
 //!   ([`receive_guarded`]) so that it never stops the next;
 //! - threading: a message continues a conversation only if it carries the conversation's token
 //!   (in a recipient `local+TOKEN@domain`, or In-Reply-To/References naming a message we sent)
@@ -31,15 +31,11 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use std::panic::AssertUnwindSafe;
-use std::sync::atomic::Ordering;
-
-use futures_util::FutureExt as _;
-
 use crate::config::MailRules;
 use crate::conversation::Input;
 use crate::conversation::input::parse_command;
 use crate::conversation::reply::Reply;
+use crate::guard::{self, Counting, Ending, Guarded};
 use crate::service::{Channel, Inbound, Service, TurnError, TurnResult};
 use crate::store::mail::InboundRecord;
 use crate::store::outbox::{NewMessage, Priority};
@@ -543,132 +539,33 @@ impl Outcome {
     }
 }
 
-const GUARD_CHANNEL: &str = "email";
-
-/// [`receive`], guarded: the attempt is counted before the message is read (so a message that
-/// aborts the process counts too), a panic is caught, and a message whose processing failed or
-/// crashed `[mail] quarantine_after_failures` times is set aside with the reason in the audit
-/// trail and the `ventanilla_inputs_quarantined_total` metric.
+/// [`receive`], guarded ([`crate::guard`]): a message whose processing failed or crashed the
+/// service `[inputs] quarantine_after_failures` times is set aside, and the next one goes on. The
+/// key is the SHA-256 of the raw bytes, taken before anything of the message is read.
 pub async fn receive_guarded(service: &Service, raw: &[u8]) -> Outcome {
-    let now = service.clock.now();
     let key = hex(&Sha256::digest(raw));
-    let limit = i64::from(service.settings.mail.quarantine_after_failures.max(1));
-    let attempt = match begin_attempt(service, &key).await {
-        Ok(attempt) => attempt,
-        Err(error) => return Outcome::Retry(error.into()),
+    let sort = |result: &Result<Received, ReceiveError>| match result {
+        Ok(_) | Err(ReceiveError::Unusable(_)) => Ending::Done,
+        Err(ReceiveError::Turn(TurnError::Database(_) | TurnError::Contended)) => Ending::Temporary,
+        Err(ReceiveError::Turn(TurnError::Unexpected(_))) => Ending::Failed,
     };
-    if attempt.quarantined {
-        return Outcome::Quarantined("quarantined");
-    }
-    if attempt.failures_before >= limit {
-        // Counted but never finished: the process died while reading it.
-        let reason = if attempt.last_error.is_some() {
-            "failed"
-        } else {
-            "crashed"
-        };
-        return quarantine(service, &key, reason, now).await;
-    }
-    let result = AssertUnwindSafe(receive(service, raw)).catch_unwind().await;
-    let (error, reason) = match result {
-        Ok(Ok(received)) => {
-            finish(service, &key, Finish::Done).await;
-            return Outcome::Done(Ok(received));
-        }
-        Ok(Err(ReceiveError::Unusable(unusable))) => {
-            finish(service, &key, Finish::Done).await;
-            return Outcome::Done(Err(unusable));
-        }
-        Ok(Err(error @ ReceiveError::Turn(TurnError::Database(_) | TurnError::Contended))) => {
-            finish(service, &key, Finish::NotCounted).await;
-            return Outcome::Retry(error);
-        }
-        Ok(Err(error)) => (error, "failed"),
-        Err(_) => (
-            ReceiveError::Turn(TurnError::Unexpected(anyhow::anyhow!(
-                "reading the message panicked"
-            ))),
-            "panicked",
-        ),
-    };
-    tracing::error!(reason, error.message = %error, "an e-mail could not be processed");
-    finish(service, &key, Finish::Failed(reason)).await;
-    if attempt.failures_before + 1 >= limit {
-        return quarantine(service, &key, reason, now).await;
-    }
-    Outcome::Retry(error)
-}
-
-async fn begin_attempt(
-    service: &Service,
-    key: &str,
-) -> Result<store::quarantine::Attempt, sqlx::Error> {
-    let mut tx = service.db.begin().await?;
-    let attempt =
-        store::quarantine::begin(&mut tx.conn(), GUARD_CHANNEL, key, service.clock.now()).await?;
-    tx.commit().await?;
-    Ok(attempt)
-}
-
-enum Finish {
-    Done,
-    NotCounted,
-    Failed(&'static str),
-}
-
-/// Records how the attempt ended; a database failure here only leaves the count as it is.
-async fn finish(service: &Service, key: &str, how: Finish) {
-    let write = async {
-        let mut tx = service.db.begin().await?;
-        match how {
-            Finish::Done => store::quarantine::finished(&mut tx.conn(), GUARD_CHANNEL, key).await?,
-            Finish::NotCounted => {
-                store::quarantine::not_counted(&mut tx.conn(), GUARD_CHANNEL, key).await?
-            }
-            Finish::Failed(reason) => {
-                store::quarantine::failed(&mut tx.conn(), GUARD_CHANNEL, key, reason).await?
-            }
-        }
-        tx.commit().await
-    };
-    if let Err(error) = write.await {
-        tracing::warn!(error.message = %error, "the attempt of an e-mail was not recorded");
-    }
-}
-
-async fn quarantine(
-    service: &Service,
-    key: &str,
-    reason: &'static str,
-    now: DateTime<Utc>,
-) -> Outcome {
-    let write = async {
-        let mut tx = service.db.begin().await?;
-        store::quarantine::quarantined(&mut tx.conn(), GUARD_CHANNEL, key, now).await?;
-        let detail = serde_json::json!({
-            "channel": GUARD_CHANNEL,
-            "key": &key[..16],
-            "reason": reason,
-        });
-        store::audit::record(
-            &mut tx.conn(),
-            now,
-            "mail",
-            None,
-            None,
-            "input_quarantined",
-            &detail.to_string(),
-        )
-        .await?;
-        tx.commit().await
-    };
-    match write.await {
-        Ok(()) => {
-            service.metrics.quarantined.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(key = &key[..16], reason, "e-mail set aside (quarantined)");
-            Outcome::Quarantined(reason)
-        }
-        Err(error) => Outcome::Retry(error.into()),
+    let input = ("email", key.as_str());
+    match guard::run(
+        service,
+        input,
+        Counting::Before,
+        receive(service, raw),
+        sort,
+    )
+    .await
+    {
+        Guarded::Done(Ok(received)) => Outcome::Done(Ok(received)),
+        Guarded::Done(Err(ReceiveError::Unusable(unusable))) => Outcome::Done(Err(unusable)),
+        Guarded::Done(Err(error)) | Guarded::Retry(Some(Err(error))) => Outcome::Retry(error),
+        Guarded::Retry(_) => Outcome::Retry(ReceiveError::Turn(TurnError::Unexpected(
+            anyhow::anyhow!("the message could not be processed this time"),
+        ))),
+        Guarded::Quarantined(reason) => Outcome::Quarantined(reason),
     }
 }
 
