@@ -5,10 +5,10 @@
 //! worker that dies mid-send leaves a row that another worker takes over within seconds. Each
 //! claim carries a random token: renewing, recording progress and recording the outcome only
 //! apply while the row is still held by that claim, so a worker whose lease ran out cannot
-//! overwrite the outcome of the worker that took its row over. Within a conversation, messages go out in order: a row is only claimable
-//! when no earlier row of its conversation on the same channel is still waiting (the cédula's
-//! e-mail to a Telegram applicant does not hold back their chat, nor the other way round). On
-//! PostgreSQL the claim uses `FOR UPDATE SKIP LOCKED`, so any number of workers share the queue.
+//! overwrite the outcome of the worker that took its row over. Within a conversation, messages
+//! go out in order: a row is only claimable when no earlier row of its conversation on the same
+//! channel is still waiting (the cédula's e-mail to a Telegram applicant does not hold back
+//! their chat, nor the other way round). On PostgreSQL the claim uses `FOR UPDATE SKIP LOCKED`, so any number of workers share the queue.
 //!
 //! Rows travel in lanes ([`Priority`]): order is kept per conversation, channel and lane, and
 //! lower lanes are claimed first, so a notice never holds back an interactive reply. Mail to an

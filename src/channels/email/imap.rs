@@ -1,10 +1,10 @@
 //! IMAP inbound (`IMAP_URL`, `imap://` or `imaps://`, async-imap over tokio, rustls for TLS).
 //!
 //! Unseen messages are fetched without marking them (`BODY.PEEK[]`, at most one byte more than
-//! `[mail] max_message_bytes`), handed to
-//! [`super::receive_guarded`], and flagged `\Seen` only once their turn committed (or they were recorded
-//! as ignored or unusable). When the database fails, the message stays unseen and is read again
-//! on the next pass. Between passes the poller waits in IDLE when the server supports it, else
+//! `[mail] max_message_bytes`), handed to [`super::receive_guarded`], and flagged `\Seen` only
+//! once their turn committed (or they were recorded as ignored or unusable), or set aside with
+//! the keyword `$Quarantined` after failing twice. When the database fails, the message stays
+//! unseen and is read again on the next pass. Between passes the poller waits in IDLE when the server supports it, else
 //! it polls. On PostgreSQL, one poller runs at a time among all instances (advisory lock).
 
 use std::pin::Pin;
