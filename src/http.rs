@@ -118,19 +118,8 @@ async fn verify_page(
     axum::extract::Path(number): axum::extract::Path<String>,
 ) -> axum::response::Response {
     let templates = &state.service.templates;
-    let html = |status: StatusCode, name: &str, context: serde_json::Value| match templates
-        .render(name, context)
-    {
-        Ok(page) => (
-            status,
-            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-            page,
-        )
-            .into_response(),
-        Err(error) => {
-            tracing::error!(error.message = %error, "page not rendered");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
+    let html = |status: StatusCode, name: &str, context: serde_json::Value| {
+        html_page(templates, status, name, context)
     };
     let not_found = || {
         html(
@@ -360,4 +349,29 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         out,
     )
+}
+/// A page of `templates/http/` with `status`; when it cannot be rendered, the bare status (an
+/// error status) or 500.
+pub(crate) fn html_page(
+    templates: &crate::templates::Templates,
+    status: StatusCode,
+    name: &str,
+    context: serde_json::Value,
+) -> axum::response::Response {
+    match templates.render(name, context) {
+        Ok(page) => (
+            status,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            page,
+        )
+            .into_response(),
+        Err(error) => {
+            tracing::error!(error.message = %error, "page not rendered");
+            if status.is_success() {
+                StatusCode::INTERNAL_SERVER_ERROR.into_response()
+            } else {
+                status.into_response()
+            }
+        }
+    }
 }

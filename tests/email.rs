@@ -8,7 +8,7 @@ use support::mail::{
     Received, conversation, email_worker, first_message, mail_app, mail_env, run_email, smtp_send,
     through_pipe, unique_address, wait_for_mail, written_mail,
 };
-use support::mail_styles::{Client, Original, reply};
+use support::mail_styles::Client;
 use support::{Backend, NOW, TestApp, answers_to_review, backends, spawn_app_env};
 use ventanilla::channels::email::maildir::Maildir;
 use ventanilla::channels::email::{self, Received as Outcome};
@@ -27,29 +27,9 @@ fn journey() -> Vec<String> {
     answers
 }
 
-/// A reply to `message` as `client` writes it, from `from` to the message's Reply-To.
+/// A reply to `message` as `client` writes it, from `from` (with the applicant's name).
 fn answer(client: Client, from: &str, message: &Received, text: &str) -> (Vec<u8>, String) {
-    let to = message
-        .mail
-        .reply_to
-        .clone()
-        .expect("our e-mails have a Reply-To");
-    let original = Original {
-        from: &message.header("From").unwrap(),
-        date: &message.header("Date").unwrap(),
-        text: &message.mail.text,
-        message_id: message.mail.message_id.as_deref().unwrap(),
-        references: &message.mail.references,
-        subject: &message.mail.subject,
-    };
-    let raw = reply(
-        client,
-        &format!("{FROM_NAME} <{from}>"),
-        &to,
-        text,
-        &original,
-    );
-    (raw, to)
+    support::mail::answer_as(client, &format!("{FROM_NAME} <{from}>"), message, text)
 }
 
 async fn inbound_records(app: &TestApp) -> Vec<store::mail::InboundRecord> {
@@ -58,16 +38,10 @@ async fn inbound_records(app: &TestApp) -> Vec<store::mail::InboundRecord> {
 }
 
 async fn outbox_templates(app: &TestApp, conversation_id: i64) -> Vec<String> {
-    let mut reader = app.service.db.reader().await.unwrap();
-    store::outbox::for_conversation(&mut reader.conn(), conversation_id)
+    support::mail::outbox_rows(app, conversation_id)
         .await
-        .unwrap()
         .into_iter()
-        .map(|(_, _, payload)| {
-            let message: ventanilla::service::OutgoingMessage =
-                serde_json::from_str(&payload).unwrap();
-            message.template
-        })
+        .map(|(_, template)| template)
         .collect()
 }
 

@@ -5,10 +5,10 @@
 mod support;
 
 use support::mail::{
-    Received, conversation, email_worker, first_message, mail_app, through_pipe, unique_address,
-    written_mail,
+    Received, answer_as, conversation, email_worker, first_message, mail_app, outbox_rows,
+    through_pipe, unique_address, written_mail,
 };
-use support::mail_styles::{Client, Original, reply};
+use support::mail_styles::Client;
 use support::{Backend, TestApp, backends};
 use ventanilla::channels::email::maildir::Maildir;
 use ventanilla::channels::email::{self, Outcome, Received as Got};
@@ -19,16 +19,7 @@ const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/host
 
 /// A reply to `message` from `from`, as Gmail writes it.
 fn answer(from: &str, message: &Received, text: &str) -> Vec<u8> {
-    let to = message.mail.reply_to.clone().expect("a Reply-To");
-    let original = Original {
-        from: &message.header("From").unwrap(),
-        date: &message.header("Date").unwrap(),
-        text: &message.mail.text,
-        message_id: message.mail.message_id.as_deref().unwrap(),
-        references: &message.mail.references,
-        subject: &message.mail.subject,
-    };
-    reply(Client::Gmail, from, &to, text, &original)
+    answer_as(Client::Gmail, from, message, text).0
 }
 
 /// A delivery status notification from a remote MTA, to `to`, saying `failed` could not be
@@ -55,21 +46,6 @@ fn dsn(to: &str, failed: &[&str], original: &str) -> Vec<u8> {
          Message-ID: <{original}>\r\nSubject: x\r\n\r\n--b1--\r\n"
     )
     .into_bytes()
-}
-
-/// Outbox rows of a conversation: (status, template).
-async fn rows(app: &TestApp, conversation_id: i64) -> Vec<(String, String)> {
-    let mut reader = app.service.db.reader().await.unwrap();
-    store::outbox::for_conversation(&mut reader.conn(), conversation_id)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|(_, status, payload)| {
-            let message: ventanilla::service::OutgoingMessage =
-                serde_json::from_str(&payload).unwrap();
-            (status, message.template)
-        })
-        .collect()
 }
 
 /// The details of the audit events of a kind.
@@ -129,7 +105,7 @@ async fn nested_blockquotes_are_bounded_and_the_mail_behind_them_is_answered() {
     drop(reader);
     let luz_case = conversation(&app, &luz).await;
     assert_eq!(
-        rows(&app, luz_case.id).await[0].1,
+        outbox_rows(&app, luz_case.id).await[0].1,
         "privacy_notice",
         "the next message is answered"
     );
@@ -193,7 +169,11 @@ async fn a_message_that_fails_twice_is_set_aside_and_the_next_one_is_read() {
         assert!(detail.contains("\"reason\":\"failed\""), "{detail}");
         assert!(!detail.contains(&luz), "no address in the audit detail");
         let ana_case = conversation(&app, &ana).await;
-        assert_eq!(rows(&app, ana_case.id).await.len(), 1, "ana is answered");
+        assert_eq!(
+            outbox_rows(&app, ana_case.id).await.len(),
+            1,
+            "ana is answered"
+        );
     }
 }
 
@@ -291,7 +271,7 @@ async fn a_delivery_report_counts_only_when_it_is_about_a_message_we_sent_to_tha
         assert!(matches!(answered, Got::Answered { .. }), "{answered:?}");
         // Writing again resumed her address: the answer goes out.
         email_worker(&app).drain().await.unwrap();
-        let statuses: Vec<String> = rows(&app, luz_case.id)
+        let statuses: Vec<String> = outbox_rows(&app, luz_case.id)
             .await
             .into_iter()
             .map(|(status, _)| status)
@@ -318,12 +298,12 @@ async fn a_delivery_report_counts_only_when_it_is_about_a_message_we_sent_to_tha
             rows.into_iter().map(|(status, _)| status).collect()
         };
         assert_eq!(
-            statuses(rows(&app, luz_case.id).await),
+            statuses(outbox_rows(&app, luz_case.id).await),
             ["sent", "sent", "paused"],
             "{backend:?}"
         );
         let beto_case = conversation(&app, &beto).await;
-        assert_eq!(statuses(rows(&app, beto_case.id).await), ["sent"]);
+        assert_eq!(statuses(outbox_rows(&app, beto_case.id).await), ["sent"]);
         let mut reader = app.service.db.reader().await.unwrap();
         let paused = store::mail::paused(&mut reader.conn()).await.unwrap();
         drop(reader);
@@ -337,7 +317,7 @@ async fn a_delivery_report_counts_only_when_it_is_about_a_message_we_sent_to_tha
             .unwrap();
         email_worker(&app).drain().await.unwrap();
         assert_eq!(
-            statuses(rows(&app, luz_case.id).await),
+            statuses(outbox_rows(&app, luz_case.id).await),
             ["sent", "sent", "sent", "sent"],
             "{backend:?}"
         );
@@ -371,7 +351,7 @@ async fn forged_mail_from_a_known_address_cannot_bury_her_real_answers() {
             }
         }
         assert_eq!(held, 199, "{backend:?}: one notice, the others held");
-        let waiting: Vec<(String, String)> = rows(&app, luz_case.id)
+        let waiting: Vec<(String, String)> = outbox_rows(&app, luz_case.id)
             .await
             .into_iter()
             .filter(|(status, _)| status == "pending")
@@ -385,7 +365,7 @@ async fn forged_mail_from_a_known_address_cannot_bury_her_real_answers() {
         let worker = email_worker(&app);
         worker.try_execute_task().await.unwrap();
         // Rows: the welcome, the notice (queued first, still waiting), her answer (sent).
-        let after: Vec<(String, String)> = rows(&app, luz_case.id).await;
+        let after: Vec<(String, String)> = outbox_rows(&app, luz_case.id).await;
         let statuses: Vec<&str> = after.iter().map(|(s, _)| s.as_str()).collect();
         assert_eq!(
             statuses,

@@ -64,18 +64,7 @@ impl Guards {
 
     /// A page from `templates/http/` with `status` (a bare status when it cannot render).
     fn page(&self, status: StatusCode, name: &str, retry_after: Option<u64>) -> Response {
-        let mut response = match self.templates.render(name, serde_json::json!({})) {
-            Ok(page) => (
-                status,
-                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-                page,
-            )
-                .into_response(),
-            Err(error) => {
-                tracing::error!(error.message = %error, "page not rendered");
-                status.into_response()
-            }
-        };
+        let mut response = super::html_page(&self.templates, status, name, serde_json::json!({}));
         if let Some(seconds) = retry_after {
             response
                 .headers_mut()

@@ -279,3 +279,43 @@ pub async fn through_pipe(app: &TestApp, raw: &[u8], database_url: &str) -> i32 
     drop(stdin);
     child.wait().await.unwrap().code().unwrap()
 }
+
+/// A reply to `message` as `client` writes it, from `from` (a mailbox, "Name <addr>" or bare) to
+/// the message's Reply-To; returns the raw message and where it goes.
+pub fn answer_as(
+    client: super::mail_styles::Client,
+    from: &str,
+    message: &Received,
+    text: &str,
+) -> (Vec<u8>, String) {
+    let to = message
+        .mail
+        .reply_to
+        .clone()
+        .expect("our e-mails have a Reply-To");
+    let original = super::mail_styles::Original {
+        from: &message.header("From").unwrap(),
+        date: &message.header("Date").unwrap(),
+        text: &message.mail.text,
+        message_id: message.mail.message_id.as_deref().unwrap(),
+        references: &message.mail.references,
+        subject: &message.mail.subject,
+    };
+    let raw = super::mail_styles::reply(client, from, &to, text, &original);
+    (raw, to)
+}
+
+/// A conversation's outbox rows, oldest first: (status, template).
+pub async fn outbox_rows(app: &TestApp, conversation_id: i64) -> Vec<(String, String)> {
+    let mut reader = app.service.db.reader().await.unwrap();
+    ventanilla::store::outbox::for_conversation(&mut reader.conn(), conversation_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, status, payload)| {
+            let message: ventanilla::service::OutgoingMessage =
+                serde_json::from_str(&payload).unwrap();
+            (status, message.template)
+        })
+        .collect()
+}
