@@ -327,24 +327,6 @@ pub async fn mark_address_unreachable(
     .await)
 }
 
-/// The conversation answered us: mail to it is resumed.
-pub async fn clear_unreachable(
-    conn: &mut Conn<'_>,
-    conversation_id: i64,
-    now: DateTime<Utc>,
-) -> Result<bool, sqlx::Error> {
-    let affected = on!(conn, c => sqlx::query(
-        "UPDATE conversations SET unreachable_reason = NULL, updated_at = $1
-         WHERE id = $2 AND unreachable_reason IS NOT NULL",
-    )
-    .bind(now)
-    .bind(conversation_id)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
-    Ok(affected == 1)
-}
-
 #[cfg(test)]
 mod tests {
     use super::new_token;

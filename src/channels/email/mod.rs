@@ -64,7 +64,7 @@ pub enum Received {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReceiveError {
-    /// Not a message we can read or answer (exit 65, EX_DATAERR).
+    /// Not a message we can read or answer (exit 65, EX_DATAERR; see [`Outcome::exit_code`]).
     #[error("unusable message: {0}")]
     Unusable(#[from] Unusable),
     /// The database or the turn failed: try again later (exit 75, EX_TEMPFAIL).
@@ -75,21 +75,6 @@ pub enum ReceiveError {
 impl From<sqlx::Error> for ReceiveError {
     fn from(error: sqlx::Error) -> Self {
         ReceiveError::Turn(TurnError::Database(error))
-    }
-}
-
-impl ReceiveError {
-    /// The sysexits code for an MTA pipe.
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            ReceiveError::Unusable(_) => 65,
-            ReceiveError::Turn(_) => 75,
-        }
-    }
-
-    /// Whether trying again later may succeed.
-    pub fn is_temporary(&self) -> bool {
-        matches!(self, ReceiveError::Turn(_))
     }
 }
 
