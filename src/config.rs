@@ -111,6 +111,9 @@ pub const DEFAULT_MAIL_FROM: &str = "Ventanilla <tramites@localhost>";
 #[derive(Debug, Clone)]
 pub struct Procedure {
     pub eligibility_cutoff: NaiveDate,
+    /// The youngest age at which anyone can hold a professional title (rule we adopt): a CURP
+    /// whose birth date makes the applicant younger is refused as mistyped.
+    pub min_age_years: u32,
     pub payment_key: PaymentKeyRule,
     pub agency: String,
     pub clave_referencia: String,
@@ -143,6 +146,7 @@ struct FileSettings {
 #[serde(deny_unknown_fields)]
 struct FileProcedure {
     eligibility_cutoff: NaiveDate,
+    min_age_years: u32,
     payment_key_pattern: String,
     agency: String,
     clave_referencia: String,
@@ -261,6 +265,7 @@ impl Settings {
             signing_key,
             procedure: Procedure {
                 eligibility_cutoff: file.procedure.eligibility_cutoff,
+                min_age_years: file.procedure.min_age_years,
                 payment_key,
                 agency: file.procedure.agency,
                 clave_referencia: file.procedure.clave_referencia,

@@ -241,6 +241,115 @@ fn every_curp_error_is_explained_and_the_question_repeated() {
     }
 }
 
+/// A CURP for the given birth digits (AAMMDD) and character 17, with its check digit computed
+/// here independently of the code under test (weights 18 to 2 over RENAPO's alphabet).
+fn curp_born(date: &str, homonymy: char) -> String {
+    const ALPHABET: &str = "0123456789ABCDEFGHIJKLMN&OPQRSTUVWXYZ";
+    let first = format!("PEGL{date}MJCRMS{homonymy}");
+    let sum: usize = first
+        .chars()
+        .zip((2..=18).rev())
+        .map(|(c, weight)| ALPHABET.find(c).unwrap() * weight)
+        .sum();
+    format!("{first}{}", (10 - sum % 10) % 10)
+}
+
+#[test]
+fn a_curp_birth_date_in_the_future_or_too_young_for_a_title_is_refused() {
+    assert_eq!(curp_born("890909", '0'), "PEGL890909MJCRMS08", "the oracle");
+    // Today is 30 November 2026 and the youngest titled professional is 15 (the default).
+    let future = [
+        ("300101", 'C'), // the case: 30 with a letter is 2030
+        ("270101", 'A'),
+        ("261201", 'A'), // tomorrow
+        ("261231", 'B'),
+        ("991231", 'Z'),
+        ("500615", 'B'),
+        ("350229", 'D'), // no 29 February in 2035: a date error, checked first
+        ("280229", 'E'), // 2028 is a leap year
+        ("310515", 'F'),
+    ];
+    let too_young = [
+        ("261130", 'A'), // born today
+        ("261129", 'A'),
+        ("200505", 'B'),
+        ("150101", 'C'),
+        ("120101", 'A'),
+        ("111201", 'A'), // 15 tomorrow
+        ("130101", 'A'),
+        ("140101", 'Z'),
+    ];
+    let accepted = [
+        ("111130", 'A'), // 15 today
+        ("111129", 'A'),
+        ("890909", '0'),
+        ("000101", 'A'), // 2000 takes a letter
+        ("991231", '9'), // 1999 takes a digit
+        ("300101", '5'), // 1930: 96 years old, a retired professional may still ask
+        ("050505", 'A'),
+        ("080229", 'B'),
+    ];
+    let run = |curp: &str| {
+        let mut pure = Pure::new();
+        pure.say("hola");
+        pure.say("sí");
+        let replies = pure.input(Input::Text(curp.to_string()));
+        let texts: Vec<String> = replies
+            .iter()
+            .map(|r| pure.templates.render_reply(r).unwrap())
+            .collect();
+        let kinds: Vec<String> = replies
+            .iter()
+            .filter_map(|r| {
+                r.vars
+                    .get("kind")
+                    .and_then(|k| k.as_str())
+                    .map(String::from)
+            })
+            .collect();
+        (pure.question(), texts.join("\n"), kinds)
+    };
+    for (date, homonymy) in future {
+        let curp = curp_born(date, homonymy);
+        let (question, text, kinds) = run(&curp);
+        assert_eq!(question, Some(Question::Curp), "{curp}: asked again");
+        if date == "350229" {
+            assert_eq!(kinds, ["curp.invalid_date"], "{curp}");
+            continue;
+        }
+        assert_eq!(kinds, ["curp.future_birth"], "{curp}");
+        assert!(text.contains("todavía no llega"), "{curp}: {text}");
+        assert!(
+            text.contains(&format!("«{date}»")),
+            "{curp}: names characters 5-10: {text}"
+        );
+        assert!(
+            text.contains(&format!("«{homonymy}»")),
+            "{curp}: names character 17: {text}"
+        );
+    }
+    for (date, homonymy) in too_young {
+        let curp = curp_born(date, homonymy);
+        let (question, text, kinds) = run(&curp);
+        assert_eq!(question, Some(Question::Curp), "{curp}: asked again");
+        assert_eq!(kinds, ["curp.too_young"], "{curp}");
+        assert!(text.contains("al menos 15"), "{curp}: {text}");
+    }
+    for (date, homonymy) in accepted {
+        let curp = curp_born(date, homonymy);
+        let (question, text, kinds) = run(&curp);
+        assert!(kinds.is_empty(), "{curp}: {text}");
+        assert_ne!(question, Some(Question::Curp), "{curp}: accepted");
+    }
+    // The age is a setting.
+    let mut pure = Pure::new();
+    pure.settings.procedure.min_age_years = 10;
+    pure.say("hola");
+    pure.say("sí");
+    let young = pure.say(&curp_born("150101", 'C'));
+    assert_ne!(pure.question(), Some(Question::Curp), "{young:?}");
+}
+
 #[test]
 fn a_curp_whose_initials_differ_from_the_name_is_a_warning_not_a_block() {
     let mut pure = Pure::new();

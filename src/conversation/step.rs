@@ -397,6 +397,9 @@ fn on_answer(
     let today = today(ctx);
     match question {
         Question::Curp => match Curp::parse(text) {
+            Ok(curp) if let Some(refusal) = implausible_birth(&curp, today, ctx) => {
+                stay(state, vec![refusal], ctx)
+            }
             Ok(curp) => {
                 draft.curp = Some(curp);
                 draft.curp_confirmed = false;
@@ -1728,6 +1731,32 @@ fn curp_error(error: &CurpError) -> Reply {
             .with("expected", expected.to_string())
             .with("found", found.to_string()),
     }
+}
+
+/// A CURP is a valid shape but its birth date cannot be the applicant's: in the future, or
+/// younger than anyone holding a title. The century comes from character 17 (a digit before
+/// 2000, a letter from 2000), so the explanation names characters 5-10 and 17.
+fn implausible_birth(curp: &Curp, today: NaiveDate, ctx: &Context<'_>) -> Option<Reply> {
+    let born = curp.birth_date();
+    let homonymy = curp.as_str().chars().nth(16).unwrap_or_default();
+    let reply = |kind: &str| {
+        Reply::new("curp_invalid")
+            .with("kind", kind)
+            .with("date_digits", &curp.as_str()[4..10])
+            .with("homonymy", homonymy.to_string())
+            .with("letter", homonymy.is_ascii_alphabetic())
+            .with("born", born)
+    };
+    if born > today {
+        return Some(reply("curp.future_birth"));
+    }
+    let age = today.years_since(born).unwrap_or(0);
+    let min_age = ctx.procedure.min_age_years;
+    (age < min_age).then(|| {
+        reply("curp.too_young")
+            .with("age", age)
+            .with("min_age", min_age)
+    })
 }
 
 fn name_error(error: &NameError) -> Reply {
