@@ -6,6 +6,16 @@
 use std::io;
 use std::path::Path;
 
+/// The first `max` bytes of a file (all of it when smaller): what is read of a file anyone
+/// may have put there (an inbound message, a PDF to verify) never exceeds its cap.
+pub async fn read_at_most(path: &Path, max: u64) -> io::Result<Vec<u8>> {
+    use tokio::io::AsyncReadExt as _;
+    let file = tokio::fs::File::open(path).await?;
+    let mut bytes = Vec::new();
+    file.take(max).read_to_end(&mut bytes).await?;
+    Ok(bytes)
+}
+
 /// Owner-only folders.
 #[cfg(unix)]
 const DIR_MODE: u32 = 0o700;

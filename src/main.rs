@@ -133,7 +133,10 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Verify { file } => {
             telemetry::init("warn");
-            let bytes = read_bounded(&file, documents::MAX_PDF_BYTES)?;
+            // One byte more than the cap means the file is too large, and `verify` says so.
+            let bytes = ventanilla::files::read_at_most(&file, documents::MAX_PDF_BYTES + 1)
+                .await
+                .with_context(|| format!("cannot read {}", file.display()))?;
             let service = connect(settings.clone()).await?;
             let office_key = documents::signature::Signer::load(&settings.signing_key)
                 .ok()
@@ -170,19 +173,6 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
-}
-
-/// Reads at most `limit` bytes of `path` (one byte more means the file is too large to be what
-/// it claims, and `verify` says so).
-fn read_bounded(path: &std::path::Path, limit: u64) -> anyhow::Result<Vec<u8>> {
-    use std::io::Read as _;
-    let file =
-        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut bytes = Vec::new();
-    file.take(limit + 1)
-        .read_to_end(&mut bytes)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    Ok(bytes)
 }
 
 /// Runs a staff command, printing its outcome; false when it was refused.

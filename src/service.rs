@@ -111,6 +111,14 @@ pub enum TurnError {
     Unexpected(#[from] anyhow::Error),
 }
 
+impl TurnError {
+    /// Whether the same input may succeed later (the database, contention), as opposed to a
+    /// failure of the input itself.
+    pub fn is_temporary(&self) -> bool {
+        matches!(self, TurnError::Database(_) | TurnError::Contended)
+    }
+}
+
 /// The clock of the service. Deferred work (rate limits, retries, leases, the e-mail cap)
 /// compares stored instants with `now()`, so the clock must run: `VENTANILLA_NOW` starts it at
 /// a chosen instant ([`Clock::Offset`]) rather than freezing it. A frozen clock
@@ -651,6 +659,29 @@ impl Service {
 
     fn render_all(&self, replies: &[Reply]) -> anyhow::Result<Vec<OutgoingMessage>> {
         replies.iter().map(|reply| self.render(reply)).collect()
+    }
+
+    /// Queues messages for a conversation outside a turn (the office's notices, a paused
+    /// address), in `priority`'s lane, within the caller's transaction. Each row is
+    /// `(channel, address, message)`.
+    pub async fn queue(
+        &self,
+        conn: &mut Conn<'_>,
+        conversation_id: i64,
+        rows: &[(&str, &str, &OutgoingMessage)],
+        priority: Priority,
+    ) -> Result<(), sqlx::Error> {
+        let messages: Vec<NewMessage<'_>> = rows
+            .iter()
+            .map(|(channel, address, message)| NewMessage {
+                conversation_id,
+                channel,
+                address,
+                payload: serde_json::to_string(message).expect("message serializes"),
+                priority,
+            })
+            .collect();
+        store::outbox::enqueue(conn, &messages, self.clock.now()).await
     }
 
     /// Renders a reply into a message.

@@ -13,7 +13,6 @@ use crate::domain::application::Status;
 use crate::domain::cedula::{CADENA_VERSION, CedulaNumber, CedulaPayload};
 use crate::service::{OutgoingMessage, Service};
 use crate::store::cedulas::{AgendaRow, Case, CedulaRow};
-use crate::store::outbox::NewMessage;
 use crate::store::{self, Conn};
 
 /// Why the office cannot do what it asked; each has its explanation in `templates/staff/`.
@@ -279,7 +278,6 @@ async fn notify(
     reply: &Reply,
     email: Option<(&str, DocumentRef)>,
 ) -> anyhow::Result<()> {
-    let now = service.clock.now();
     let conversation = store::conversations::get(conn, case.conversation_id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("the case has no conversation"))?;
@@ -306,21 +304,17 @@ async fn notify(
             message,
         )),
     }
-    let payloads: Vec<String> = rows
+    let rows: Vec<(&str, &str, &OutgoingMessage)> = rows
         .iter()
-        .map(|(_, _, m)| serde_json::to_string(m).expect("serializes"))
+        .map(|(channel, address, message)| (channel.as_str(), address.as_str(), message))
         .collect();
-    let messages: Vec<NewMessage<'_>> = rows
-        .iter()
-        .zip(&payloads)
-        .map(|((channel, address, _), payload)| NewMessage {
-            conversation_id: case.conversation_id,
-            channel,
-            address,
-            payload: payload.clone(),
-            priority: store::outbox::Priority::Reply,
-        })
-        .collect();
-    store::outbox::enqueue(conn, &messages, now).await?;
+    service
+        .queue(
+            conn,
+            case.conversation_id,
+            &rows,
+            store::outbox::Priority::Reply,
+        )
+        .await?;
     Ok(())
 }

@@ -734,10 +734,9 @@ pub fn classify(error: RequestError) -> Result<(), SendError> {
 fn is_temporary(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| {
         cause.downcast_ref::<sqlx::Error>().is_some()
-            || matches!(
-                cause.downcast_ref::<TurnError>(),
-                Some(TurnError::Database(_) | TurnError::Contended)
-            )
+            || cause
+                .downcast_ref::<TurnError>()
+                .is_some_and(TurnError::is_temporary)
     })
 }
 

@@ -16,15 +16,6 @@ use crate::service::Service;
 
 const QUARANTINE: &str = "quarantine";
 
-/// The first `max` bytes of a file (all of it when smaller).
-async fn read_at_most(path: &Path, max: usize) -> std::io::Result<Vec<u8>> {
-    use tokio::io::AsyncReadExt as _;
-    let file = tokio::fs::File::open(path).await?;
-    let mut raw = Vec::new();
-    file.take(max as u64).read_to_end(&mut raw).await?;
-    Ok(raw)
-}
-
 #[derive(Debug, Clone)]
 pub struct Maildir {
     root: PathBuf,
@@ -117,9 +108,9 @@ impl Maildir {
     pub async fn scan(&self, service: &Service) -> std::io::Result<Scan> {
         let mut scan = Scan::default();
         // More than this is never parsed: a larger message is answered from its headers.
-        let max_read = service.settings.mail.max_message_bytes.saturating_add(1);
+        let max_read = (service.settings.mail.max_message_bytes as u64).saturating_add(1);
         for path in self.waiting()? {
-            let raw = match read_at_most(&path, max_read).await {
+            let raw = match crate::files::read_at_most(&path, max_read).await {
                 Ok(raw) => raw,
                 // Taken by another reader meanwhile.
                 Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,

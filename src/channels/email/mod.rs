@@ -38,7 +38,7 @@ use crate::conversation::reply::Reply;
 use crate::guard::{self, Counting, Ending, Guarded};
 use crate::service::{Channel, Inbound, Service, TurnError, TurnResult};
 use crate::store::mail::InboundRecord;
-use crate::store::outbox::{NewMessage, Priority};
+use crate::store::outbox::Priority;
 use crate::store::{self, Conn};
 use parse::{Disposition, FailedRecipient, Limits, Mail, Unusable};
 
@@ -447,7 +447,7 @@ async fn bounce(
             )
             .await?;
         }
-        tell_other_channel(service, &mut tx.conn(), sent, status, now)
+        tell_other_channel(service, &mut tx.conn(), sent, status)
             .await
             .map_err(TurnError::Unexpected)?;
         marked += 1;
@@ -473,7 +473,6 @@ async fn tell_other_channel(
     conn: &mut Conn<'_>,
     sent: &store::mail::Sent,
     status: &str,
-    now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     let Some(conversation) = store::conversations::get(conn, sent.conversation_id).await? else {
         return Ok(());
@@ -485,19 +484,14 @@ async fn tell_other_channel(
         .with("address", &sent.address)
         .with("status", status);
     let message = service.render(&reply)?;
-    let payload = serde_json::to_string(&message)?;
-    store::outbox::enqueue(
-        conn,
-        &[NewMessage {
-            conversation_id: conversation.id,
-            channel: &conversation.channel,
-            address: &conversation.address,
-            payload,
-            priority: Priority::Notice,
-        }],
-        now,
-    )
-    .await?;
+    let row = (
+        conversation.channel.as_str(),
+        conversation.address.as_str(),
+        &message,
+    );
+    service
+        .queue(conn, conversation.id, &[row], Priority::Notice)
+        .await?;
     Ok(())
 }
 
@@ -531,8 +525,8 @@ pub async fn receive_guarded(service: &Service, raw: &[u8]) -> Outcome {
     let key = hex(&Sha256::digest(raw));
     let sort = |result: &Result<Received, ReceiveError>| match result {
         Ok(_) | Err(ReceiveError::Unusable(_)) => Ending::Done,
-        Err(ReceiveError::Turn(TurnError::Database(_) | TurnError::Contended)) => Ending::Temporary,
-        Err(ReceiveError::Turn(TurnError::Unexpected(_))) => Ending::Failed,
+        Err(ReceiveError::Turn(error)) if error.is_temporary() => Ending::Temporary,
+        Err(ReceiveError::Turn(_)) => Ending::Failed,
     };
     let input = ("email", key.as_str());
     match guard::run(

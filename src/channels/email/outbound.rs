@@ -153,13 +153,8 @@ impl EmailSender {
                 HeaderName::new_from_ascii_str("Content-Language"),
                 "es-MX".into(),
             ));
-        // Ids a header can carry back (the parser hashed any other), and only the latest.
-        let thread: Vec<&String> = delivery
-            .message
-            .thread
-            .iter()
-            .filter(|id| crate::channels::email::parse::safe_message_id(id) == **id)
-            .collect();
+        // Ids as the parser kept them (it hashes any a header cannot carry), only the latest.
+        let thread = &delivery.message.thread;
         if let Some(last) = thread.last() {
             builder = builder.in_reply_to(format!("<{last}>"));
             let recent = &thread[thread.len().saturating_sub(MAX_REFERENCES)..];
