@@ -134,6 +134,19 @@ async fn wait_for_all(fake: &FakeBotApi, chats: &[i64], count: usize, bound: Dur
 }
 
 /// Waits until the fake holds `count` stalled sends.
+/// Every chat writes again and gets its answer from `serve`, which is then stopped; returns
+/// its metrics and log.
+async fn next_message_answered(fake: &FakeBotApi, chats: &[i64], serve: Serve) -> (String, String) {
+    for &chat in chats {
+        fake.text(chat, "sí");
+    }
+    wait_for_all(fake, chats, 3, Duration::from_secs(30)).await;
+    let metrics = serve.metrics().await;
+    let log = serve.log_text();
+    serve.stop().await;
+    (metrics, log)
+}
+
 async fn wait_for_stalled(fake: &FakeBotApi, count: usize) {
     for _ in 0..600 {
         if fake.stalled() >= count {
@@ -196,13 +209,7 @@ async fn sqlite_serve_killed_mid_send_answers_every_chat_within_seconds_of_its_r
     wait_for_all(&fake, &chats, 2, Duration::from_secs(60)).await;
     let recovery = restarted.elapsed();
     // …and so does the answer to the next message of every chat.
-    for &chat in &chats {
-        fake.text(chat, "sí");
-    }
-    wait_for_all(&fake, &chats, 3, Duration::from_secs(30)).await;
-    let metrics = second.metrics().await;
-    let log = second.log_text();
-    second.stop().await;
+    let (metrics, log) = next_message_answered(&fake, &chats, second).await;
     eprintln!(
         "SQLite: {left_sending} sends left in flight; after the restart, healthy in {healthy:?}, \
          every chat served in {recovery:?}"
@@ -255,13 +262,7 @@ async fn postgres_instance_killed_mid_send_is_taken_over_by_the_other_within_sec
     fake.stall_sends(false);
     wait_for_all(&fake, &chats, 2, Duration::from_secs(60)).await;
     let recovery = killed.elapsed();
-    for &chat in &chats {
-        fake.text(chat, "sí");
-    }
-    wait_for_all(&fake, &chats, 3, Duration::from_secs(30)).await;
-    let metrics = second.metrics().await;
-    let log = second.log_text();
-    second.stop().await;
+    let (metrics, log) = next_message_answered(&fake, &chats, second).await;
     eprintln!("PostgreSQL: all chats served {recovery:?} after the kill");
 
     assert_eq!(
