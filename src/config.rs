@@ -114,6 +114,9 @@ pub struct Procedure {
     /// The youngest age at which anyone can hold a professional title (rule we adopt): a CURP
     /// whose birth date makes the applicant younger is refused as mistyped.
     pub min_age_years: u32,
+    /// The earliest year an academic date (title, exam, studies) can be in (rule we adopt): a
+    /// two-digit year is read in the century that puts it between this year and today.
+    pub earliest_year: i32,
     pub payment_key: PaymentKeyRule,
     pub agency: String,
     pub clave_referencia: String,
@@ -147,6 +150,7 @@ struct FileSettings {
 struct FileProcedure {
     eligibility_cutoff: NaiveDate,
     min_age_years: u32,
+    earliest_year: i32,
     payment_key_pattern: String,
     agency: String,
     clave_referencia: String,
@@ -266,6 +270,7 @@ impl Settings {
             procedure: Procedure {
                 eligibility_cutoff: file.procedure.eligibility_cutoff,
                 min_age_years: file.procedure.min_age_years,
+                earliest_year: file.procedure.earliest_year,
                 payment_key,
                 agency: file.procedure.agency,
                 clave_referencia: file.procedure.clave_referencia,

@@ -11,6 +11,7 @@ use minijinja::{Environment, UndefinedBehavior, Value};
 use serde::Deserialize;
 
 use crate::conversation::reply::Reply;
+use crate::conversation::vocabulary::Vocabulary;
 
 const LABELS: &str = include_str!("../templates/es-MX/labels.toml");
 
@@ -23,6 +24,7 @@ pub struct Labels {
     weekdays_short: Vec<String>,
     weekdays_initial: Vec<String>,
     words: HashMap<String, String>,
+    vocabulary: &'static Vocabulary,
 }
 
 #[derive(Deserialize)]
@@ -56,12 +58,18 @@ impl Labels {
             weekdays_short: file.weekdays_short,
             weekdays_initial: file.weekdays_initial,
             words,
+            vocabulary: Vocabulary::es_mx(),
         }
     }
 
     /// The label `group.key`; a missing label shows its key (and a test catches it).
     pub fn get<'a>(&'a self, key: &'a str) -> &'a str {
         self.words.get(key).map(String::as_str).unwrap_or(key)
+    }
+
+    /// The words the dialogue reads (`vocabulary.toml`, beside the labels).
+    pub fn vocabulary(&self) -> &Vocabulary {
+        self.vocabulary
     }
 
     pub fn has(&self, key: &str) -> bool {

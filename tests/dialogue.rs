@@ -417,7 +417,8 @@ fn academic_dates_are_checked_against_each_other() {
     {
         pure.say(answer);
     }
-    assert_eq!(pure.say("15/03/15"), ["date_invalid", "ask_title_date"]);
+    // A two-digit year that fits no century (1940 is too early, 2040 is the future).
+    assert_eq!(pure.say("15/03/40"), ["date_invalid", "ask_title_date"]);
     assert_eq!(pure.say("31/02/2015"), ["date_invalid", "ask_title_date"]);
     assert_eq!(pure.say("15 de marzo"), ["date_invalid", "ask_title_date"]);
     assert_eq!(pure.say("ayer"), ["date_invalid", "ask_title_date"]);
@@ -428,7 +429,15 @@ fn academic_dates_are_checked_against_each_other() {
     );
     assert_eq!(pure.say("15/03/2015"), ["ask_exam_date"]);
     assert_eq!(pure.say("01/04/2015"), ["date_rule", "ask_exam_date"]);
-    assert_eq!(pure.say("20/02/2015"), ["ask_study_start"]);
+    assert_eq!(
+        pure.say("el 20/02/2015 o el 21/02/2015"),
+        ["value_ambiguous", "ask_exam_date"]
+    );
+    // A two-digit year in the only century that fits, said back in full.
+    assert_eq!(
+        pure.say("presenté el examen el 20/02/15"),
+        ["understood", "ask_study_start"]
+    );
     assert_eq!(pure.say("01/08/2009"), ["ask_study_end"]);
     assert_eq!(pure.say("01/08/2008"), ["date_rule", "ask_study_end"]);
 }

@@ -1,14 +1,17 @@
 //! Normalising the free text a person types into the values the dialogue works with: dates,
-//! yes/no answers, commands, a pick among numbered choices, and cleaned free text.
+//! yes/no answers, commands, a pick among numbered choices, values written inside a sentence,
+//! and cleaned free text.
 //!
 //! Every parser here is total: whatever arrives (empty, emoji, control characters, a whole
-//! paragraph) gives a value or a precise "no", never a panic. Words are compared after
-//! [`fold`], so the vocabulary below is written lower-case and without accents; the sentences
-//! that answer a failure live in the templates, keyed by the error variant.
+//! paragraph) gives a value or a precise "no", never a panic, and reads a bounded number of
+//! words. The words themselves come from the [`Vocabulary`] (`templates/es-MX/vocabulary.toml`),
+//! compared after [`fold`]; the sentences that answer a failure live in the templates, keyed by
+//! the error variant.
 
 use chrono::NaiveDate;
 use unicode_normalization::UnicodeNormalization;
 
+use super::vocabulary::{Phrase, Vocabulary, phrase};
 use crate::domain::text::fold;
 
 // ---------------------------------------------------------------------------------------------
@@ -62,16 +65,12 @@ fn is_invisible_format(c: char) -> bool {
     )
 }
 
-/// Folded words of `input`: lower-case, no accents, every character that is not a letter or a
-/// digit (punctuation, symbols, emoji) treated as a space.
 fn words(input: &str) -> Vec<String> {
-    fold(input)
-        .chars()
-        .map(|c| if c.is_alphanumeric() { c } else { ' ' })
-        .collect::<String>()
-        .split_whitespace()
-        .map(str::to_owned)
-        .collect()
+    phrase(input)
+}
+
+fn squash(text: &str) -> String {
+    super::vocabulary::squash(text)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -133,14 +132,124 @@ pub enum DateError {
 /// # Errors
 /// A [`DateError`] naming the problem: two-digit year, missing year, impossible day, month out
 /// of range, unknown month word, or an unrecognised shape.
-pub fn parse_date(input: &str) -> Result<NaiveDate, DateError> {
+pub fn parse_date(vocabulary: &Vocabulary, input: &str) -> Result<NaiveDate, DateError> {
     let cleaned = clean(input);
     if cleaned.is_empty() {
         return Err(DateError::Empty);
     }
-    let tokens = date_tokens(&cleaned)?;
+    date_from_tokens(vocabulary, &date_tokens(vocabulary, &cleaned))
+}
+
+/// How [`read_date`] read a date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DateReading {
+    /// The whole answer is the date, written in full.
+    Exact(NaiveDate),
+    /// Read with judgement: a short year given the only century that makes sense, or the one
+    /// date inside a sentence. Say it back in full before relying on it.
+    Inferred(NaiveDate),
+    /// Several dates fit (two dates in a sentence, a short year of either century): ask which.
+    Ambiguous(Vec<NaiveDate>),
+}
+
+/// How many words of a sentence are searched for a date: the work per message stays bounded.
+const DATE_SENTENCE_TOKENS: usize = 64;
+
+/// Reads a date as a clerk would: [`parse_date`] first; then a two-digit year is given the
+/// century for which `plausible` holds ("15/03/15" is 2015 for a title: 1915 is before any
+/// possible title, 2015 is not in the future), and a date written inside a sentence ("la fecha
+/// de expedición fue el 15 de marzo de 2015", "Presenté el examen el 20/02/2015") is found.
+///
+/// # Errors
+/// The [`DateError`] of the answer when no date can be read from it; when a sentence holds a
+/// day and month without a year, [`DateError::MissingYear`].
+pub fn read_date(
+    vocabulary: &Vocabulary,
+    input: &str,
+    plausible: impl Fn(NaiveDate) -> bool,
+) -> Result<DateReading, DateError> {
+    let cleaned = clean(input);
+    if cleaned.is_empty() {
+        return Err(DateError::Empty);
+    }
+    let tokens = date_tokens(vocabulary, &cleaned);
+    let error = match date_from_tokens(vocabulary, &tokens) {
+        Ok(date) => return Ok(DateReading::Exact(date)),
+        Err(error @ DateError::TwoDigitYear { .. }) => {
+            return match centuries(vocabulary, &tokens, &plausible).as_slice() {
+                [] => Err(error),
+                [date] => Ok(DateReading::Inferred(*date)),
+                several => Ok(DateReading::Ambiguous(several.to_vec())),
+            };
+        }
+        Err(error) => error,
+    };
+    // A date inside a sentence: windows of three tokens, left to right, each date once.
+    let tokens = &tokens[..tokens.len().min(DATE_SENTENCE_TOKENS)];
+    let mut found: Vec<NaiveDate> = Vec::new();
+    let mut partial = false;
+    let mut at = 0;
+    while at < tokens.len() {
+        let window = &tokens[at..(at + 3).min(tokens.len())];
+        let dates = match date_from_tokens(vocabulary, window) {
+            Ok(date) if window.len() == 3 => vec![date],
+            Err(DateError::TwoDigitYear { .. }) => centuries(vocabulary, window, &plausible),
+            _ => Vec::new(),
+        };
+        if window.len() >= 2
+            && date_from_tokens(vocabulary, &window[..2]) == Err(DateError::MissingYear)
+        {
+            partial = true;
+        }
+        if dates.is_empty() {
+            at += 1;
+            continue;
+        }
+        for date in dates {
+            if !found.contains(&date) {
+                found.push(date);
+            }
+        }
+        at += window.len();
+    }
+    match found.as_slice() {
+        [] if partial && error == DateError::Unrecognised => Err(DateError::MissingYear),
+        [] => Err(error),
+        [date] => Ok(DateReading::Inferred(*date)),
+        several => Ok(DateReading::Ambiguous(several.to_vec())),
+    }
+}
+
+/// The dates a short year at the end of `tokens` may mean, 19xx and 20xx, that are plausible.
+fn centuries(
+    vocabulary: &Vocabulary,
+    tokens: &[DateToken],
+    plausible: &impl Fn(NaiveDate) -> bool,
+) -> Vec<NaiveDate> {
+    let Some((DateToken::Number(year), rest)) = tokens.split_last() else {
+        return Vec::new();
+    };
+    if year.digits > 2 {
+        return Vec::new();
+    }
+    [1900, 2000]
+        .into_iter()
+        .filter_map(|century| {
+            let mut full = rest.to_vec();
+            full.push(DateToken::Number(DateNumber {
+                value: century + year.value,
+                digits: 4,
+            }));
+            date_from_tokens(vocabulary, &full).ok()
+        })
+        .filter(|date| plausible(*date))
+        .collect()
+}
+
+/// The date `tokens` spell, in one of the shapes [`parse_date`] reads.
+fn date_from_tokens(vocabulary: &Vocabulary, tokens: &[DateToken]) -> Result<NaiveDate, DateError> {
     use DateToken::{Number as N, Word as W};
-    match tokens.as_slice() {
+    match tokens {
         [N(a), N(b), N(c)] if a.digits == 4 => {
             // Year first (ISO style); the only numeric order where the year leads.
             if b.digits > 2 || c.digits > 2 {
@@ -155,11 +264,13 @@ pub fn parse_date(input: &str) -> Result<NaiveDate, DateError> {
             }
             build_date(day.value, numeric_month(month.value)?, year)
         }
-        [N(year), W(month), N(day)] if year.digits == 4 && day.digits <= 2 => {
-            build_date(day.value, month_from_word(month)?, year.value as i32)
-        }
+        [N(year), W(month), N(day)] if year.digits == 4 && day.digits <= 2 => build_date(
+            day.value,
+            month_from_word(vocabulary, month)?,
+            year.value as i32,
+        ),
         [N(day), W(month), N(year)] | [W(month), N(day), N(year)] => {
-            let month = month_from_word(month)?;
+            let month = month_from_word(vocabulary, month)?;
             let year = four_digit_year(year)?;
             if day.digits > 2 {
                 return Err(DateError::Unrecognised);
@@ -167,7 +278,7 @@ pub fn parse_date(input: &str) -> Result<NaiveDate, DateError> {
             build_date(day.value, month, year)
         }
         [N(day), W(month)] | [W(month), N(day)] if day.digits <= 2 => {
-            month_from_word(month)?;
+            month_from_word(vocabulary, month)?;
             Err(DateError::MissingYear)
         }
         [N(day), N(month)] if day.digits <= 2 && month.digits <= 2 => {
@@ -197,20 +308,15 @@ struct DateWord {
 enum DateToken {
     Number(DateNumber),
     Word(DateWord),
+    /// A run of more than four digits (a phone number, a folio): never part of a date.
+    Other,
 }
-
-/// Words that only join the parts of a written date ("15 de marzo del año 2015", "el día 15"),
-/// dropped before looking at the shape. Folded, as they are compared.
-const DATE_FILLERS: &[&str] = &["de", "del", "el", "dia", "ano"];
-
-/// Ordinal endings written right after the day: 1o, 1ro, 1er, 1ero (and 1a/1ra by analogy).
-const ORDINAL_SUFFIXES: &[&str] = &["o", "ro", "er", "ero", "a", "ra"];
 
 /// Splits a date into numbers and words, dropping separators, fillers and ordinal endings.
 ///
 /// NFKC first: it turns the ordinal indicator `º` into `o` (so `1º` reads as `1o`) and
 /// full-width digits into ASCII ones. The degree sign `°`, often typed for `º`, is a separator.
-fn date_tokens(cleaned: &str) -> Result<Vec<DateToken>, DateError> {
+fn date_tokens(vocabulary: &Vocabulary, cleaned: &str) -> Vec<DateToken> {
     #[derive(PartialEq, Clone, Copy)]
     enum Class {
         Digit,
@@ -246,28 +352,28 @@ fn date_tokens(cleaned: &str) -> Result<Vec<DateToken>, DateError> {
     for (class, text, attached) in runs {
         match class {
             Class::Digit => {
-                // More than four digits is no part of a date; refusing here also keeps the
-                // value inside u32.
-                if text.len() > 4 {
-                    return Err(DateError::Unrecognised);
+                // More than four digits is no part of a date; setting it apart here also keeps
+                // the value inside u32.
+                match text.parse() {
+                    Ok(value) if text.len() <= 4 => tokens.push(DateToken::Number(DateNumber {
+                        value,
+                        digits: text.len(),
+                    })),
+                    _ => tokens.push(DateToken::Other),
                 }
-                let value = text.parse().map_err(|_| DateError::Unrecognised)?;
-                tokens.push(DateToken::Number(DateNumber {
-                    value,
-                    digits: text.len(),
-                }));
             }
             Class::Letter => {
                 let folded = fold(&text);
                 let follows_number =
                     matches!(tokens.last(), Some(DateToken::Number(n)) if n.digits <= 2);
-                if attached && follows_number && ORDINAL_SUFFIXES.contains(&folded.as_str()) {
+                if attached && follows_number && vocabulary.date_ordinal_suffixes.contains(&folded)
+                {
                     continue;
                 }
-                if DATE_FILLERS.contains(&folded.as_str()) {
+                if vocabulary.date_fillers.contains(&folded) {
                     continue;
                 }
-                if folded == "primero" || folded == "primer" {
+                if vocabulary.first_of_month.contains(&folded) {
                     tokens.push(DateToken::Number(DateNumber {
                         value: 1,
                         digits: 1,
@@ -282,34 +388,17 @@ fn date_tokens(cleaned: &str) -> Result<Vec<DateToken>, DateError> {
             Class::Separator => {}
         }
     }
-    Ok(tokens)
+    tokens
 }
-
-/// Month names, Spanish first, then the "setiembre" spelling and English (dates copied from
-/// devices set to English). A word names a month when it is at least three letters long and
-/// begins one of these names, which covers every usual abbreviation: ene, feb, mar, abr, may,
-/// jun, jul, ago, sep, sept, set, oct, nov, dic, and jan, apr, aug, dec.
-const MONTH_NAMES: [&[&str]; 12] = [
-    &["enero", "january"],
-    &["febrero", "february"],
-    &["marzo", "march"],
-    &["abril", "april"],
-    &["mayo", "may"],
-    &["junio", "june"],
-    &["julio", "july"],
-    &["agosto", "august"],
-    &["septiembre", "setiembre", "september"],
-    &["octubre", "october"],
-    &["noviembre", "november"],
-    &["diciembre", "december"],
-];
 
 /// Roman numerals, still seen on older Mexican documents (`15-III-2015`).
 const ROMAN_MONTHS: [&str; 12] = [
     "i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x", "xi", "xii",
 ];
 
-fn month_from_word(word: &DateWord) -> Result<u32, DateError> {
+/// A month named by a word: a Roman numeral, or at least three letters that begin one of the
+/// vocabulary's names of a single month (which covers every usual abbreviation).
+fn month_from_word(vocabulary: &Vocabulary, word: &DateWord) -> Result<u32, DateError> {
     let folded = word.folded.as_str();
     let unknown = || DateError::UnknownMonth {
         word: word.typed.clone(),
@@ -320,7 +409,8 @@ fn month_from_word(word: &DateWord) -> Result<u32, DateError> {
     if folded.len() < 3 {
         return Err(unknown());
     }
-    let mut found = MONTH_NAMES
+    let mut found = vocabulary
+        .months
         .iter()
         .enumerate()
         .filter(|(_, names)| names.iter().any(|name| name.starts_with(folded)))
@@ -358,6 +448,95 @@ fn build_date(day: u32, month: u32, year: i32) -> Result<NaiveDate, DateError> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// A value inside a sentence
+// ---------------------------------------------------------------------------------------------
+
+/// What a search for one kind of value inside a message found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found<T> {
+    Nothing,
+    One(T),
+    /// Different values of the kind: the person is asked which one.
+    Several(Vec<T>),
+}
+
+/// How many words of a message are searched for a value: the work per message stays bounded.
+const VALUE_SENTENCE_WORDS: usize = 64;
+
+/// The values of one kind written inside a sentence ("Mi CURP es PEGL890909MJCRMS08", "mi
+/// correo es luz@ejemplo.mx."): every word that `parse` accepts, and runs of up to `join`
+/// words written apart ("PEGL 890909 MJCRMS08") whose every word `joinable` admits, read
+/// together. Words are what lies between spaces and the punctuation around a sentence's
+/// words (commas, quotes, brackets, question marks, a final full stop); each value once.
+pub fn find_values<T: PartialEq>(
+    input: &str,
+    join: usize,
+    joinable: impl Fn(&str) -> bool,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Found<T> {
+    let cleaned = clean(input);
+    let pieces: Vec<&str> = cleaned
+        .split(|c: char| {
+            c.is_whitespace()
+                || matches!(
+                    c,
+                    ',' | ';'
+                        | '('
+                        | ')'
+                        | '['
+                        | ']'
+                        | '{'
+                        | '}'
+                        | '<'
+                        | '>'
+                        | '"'
+                        | '\''
+                        | '\u{ab}'
+                        | '\u{bb}'
+                        | '\u{201c}'
+                        | '\u{201d}'
+                        | '\u{2018}'
+                        | '\u{2019}'
+                        | '\u{bf}'
+                        | '?'
+                        | '\u{a1}'
+                        | '!'
+                        | '*'
+                )
+        })
+        .map(|piece| piece.trim_end_matches(['.', ':']).trim_start_matches(':'))
+        .filter(|piece| !piece.is_empty())
+        .take(VALUE_SENTENCE_WORDS)
+        .collect();
+    let mut found: Vec<T> = Vec::new();
+    let mut at = 0;
+    'words: while at < pieces.len() {
+        for length in 1..=join.min(pieces.len() - at) {
+            let run = &pieces[at..at + length];
+            if length > 1 && !run.iter().all(|piece| joinable(piece)) {
+                break;
+            }
+            if let Some(value) = parse(&run.concat()) {
+                if !found.contains(&value) {
+                    found.push(value);
+                }
+                at += length;
+                continue 'words;
+            }
+        }
+        at += 1;
+    }
+    let mut found = found.into_iter();
+    match (found.next(), found.next()) {
+        (None, _) => Found::Nothing,
+        (Some(one), None) => Found::One(one),
+        (Some(first), Some(second)) => {
+            Found::Several([first, second].into_iter().chain(found).collect())
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Yes / no
 // ---------------------------------------------------------------------------------------------
 
@@ -369,66 +548,14 @@ enum Polarity {
     Neutral,
 }
 
-/// Phrases understood as an answer, folded. A message is read only when it is covered entirely
-/// by these phrases, so "no se" (I don't know) or "si pero..." stay unanswered instead of being
-/// taken as a no or a yes.
-const YES_NO_PHRASES: &[(&[&str], Polarity)] = &[
-    (&["si"], Polarity::Yes),
-    (&["sip"], Polarity::Yes),
-    (&["simon"], Polarity::Yes),
-    (&["s"], Polarity::Yes),
-    (&["y"], Polarity::Yes),
-    (&["yes"], Polarity::Yes),
-    (&["claro"], Polarity::Yes),
-    (&["claro", "que", "si"], Polarity::Yes),
-    (&["por", "supuesto"], Polarity::Yes),
-    (&["por", "supuesto", "que", "si"], Polarity::Yes),
-    (&["ok"], Polarity::Yes),
-    (&["okay"], Polarity::Yes),
-    (&["okey"], Polarity::Yes),
-    (&["oki"], Polarity::Yes),
-    (&["va"], Polarity::Yes),
-    (&["dale"], Polarity::Yes),
-    (&["sale"], Polarity::Yes),
-    (&["vale"], Polarity::Yes),
-    (&["de", "acuerdo"], Polarity::Yes),
-    (&["estoy", "de", "acuerdo"], Polarity::Yes),
-    (&["acepto"], Polarity::Yes),
-    (&["correcto"], Polarity::Yes),
-    (&["es", "correcto"], Polarity::Yes),
-    (&["afirmativo"], Polarity::Yes),
-    (&["exacto"], Polarity::Yes),
-    (&["asi", "es"], Polarity::Yes),
-    (&["esta", "bien"], Polarity::Yes),
-    (&["no"], Polarity::No),
-    (&["n"], Polarity::No),
-    (&["nop"], Polarity::No),
-    (&["nope"], Polarity::No),
-    (&["nel"], Polarity::No),
-    (&["no", "acepto"], Polarity::No),
-    (&["negativo"], Polarity::No),
-    (&["incorrecto"], Polarity::No),
-    (&["no", "es", "correcto"], Polarity::No),
-    (&["no", "estoy", "de", "acuerdo"], Polarity::No),
-    (&["claro", "que", "no"], Polarity::No),
-    (&["por", "supuesto", "que", "no"], Polarity::No),
-    (&["para", "nada"], Polarity::No),
-    (&["gracias"], Polarity::Neutral),
-    (&["muchas", "gracias"], Polarity::Neutral),
-    (&["por", "favor"], Polarity::Neutral),
-    (&["porfa"], Polarity::Neutral),
-    (&["porfavor"], Polarity::Neutral),
-    (&["pues"], Polarity::Neutral),
-];
-
 /// Emoji that people send as an answer, mapped to the word they stand for.
-fn emoji_answer(c: char) -> Option<&'static str> {
-    match c {
-        // thumbs up, OK hand, check marks
-        '\u{1F44D}' | '\u{1F44C}' | '\u{2705}' | '\u{2713}' | '\u{2714}' => Some("si"),
-        // thumbs down, crosses
-        '\u{1F44E}' | '\u{274C}' | '\u{2716}' | '\u{2717}' => Some("no"),
-        _ => None,
+fn emoji_answer(vocabulary: &Vocabulary, c: char) -> Option<Polarity> {
+    if vocabulary.emoji_yes.contains(&c) {
+        Some(Polarity::Yes)
+    } else if vocabulary.emoji_no.contains(&c) {
+        Some(Polarity::No)
+    } else {
+        None
     }
 }
 
@@ -438,7 +565,10 @@ fn emoji_answer(c: char) -> Option<&'static str> {
 ///
 /// Case, accents, punctuation and repeated letters ("siii", "nooo") are ignored; the thumbs
 /// emoji and check marks count as answers.
-pub fn parse_yes_no(input: &str) -> Option<bool> {
+/// Only phrases of the vocabulary count, and a message is read only when they cover it entirely,
+/// so "no se" (I don't know) or "si pero..." stay unanswered.
+pub fn parse_yes_no(vocabulary: &Vocabulary, input: &str) -> Option<bool> {
+    let (mut yes, mut no) = (false, false);
     let mut tokens: Vec<String> = Vec::new();
     let mut current = String::new();
     for c in fold(input).chars() {
@@ -447,49 +577,67 @@ pub fn parse_yes_no(input: &str) -> Option<bool> {
             continue;
         }
         if !current.is_empty() {
-            tokens.push(std::mem::take(&mut current));
+            tokens.push(squeeze(&std::mem::take(&mut current)));
         }
-        if let Some(word) = emoji_answer(c) {
-            tokens.push(word.to_owned());
+        match emoji_answer(vocabulary, c) {
+            Some(Polarity::Yes) => yes = true,
+            Some(Polarity::No) => no = true,
+            _ => {}
         }
     }
     if !current.is_empty() {
-        tokens.push(current);
+        tokens.push(squeeze(&current));
     }
 
-    let (mut yes, mut no) = (false, false);
-    let mut rest = tokens.as_slice();
-    while !rest.is_empty() {
-        let (length, polarity) = YES_NO_PHRASES
-            .iter()
-            .filter(|(phrase, _)| phrase_matches(phrase, rest))
-            .map(|(phrase, polarity)| (phrase.len(), *polarity))
-            .max_by_key(|(length, _)| *length)?;
-        match polarity {
-            Polarity::Yes => yes = true,
-            Polarity::No => no = true,
-            Polarity::Neutral => {}
-        }
-        rest = &rest[length..];
-    }
-    match (yes, no) {
+    let lists = [
+        (&vocabulary.yes, Polarity::Yes),
+        (&vocabulary.no, Polarity::No),
+        (&vocabulary.neutral, Polarity::Neutral),
+    ];
+    let (said_yes, said_no) = cover(&lists, &tokens)?;
+    match (yes || said_yes, no || said_no) {
         (true, false) => Some(true),
         (false, true) => Some(false),
         _ => None,
     }
 }
 
-/// Whether `tokens` starts with `phrase`, each word compared with its repeated letters squeezed
-/// ("siii" = "si", "okk" = "ok").
-fn phrase_matches(phrase: &[&str], tokens: &[String]) -> bool {
-    phrase.len() <= tokens.len()
-        && phrase
+/// Whether the vocabulary's phrases cover `tokens` entirely, one after another, and if so
+/// whether a yes and a no were among them. Tried from every position once (memoised), longest
+/// phrase first, so "sí, son correctos" is "sí" + "son correctos" although "sí son" is a phrase
+/// too; the work stays linear in the number of words.
+fn cover(lists: &[(&Vec<Phrase>, Polarity)], tokens: &[String]) -> Option<(bool, bool)> {
+    // memo[i]: the covering of tokens[i..], once known (None inside: none exists).
+    let mut memo: Vec<Option<Option<(bool, bool)>>> = vec![None; tokens.len() + 1];
+    memo[tokens.len()] = Some(Some((false, false)));
+    for at in (0..tokens.len()).rev() {
+        let mut candidates: Vec<(usize, Polarity)> = lists
             .iter()
-            .zip(tokens)
-            .all(|(expected, typed)| squeeze(expected) == squeeze(typed))
+            .flat_map(|(phrases, polarity)| phrases.iter().map(move |p| (p, *polarity)))
+            .filter(|(phrase, _)| phrase_matches(phrase, &tokens[at..]))
+            .map(|(phrase, polarity)| (phrase.len(), polarity))
+            .collect();
+        candidates.sort_by_key(|(length, _)| std::cmp::Reverse(*length));
+        memo[at] = Some(candidates.into_iter().find_map(|(length, polarity)| {
+            let (yes, no) = memo[at + length].flatten()?;
+            Some(match polarity {
+                Polarity::Yes => (true, no),
+                Polarity::No => (yes, true),
+                Polarity::Neutral => (yes, no),
+            })
+        }));
+    }
+    memo[0].flatten()
 }
 
-fn squeeze(word: &str) -> String {
+/// Whether `tokens` starts with `phrase`; both have their repeated letters squeezed already
+/// ("siii" = "si", "okk" = "ok").
+fn phrase_matches(phrase: &Phrase, tokens: &[String]) -> bool {
+    phrase.len() <= tokens.len() && phrase.iter().zip(tokens).all(|(a, b)| a == b)
+}
+
+/// A word with its runs of one letter made one: "siii" → "si", "nooo" → "no".
+pub(crate) fn squeeze(word: &str) -> String {
     let mut squeezed = String::with_capacity(word.len());
     for c in word.chars() {
         if !squeezed.ends_with(c) {
@@ -531,7 +679,7 @@ pub enum Command {
 /// Telegram appends a payload to `/start` for deep links (`/start abc123`) and a slashed word is
 /// never a real answer. `/start`, `/help` and `/cancel` are the Telegram conventions; the plain
 /// Spanish words are what people type.
-pub fn parse_command(input: &str) -> Option<Command> {
+pub fn parse_command(vocabulary: &Vocabulary, input: &str) -> Option<Command> {
     let folded = fold(&clean(input));
     if let Some(slashed) = folded.strip_prefix('/') {
         // The command must touch the slash: "/ ayuda" is not one. `clean` left single spaces.
@@ -541,26 +689,26 @@ pub fn parse_command(input: &str) -> Option<Command> {
             Some(_) => return None,
             None => first,
         };
+        // Telegram's conventions, then the vocabulary's words.
         return match name {
             "start" => Some(Command::Start),
             "help" => Some(Command::Help),
             "cancel" => Some(Command::Cancel),
-            other => spanish_command(other),
+            other => vocabulary_command(vocabulary, other),
         };
     }
-    spanish_command(folded.trim_matches(|c: char| !c.is_alphanumeric()))
+    vocabulary_command(
+        vocabulary,
+        folded.trim_matches(|c: char| !c.is_alphanumeric()),
+    )
 }
 
-fn spanish_command(word: &str) -> Option<Command> {
-    match word {
-        "ayuda" => Some(Command::Help),
-        "estado" => Some(Command::Status),
-        "corregir" => Some(Command::Correct),
-        "cancelar" => Some(Command::Cancel),
-        "reiniciar" => Some(Command::Restart),
-        "reenviar" | "reenvia" | "reenviame" => Some(Command::Resend),
-        _ => None,
-    }
+fn vocabulary_command(vocabulary: &Vocabulary, word: &str) -> Option<Command> {
+    vocabulary
+        .commands
+        .iter()
+        .find(|(_, name)| name == word)
+        .map(|(command, _)| *command)
 }
 
 /// Telegram usernames: letters, digits and underscores.
@@ -573,13 +721,16 @@ fn is_bot_username(name: &str) -> bool {
 // ---------------------------------------------------------------------------------------------
 
 /// One option offered to the person, as shown: `label` is what they read, `id` what a button
-/// (Telegram's callback data) or a script sends back.
+/// (Telegram's callback data) or a script sends back, `aliases` the other names people give it
+/// (squashed, see [`super::vocabulary::squash`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChoiceRef<'a> {
     /// Stable identifier of the option.
     pub id: &'a str,
     /// Text shown to the person, usually in Spanish with accents.
     pub label: &'a str,
+    /// Abbreviations and common names: "tsu", "edomex", "cdmx".
+    pub aliases: &'a [String],
 }
 
 /// What an answer picked among the options, by index into the slice given to [`match_choice`].
@@ -594,75 +745,6 @@ pub enum ChoiceMatch {
     NoMatch,
 }
 
-/// Words that may surround a choice's number: "opcion 2", "la 2", "quiero la numero 2".
-const NUMBER_LEAD_WORDS: &[&str] = &[
-    "la",
-    "el",
-    "opcion",
-    "numero",
-    "num",
-    "nro",
-    "quiero",
-    "elijo",
-    "escojo",
-    "selecciono",
-    "es",
-    "seria",
-    "pues",
-];
-
-/// Spoken numbers, as dictation writes them: index 0 means option 1.
-const NUMBER_WORDS: [&[&str]; 10] = [
-    &["uno", "primero", "primera", "primer"],
-    &["dos", "segundo", "segunda"],
-    &["tres", "tercero", "tercera", "tercer"],
-    &["cuatro", "cuarto", "cuarta"],
-    &["cinco", "quinto", "quinta"],
-    &["seis", "sexto", "sexta"],
-    &["siete", "septimo", "septima", "setimo", "setima"],
-    &["ocho", "octavo", "octava"],
-    &["nueve", "noveno", "novena"],
-    &["diez", "decimo", "decima"],
-];
-
-/// Ordinal endings after a number: "1a", "2da", "3ra", "1o".
-const CHOICE_ORDINAL_SUFFIXES: &[&str] = &[
-    "o", "a", "ro", "ra", "er", "era", "ero", "do", "da", "to", "ta", "vo", "va", "no", "na", "mo",
-    "ma",
-];
-
-/// Words without meaning of their own in an answer or a label: articles, prepositions and the
-/// verbs people put before a choice ("quiero la licenciatura").
-const CHOICE_STOPWORDS: &[&str] = &[
-    "la",
-    "las",
-    "el",
-    "los",
-    "lo",
-    "un",
-    "una",
-    "unos",
-    "unas",
-    "de",
-    "del",
-    "en",
-    "y",
-    "e",
-    "a",
-    "al",
-    "por",
-    "para",
-    "con",
-    "opcion",
-    "quiero",
-    "elijo",
-    "escojo",
-    "selecciono",
-    "es",
-    "seria",
-    "pues",
-];
-
 /// Shortest answer matched as the beginning of a label: one letter would pick too much.
 const MIN_PREFIX_CHARS: usize = 2;
 
@@ -670,14 +752,20 @@ const MIN_PREFIX_CHARS: usize = 2;
 /// anything decides:
 /// 1. the number shown, 1-based: `2`, `2.`, `2)`, `#2`, `opcion 2`, `la 2`, `2a`;
 /// 2. the id, exactly or case-insensitively;
-/// 3. the label, ignoring case, accents, spaces and punctuation;
+/// 3. the label or one of its aliases, ignoring case, accents, spaces and punctuation
+///    (`T.S.U.`, `Edo. de México`);
 /// 4. a spoken number: `dos`, `la segunda`;
 /// 5. the beginning of a label (at least two letters): `lic` for "Licenciatura";
 /// 6. rules 3 and 5 again without articles, prepositions and lead-in verbs on either side:
 ///    `la licenciatura`, `quiero maestria`.
 ///
-/// A rule that matches several options gives [`ChoiceMatch::Ambiguous`].
-pub fn match_choice<'a>(input: &str, choices: &'a [ChoiceRef<'a>]) -> ChoiceMatch {
+/// A rule that matches several options gives [`ChoiceMatch::Ambiguous`]. The whole answer must
+/// be the choice; [`find_choice`] also looks inside a sentence.
+pub fn match_choice<'a>(
+    vocabulary: &Vocabulary,
+    input: &str,
+    choices: &'a [ChoiceRef<'a>],
+) -> ChoiceMatch {
     let trimmed = clean(input);
     let input_words = words(&trimmed);
     if input_words.is_empty() {
@@ -687,7 +775,7 @@ pub fn match_choice<'a>(input: &str, choices: &'a [ChoiceRef<'a>]) -> ChoiceMatc
     let in_range = |number: usize| number.checked_sub(1).filter(|index| *index < choices.len());
 
     // 1. The number shown.
-    if let Some(index) = shown_number(&input_words).and_then(in_range) {
+    if let Some(index) = shown_number(vocabulary, &input_words).and_then(in_range) {
         return ChoiceMatch::One(index);
     }
 
@@ -699,13 +787,16 @@ pub fn match_choice<'a>(input: &str, choices: &'a [ChoiceRef<'a>]) -> ChoiceMatc
         return found;
     }
 
-    // 3. The label itself.
+    // 3. The label itself, or another of its names.
     if let Some(found) = select(choices, |choice| squash(choice.label) == squashed) {
+        return found;
+    }
+    if let Some(found) = select(choices, |choice| choice.aliases.contains(&squashed)) {
         return found;
     }
 
     // 4. A spoken number. After the label, so that a label that happens to be such a word wins.
-    if let Some(index) = spoken_number(&input_words).and_then(in_range) {
+    if let Some(index) = spoken_number(vocabulary, &input_words).and_then(in_range) {
         return ChoiceMatch::One(index);
     }
 
@@ -715,18 +806,98 @@ pub fn match_choice<'a>(input: &str, choices: &'a [ChoiceRef<'a>]) -> ChoiceMatc
     }
 
     // 6. Both sides without stopwords.
-    let content = content_squash(&trimmed);
+    let content_key = |text: &str| content_squash(vocabulary, text);
+    let content = content_key(&trimmed);
     if content.is_empty() {
         return ChoiceMatch::NoMatch;
     }
     let content_equal = select(choices, |choice| {
-        let label = content_squash(choice.label);
-        !label.is_empty() && label == content
+        let label = content_key(choice.label);
+        (!label.is_empty() && label == content) || choice.aliases.contains(&content)
     });
     if let Some(found) = content_equal {
         return found;
     }
-    select_prefix(choices, &content, content_squash).unwrap_or(ChoiceMatch::NoMatch)
+    if content.chars().count() < MIN_PREFIX_CHARS {
+        return ChoiceMatch::NoMatch;
+    }
+    select(choices, |choice| {
+        content_key(choice.label).starts_with(&content)
+    })
+    .unwrap_or(ChoiceMatch::NoMatch)
+}
+
+/// How many words of a message are searched for a choice named inside a sentence, and the
+/// longest name looked for, in words: the work per message stays bounded.
+const SENTENCE_WORDS: usize = 64;
+const NAME_WORDS: usize = 6;
+
+/// [`match_choice`], and when the whole answer is not a choice, a choice *named inside a
+/// sentence*: "estudié en Guadalajara, Jalisco", "es una maestría en derecho", "me quedo con la
+/// opción 3". A label, alias or id found as a run of whole words counts, and a number counts
+/// after a word such as "opción"; a name inside a longer name found at the same place ("México"
+/// inside "Ciudad de México") does not. Two different options named make the answer
+/// ambiguous: the person is asked which one.
+///
+/// For questions whose options are names (levels, states, offices). Not for yes/no choices,
+/// where a sentence ("no sé si acepto") may hold an option's words and mean something else.
+pub fn find_choice<'a>(
+    vocabulary: &Vocabulary,
+    input: &str,
+    choices: &'a [ChoiceRef<'a>],
+) -> ChoiceMatch {
+    let whole = match_choice(vocabulary, input, choices);
+    if whole != ChoiceMatch::NoMatch {
+        return whole;
+    }
+    let input_words: Vec<String> = words(input).into_iter().take(SENTENCE_WORDS).collect();
+    let mut names: std::collections::HashMap<String, Vec<usize>> = Default::default();
+    for (index, choice) in choices.iter().enumerate() {
+        let keys = [squash(choice.label), squash(choice.id)]
+            .into_iter()
+            .chain(choice.aliases.iter().cloned());
+        for key in keys.filter(|key| key.chars().count() >= MIN_PREFIX_CHARS) {
+            let entry = names.entry(key).or_default();
+            if !entry.contains(&index) {
+                entry.push(index);
+            }
+        }
+    }
+    // (first word, last word + 1, options) of every name found.
+    let mut found: Vec<(usize, usize, Vec<usize>)> = Vec::new();
+    for start in 0..input_words.len() {
+        let mut key = String::new();
+        for end in start + 1..=(start + NAME_WORDS).min(input_words.len()) {
+            key.push_str(&input_words[end - 1]);
+            if let Some(options) = names.get(&key) {
+                found.push((start, end, options.clone()));
+            }
+        }
+        let marked = vocabulary.number_marks.contains(&input_words[start]);
+        if marked && let Some(next) = input_words.get(start + 1) {
+            let index = next
+                .parse::<usize>()
+                .ok()
+                .and_then(|n| n.checked_sub(1))
+                .filter(|index| *index < choices.len());
+            if let Some(index) = index {
+                found.push((start, start + 2, vec![index]));
+            }
+        }
+    }
+    let outermost = found.iter().filter(|(start, end, _)| {
+        !found
+            .iter()
+            .any(|(s, e, _)| s <= start && end <= e && (e - s) > (end - start))
+    });
+    let mut options: Vec<usize> = outermost.flat_map(|(_, _, o)| o.iter().copied()).collect();
+    options.sort_unstable();
+    options.dedup();
+    match options.as_slice() {
+        [] => ChoiceMatch::NoMatch,
+        [one] => ChoiceMatch::One(*one),
+        _ => ChoiceMatch::Ambiguous(options),
+    }
 }
 
 /// The options for which `matches` holds, as a decision; `None` when there are none, so the next
@@ -760,26 +931,19 @@ fn select_prefix(
     select(choices, |choice| key(choice.label).starts_with(typed))
 }
 
-/// Letters and digits only, folded: the key on which labels are compared, so that
-/// "Tecnico Superior Universitario", "tecnico superior universitario." and "T.S.U." vs "TSU"
-/// are equal.
-fn squash(text: &str) -> String {
-    words(text).concat()
-}
-
-/// [`squash`] after dropping [`CHOICE_STOPWORDS`].
-fn content_squash(text: &str) -> String {
+/// [`squash`] after dropping the vocabulary's stopwords.
+fn content_squash(vocabulary: &Vocabulary, text: &str) -> String {
     words(text)
         .into_iter()
-        .filter(|word| !CHOICE_STOPWORDS.contains(&word.as_str()))
+        .filter(|word| !vocabulary.stopwords.contains(word))
         .collect()
 }
 
 /// The words left after the lead-in words ("la", "opcion", "quiero"...), if exactly one remains.
-fn single_after_lead(input_words: &[String]) -> Option<&str> {
+fn single_after_lead<'w>(vocabulary: &Vocabulary, input_words: &'w [String]) -> Option<&'w str> {
     match input_words
         .iter()
-        .skip_while(|word| NUMBER_LEAD_WORDS.contains(&word.as_str()))
+        .skip_while(|word| vocabulary.number_lead.contains(word))
         .collect::<Vec<_>>()
         .as_slice()
     {
@@ -789,30 +953,40 @@ fn single_after_lead(input_words: &[String]) -> Option<&str> {
 }
 
 /// A written number (`2`, `#2`, `la 2`, `opcion 2`, `2da`), 1-based as shown.
-fn shown_number(input_words: &[String]) -> Option<usize> {
-    let word = single_after_lead(input_words)?;
+fn shown_number(vocabulary: &Vocabulary, input_words: &[String]) -> Option<usize> {
+    let word = single_after_lead(vocabulary, input_words)?;
     let digits_end = word
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(word.len());
     let (digits, suffix) = word.split_at(digits_end);
-    if digits.is_empty() || !(suffix.is_empty() || CHOICE_ORDINAL_SUFFIXES.contains(&suffix)) {
+    let suffix_ok = suffix.is_empty()
+        || vocabulary
+            .choice_ordinal_suffixes
+            .iter()
+            .any(|s| s == suffix);
+    if digits.is_empty() || !suffix_ok {
         return None;
     }
     digits.parse().ok()
 }
 
 /// A number spelled as a word (`dos`, `la segunda`), 1-based.
-fn spoken_number(input_words: &[String]) -> Option<usize> {
-    let word = single_after_lead(input_words)?;
-    NUMBER_WORDS
+fn spoken_number(vocabulary: &Vocabulary, input_words: &[String]) -> Option<usize> {
+    let word = single_after_lead(vocabulary, input_words)?;
+    vocabulary
+        .number_words
         .iter()
-        .position(|forms| forms.contains(&word))
+        .position(|forms| forms.iter().any(|form| form == word))
         .map(|index| index + 1)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn v() -> &'static Vocabulary {
+        Vocabulary::es_mx()
+    }
 
     fn ymd(year: i32, month: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(year, month, day).expect("valid test date")
@@ -905,7 +1079,11 @@ mod tests {
             ("letters glued to numbers", "15mar2015", march_15),
         ];
         for (description, input, expected) in cases {
-            assert_eq!(parse_date(input), Ok(expected), "{description}: {input:?}");
+            assert_eq!(
+                parse_date(v(), input),
+                Ok(expected),
+                "{description}: {input:?}"
+            );
         }
     }
 
@@ -1079,7 +1257,11 @@ mod tests {
             ),
         ];
         for (description, input, expected) in cases {
-            assert_eq!(parse_date(input), Err(expected), "{description}: {input:?}");
+            assert_eq!(
+                parse_date(v(), input),
+                Err(expected),
+                "{description}: {input:?}"
+            );
         }
     }
 
@@ -1139,7 +1321,11 @@ mod tests {
             ("esta bien", "est\u{e1} bien"),
         ];
         for (description, input) in cases {
-            assert_eq!(parse_yes_no(input), Some(true), "{description}: {input:?}");
+            assert_eq!(
+                parse_yes_no(v(), input),
+                Some(true),
+                "{description}: {input:?}"
+            );
         }
     }
 
@@ -1165,7 +1351,11 @@ mod tests {
             ("para nada", "para nada"),
         ];
         for (description, input) in cases {
-            assert_eq!(parse_yes_no(input), Some(false), "{description}: {input:?}");
+            assert_eq!(
+                parse_yes_no(v(), input),
+                Some(false),
+                "{description}: {input:?}"
+            );
         }
     }
 
@@ -1190,7 +1380,7 @@ mod tests {
             ("claro followed by no", "claro, no"),
         ];
         for (description, input) in cases {
-            assert_eq!(parse_yes_no(input), None, "{description}: {input:?}");
+            assert_eq!(parse_yes_no(v(), input), None, "{description}: {input:?}");
         }
     }
 
@@ -1247,7 +1437,11 @@ mod tests {
             ),
         ];
         for (description, input, expected) in cases {
-            assert_eq!(parse_command(input), expected, "{description}: {input:?}");
+            assert_eq!(
+                parse_command(v(), input),
+                expected,
+                "{description}: {input:?}"
+            );
         }
     }
 
@@ -1270,7 +1464,7 @@ mod tests {
             ("yes", "s\u{ed}"),
         ];
         for (description, input) in cases {
-            assert_eq!(parse_command(input), None, "{description}: {input:?}");
+            assert_eq!(parse_command(v(), input), None, "{description}: {input:?}");
         }
     }
 
@@ -1278,26 +1472,32 @@ mod tests {
         ChoiceRef {
             id: "tecnico",
             label: "T\u{e9}cnico",
+            aliases: &[],
         },
         ChoiceRef {
             id: "tsu",
             label: "T\u{e9}cnico Superior Universitario",
+            aliases: &[],
         },
         ChoiceRef {
             id: "licenciatura",
             label: "Licenciatura",
+            aliases: &[],
         },
         ChoiceRef {
             id: "especialidad",
             label: "Especialidad",
+            aliases: &[],
         },
         ChoiceRef {
             id: "maestria",
             label: "Maestr\u{ed}a",
+            aliases: &[],
         },
         ChoiceRef {
             id: "doctorado",
             label: "Doctorado",
+            aliases: &[],
         },
     ];
 
@@ -1360,7 +1560,7 @@ mod tests {
         ];
         for (description, input, expected) in cases {
             assert_eq!(
-                match_choice(input, &LEVELS),
+                match_choice(v(), input, &LEVELS),
                 expected,
                 "{description}: {input:?}"
             );
@@ -1385,7 +1585,7 @@ mod tests {
         ];
         for (description, input) in cases {
             assert_eq!(
-                match_choice(input, &LEVELS),
+                match_choice(v(), input, &LEVELS),
                 ChoiceMatch::NoMatch,
                 "{description}: {input:?}"
             );
@@ -1399,30 +1599,36 @@ mod tests {
             ChoiceRef {
                 id: "a",
                 label: "Ciudad de M\u{e9}xico",
+                aliases: &[],
             },
             ChoiceRef {
                 id: "b",
                 label: "ciudad de mexico",
+                aliases: &[],
             },
         ];
         let numeric_ids = [
             ChoiceRef {
                 id: "10",
                 label: "Lunes 10",
+                aliases: &[],
             },
             ChoiceRef {
                 id: "11",
                 label: "Martes 11",
+                aliases: &[],
             },
         ];
         let dated = [
             ChoiceRef {
                 id: "2026-03-16",
                 label: "lunes 16 de marzo",
+                aliases: &[],
             },
             ChoiceRef {
                 id: "2026-03-17",
                 label: "martes 17 de marzo",
+                aliases: &[],
             },
         ];
         let cases: [(&str, &str, &[ChoiceRef<'_>], ChoiceMatch); 9] = [
@@ -1458,7 +1664,7 @@ mod tests {
         ];
         for (description, input, choices, expected) in cases {
             assert_eq!(
-                match_choice(input, choices),
+                match_choice(v(), input, choices),
                 expected,
                 "{description}: {input:?}"
             );
@@ -1531,10 +1737,10 @@ mod tests {
             "de de de del",
         ];
         for input in inputs {
-            let _ = parse_date(input);
-            let _ = parse_yes_no(input);
-            let _ = parse_command(input);
-            let _ = match_choice(input, &LEVELS);
+            let _ = parse_date(v(), input);
+            let _ = parse_yes_no(v(), input);
+            let _ = parse_command(v(), input);
+            let _ = match_choice(v(), input, &LEVELS);
             let _ = clean(input);
         }
     }

@@ -5,12 +5,14 @@
 //! - `state`: what is collected and what is awaited (serde, versioned).
 //! - `step`: the transitions.
 //! - `input`: normalising what people type (dates in Spanish, sí/no, choices).
+//! - `vocabulary`: the words `input` reads, from `templates/es-MX/vocabulary.toml`.
 //! - `reply`: channel-neutral messages.
 
 pub mod input;
 pub mod reply;
 pub mod state;
 pub mod step;
+pub mod vocabulary;
 
 use std::collections::HashMap;
 
@@ -62,6 +64,13 @@ pub struct Context<'a> {
     /// The application as the store has it (staff may have moved it on).
     pub application: Option<ApplicationView>,
     pub availability: Availability,
+}
+
+impl Context<'_> {
+    /// The words the dialogue reads.
+    pub fn vocabulary(&self) -> &vocabulary::Vocabulary {
+        self.labels.vocabulary()
+    }
 }
 
 /// A submitted application as stored.

@@ -1,9 +1,9 @@
 //! The transitions of the dialogue. Every path ends in an [`Outcome`]; bad input returns the
 //! same state with an explanation and the question again, so nothing is lost.
 
-use chrono::{NaiveDate, NaiveTime};
+use chrono::{Datelike, NaiveDate, NaiveTime};
 
-use super::input::{self, ChoiceMatch, ChoiceRef, Command};
+use super::input::{self, ChoiceMatch, ChoiceRef, Command, DateReading, Found};
 use super::reply::{CalendarDay, CalendarView, Choice, Reply};
 use super::state::{
     AppRef, Confirmable, Draft, Question, STEP_CONSENT, STEP_DAY, STEP_OFFICE, STEP_REVIEW,
@@ -12,6 +12,7 @@ use super::state::{
 use super::{
     ApplicationView, ChannelKind, Context, Effect, Input, Outcome, Request, RequestOutcome,
 };
+use crate::conversation::vocabulary::squash;
 use crate::domain::academic::{self, AcademicDateError, Level, ProfessionalExam};
 use crate::domain::calendar::{self, DayStatus, Office};
 use crate::domain::curp::{Curp, CurpError};
@@ -34,7 +35,7 @@ pub fn step(state: &State, input: &Input, ctx: &Context<'_>) -> Outcome {
     if text.is_empty() {
         return unsupported(state, "empty", ctx);
     }
-    if let Some(command) = input::parse_command(&text) {
+    if let Some(command) = input::parse_command(ctx.vocabulary(), &text) {
         return on_command(state, command, ctx);
     }
     match state {
@@ -338,14 +339,14 @@ fn on_consent(text: &str, ctx: &Context<'_>) -> Outcome {
 
 /// Reads a yes/no answer: the words people use, or one of the offered choices.
 fn yes_no(text: &str, choices: &[(&str, bool)], ctx: &Context<'_>) -> Option<bool> {
-    if let Some(answer) = input::parse_yes_no(text) {
+    if let Some(answer) = input::parse_yes_no(ctx.vocabulary(), text) {
         return Some(answer);
     }
     let offered: Vec<Choice> = labelled(
         choices.iter().map(|(key, _)| choice_label(key)).collect(),
         ctx,
     );
-    match pick(text, &offered) {
+    match pick(text, &offered, ctx) {
         Picked::One(index) => Some(choices[index].1),
         _ => None,
     }
@@ -357,15 +358,56 @@ enum Picked {
     None,
 }
 
-fn pick(text: &str, choices: &[Choice]) -> Picked {
-    let refs: Vec<ChoiceRef<'_>> = choices
+/// The option the whole answer names (a number, an id, a label).
+fn pick(text: &str, choices: &[Choice], ctx: &Context<'_>) -> Picked {
+    picked(input::match_choice(
+        ctx.vocabulary(),
+        text,
+        &refs(choices, &[]),
+    ))
+}
+
+/// Where the other names of a question's options come from.
+enum Names<'n> {
+    /// The vocabulary's aliases of this group (`level`, `entity`).
+    Group(&'n str),
+    /// Given with the choices, in their order (squashed).
+    Given(&'n [Vec<String>]),
+}
+
+/// The option the answer names, by any of its names, also inside a sentence ("estudié en
+/// Guadalajara, Jal."); for questions whose options are names.
+fn pick_named(text: &str, choices: &[Choice], names: Names<'_>, ctx: &Context<'_>) -> Picked {
+    let vocabulary = ctx.vocabulary();
+    let aliases: Vec<&[String]> = choices
         .iter()
-        .map(|c| ChoiceRef {
-            id: &c.id,
-            label: &c.label,
+        .enumerate()
+        .map(|(index, choice)| match &names {
+            Names::Group(group) => vocabulary.aliases(group, &choice.id),
+            Names::Given(given) => given.get(index).map_or(&[][..], Vec::as_slice),
         })
         .collect();
-    match input::match_choice(text, &refs) {
+    picked(input::find_choice(
+        vocabulary,
+        text,
+        &refs(choices, &aliases),
+    ))
+}
+
+fn refs<'c>(choices: &'c [Choice], aliases: &[&'c [String]]) -> Vec<ChoiceRef<'c>> {
+    choices
+        .iter()
+        .enumerate()
+        .map(|(index, c)| ChoiceRef {
+            id: &c.id,
+            label: &c.label,
+            aliases: aliases.get(index).copied().unwrap_or(&[]),
+        })
+        .collect()
+}
+
+fn picked(found: ChoiceMatch) -> Picked {
+    match found {
         ChoiceMatch::One(index) => Picked::One(index),
         ChoiceMatch::Ambiguous(indices) => Picked::Ambiguous(indices),
         ChoiceMatch::NoMatch => Picked::None,
@@ -373,8 +415,14 @@ fn pick(text: &str, choices: &[Choice]) -> Picked {
 }
 
 /// The explanation when a choice was not understood.
-fn choice_not_understood(text: &str, choices: &[Choice]) -> Reply {
-    match pick(text, choices) {
+fn choice_not_understood(text: &str, choices: &[Choice], ctx: &Context<'_>) -> Reply {
+    refusal(&pick(text, choices, ctx), choices)
+}
+
+/// The explanation for what `picked` found: the candidates when several fit, else how to
+/// answer.
+fn refusal(picked: &Picked, choices: &[Choice]) -> Reply {
+    match picked {
         Picked::Ambiguous(indices) => Reply::new("choice_ambiguous").with(
             "candidates",
             indices
@@ -396,17 +444,21 @@ fn on_answer(
     let mut draft = draft.clone();
     let today = today(ctx);
     match question {
-        Question::Curp => match Curp::parse(text) {
-            Ok(curp) if let Some(refusal) = implausible_birth(&curp, today, ctx) => {
+        Question::Curp => match read_curp(text) {
+            Read::Several(curps) => stay(state, vec![several("curp", curps)], ctx),
+            Read::Nothing => stay(state, vec![curp_error(&curp_error_of(text))], ctx),
+            Read::Whole(curp) | Read::Within(curp)
+                if let Some(refusal) = implausible_birth(&curp, today, ctx) =>
+            {
                 stay(state, vec![refusal], ctx)
             }
-            Ok(curp) => {
+            // The CURP is shown back, read into its parts, by the next question.
+            Read::Whole(curp) | Read::Within(curp) => {
                 draft.curp = Some(curp);
                 draft.curp_confirmed = false;
                 draft.initials_accepted = false;
                 advance(draft, Vec::new(), ctx)
             }
-            Err(error) => stay(state, vec![curp_error(&error)], ctx),
         },
         Question::CurpConfirm => {
             match yes_no(text, &[("correct_data", true), ("wrong_data", false)], ctx) {
@@ -433,23 +485,15 @@ fn on_answer(
             Err(error) => stay(state, vec![name_error(&error)], ctx),
         },
         Question::SecondSurname => {
-            let folded = fold(text);
-            let none_words = [
-                "no tengo",
-                "ninguno",
-                "no",
-                "-",
-                "x",
-                "sin segundo apellido",
-            ];
             let chose_none = matches!(
                 pick(
                     text,
-                    &labelled(vec![choice_label("no_second_surname")], ctx)
+                    &labelled(vec![choice_label("no_second_surname")], ctx),
+                    ctx
                 ),
                 Picked::One(_)
             );
-            if chose_none || none_words.contains(&folded.as_str()) {
+            if chose_none || ctx.vocabulary().says_no_second_surname(text) {
                 draft.second_surname = Some(None);
                 return advance(draft, Vec::new(), ctx);
             }
@@ -470,9 +514,9 @@ fn on_answer(
                 ],
                 ctx,
             );
-            let picked = match input::parse_yes_no(text) {
+            let picked = match input::parse_yes_no(ctx.vocabulary(), text) {
                 Some(true) => Picked::One(0),
-                _ => pick(text, &choices),
+                _ => pick(text, &choices, ctx),
             };
             match picked {
                 Picked::One(0) => {
@@ -487,25 +531,48 @@ fn on_answer(
                     clear_field(&mut draft, "curp");
                     advance(draft, Vec::new(), ctx)
                 }
-                _ => stay(state, vec![choice_not_understood(text, &choices)], ctx),
+                _ => stay(state, vec![choice_not_understood(text, &choices, ctx)], ctx),
             }
         }
         Question::Level => {
             let choices = level_choices(ctx);
-            match pick(text, &choices) {
+            match pick_named(text, &choices, Names::Group("level"), ctx) {
                 Picked::One(index) => {
                     let level = Level::ALL[index];
                     draft.level = Some(level);
                     let sheets = payment_sheets(level, ctx);
                     advance(draft, vec![sheets], ctx)
                 }
-                _ => stay(state, vec![choice_not_understood(text, &choices)], ctx),
+                other => stay(state, vec![refusal(&other, &choices)], ctx),
             }
         }
-        Question::PaymentKey => match PaymentKey::parse(text, &ctx.procedure.payment_key) {
-            Ok(key) => ask_store(state, Request::ClaimPaymentKey { key }),
-            Err(error) => stay(state, vec![payment_key_error(&error)], ctx),
-        },
+        Question::PaymentKey => {
+            let rule = &ctx.procedure.payment_key;
+            let has_digit = |piece: &str| piece.chars().any(|c| c.is_ascii_digit());
+            match PaymentKey::parse(text, rule) {
+                Ok(key) => ask_store(state, Request::ClaimPaymentKey { key }),
+                Err(error) => {
+                    let within = input::find_values(text, 3, has_digit, |piece| {
+                        PaymentKey::parse(piece, rule)
+                            .ok()
+                            .filter(|_| has_digit(piece))
+                    });
+                    match within {
+                        Found::One(key) => {
+                            let mut outcome =
+                                ask_store(state, Request::ClaimPaymentKey { key: key.clone() });
+                            outcome.replies = vec![understood("payment_key", key.as_str())];
+                            outcome
+                        }
+                        Found::Several(keys) => {
+                            let keys = keys.iter().map(|k| k.as_str().to_string()).collect();
+                            stay(state, vec![several("payment_key", keys)], ctx)
+                        }
+                        Found::Nothing => stay(state, vec![payment_key_error(&error)], ctx),
+                    }
+                }
+            }
+        }
         Question::Institution | Question::Program => match free_text(text) {
             Ok(value) => {
                 if question == Question::Institution {
@@ -523,24 +590,15 @@ fn on_answer(
         },
         Question::Entity => {
             let choices = entity_choices(ctx);
-            let by_alias = entity_alias(text);
-            let picked = match by_alias {
-                Some(entity) => Entity::ALL
-                    .iter()
-                    .position(|e| *e == entity)
-                    .map(Picked::One),
-                None => None,
-            }
-            .unwrap_or_else(|| pick(text, &choices));
-            match picked {
+            match pick_named(text, &choices, Names::Group("entity"), ctx) {
                 Picked::One(index) => {
                     draft.entity = Some(Entity::ALL[index]);
                     advance(draft, Vec::new(), ctx)
                 }
-                _ => stay(state, vec![choice_not_understood(text, &choices)], ctx),
+                other => stay(state, vec![refusal(&other, &choices)], ctx),
             }
         }
-        Question::TitleDate => with_date(state, text, ctx, |date| {
+        Question::TitleDate => with_date(state, text, "title_date", ctx, |date| {
             academic::check_title_date(date, today, ctx.procedure.eligibility_cutoff)?;
             draft.title_date = Some(date);
             drop_inconsistent_dates(&mut draft, today);
@@ -548,22 +606,15 @@ fn on_answer(
         }),
         Question::ExamDate => {
             let exempt = matches!(
-                pick(text, &labelled(vec![choice_label("exempt")], ctx)),
+                pick(text, &labelled(vec![choice_label("exempt")], ctx), ctx),
                 Picked::One(_)
-            ) || [
-                "exento",
-                "exenta",
-                "no aplica",
-                "sin examen",
-                "no presente examen",
-            ]
-            .contains(&fold(text).as_str());
+            ) || ctx.vocabulary().says_exam_exempt(text);
             if exempt {
                 draft.exam = Some(ProfessionalExam::Exempt);
                 return advance(draft, Vec::new(), ctx);
             }
             let title = draft.title_date.unwrap_or(today);
-            with_date(state, text, ctx, |date| {
+            with_date(state, text, "exam", ctx, |date| {
                 academic::check_exam_date(date, title, today)?;
                 draft.exam = Some(ProfessionalExam::Taken(date));
                 Ok(draft.clone())
@@ -571,7 +622,7 @@ fn on_answer(
         }
         Question::StudyStart => {
             let title = draft.title_date.unwrap_or(today);
-            with_date(state, text, ctx, |date| {
+            with_date(state, text, "study_period", ctx, |date| {
                 academic::check_study_start(date, title, today)?;
                 draft.study_start = Some(date);
                 if draft.study_end.is_some_and(|end| end <= date) {
@@ -583,18 +634,18 @@ fn on_answer(
         Question::StudyEnd => {
             let title = draft.title_date.unwrap_or(today);
             let start = draft.study_start.unwrap_or(NaiveDate::MIN);
-            with_date(state, text, ctx, |date| {
+            with_date(state, text, "study_period", ctx, |date| {
                 academic::check_study_end(date, start, title, today)?;
                 draft.study_end = Some(date);
                 Ok(draft.clone())
             })
         }
-        Question::Email => match EmailAddress::parse(text) {
-            Ok(address) => {
+        Question::Email => match email_answer(text) {
+            Ok((address, said)) => {
                 draft.email = Some(address);
-                advance(draft, Vec::new(), ctx)
+                advance(draft, said, ctx)
             }
-            Err(error) => stay(state, vec![email_error(&error)], ctx),
+            Err(refusal) => stay(state, vec![*refusal], ctx),
         },
         Question::EmailConfirm => {
             let answer = yes_no(
@@ -616,10 +667,10 @@ fn on_answer(
                     ctx,
                 ),
                 // A typed address answers the question too.
-                (None, _) => match EmailAddress::parse(text) {
-                    Ok(address) => {
+                (None, _) => match email_answer(text) {
+                    Ok((address, said)) => {
                         draft.email = Some(address);
-                        advance(draft, Vec::new(), ctx)
+                        advance(draft, said, ctx)
                     }
                     Err(_) => stay(state, vec![Reply::new("yes_no_expected")], ctx),
                 },
@@ -629,23 +680,150 @@ fn on_answer(
 }
 
 /// Parses a date and applies `accept`; any failure keeps the state and explains.
+///
+/// A date read with judgement (a two-digit year, a date inside a sentence) is said back in full
+/// with the next question; several possible dates are listed and asked about.
 fn with_date(
     state: &State,
     text: &str,
+    field: &str,
     ctx: &Context<'_>,
     accept: impl FnOnce(NaiveDate) -> Result<Draft, AcademicDateError>,
 ) -> Outcome {
-    match input::parse_date(text) {
-        Ok(date) => match accept(date) {
-            Ok(draft) => advance(draft, Vec::new(), ctx),
-            Err(error) => stay(state, vec![date_rule_error(&error)], ctx),
-        },
-        Err(error) => stay(
-            state,
-            vec![Reply::new("date_invalid").with("kind", date_error_kind(&error))],
-            ctx,
+    let today = today(ctx);
+    let earliest = ctx.procedure.earliest_year;
+    let plausible = |date: NaiveDate| date.year() >= earliest && date <= today;
+    let (date, said) = match input::read_date(ctx.vocabulary(), text, plausible) {
+        Ok(DateReading::Exact(date)) => (date, Vec::new()),
+        Ok(DateReading::Inferred(date)) => (
+            date,
+            vec![
+                Reply::new("understood")
+                    .with("field", format!("field.{field}"))
+                    .with("date", date.to_string()),
+            ],
         ),
+        Ok(DateReading::Ambiguous(dates)) => {
+            let dates = dates.iter().map(ToString::to_string).collect();
+            let reply = several(field, dates).with("dates", true);
+            return stay(state, vec![reply], ctx);
+        }
+        Err(error) => {
+            return stay(
+                state,
+                vec![Reply::new("date_invalid").with("kind", date_error_kind(&error))],
+                ctx,
+            );
+        }
+    };
+    match accept(date) {
+        Ok(draft) => advance(draft, said, ctx),
+        Err(error) => stay(state, vec![date_rule_error(&error)], ctx),
     }
+}
+
+/// A value of the kind asked, read from an answer.
+enum Read<T> {
+    /// The whole answer is the value.
+    Whole(T),
+    /// The one value of the kind written inside a sentence: said back.
+    Within(T),
+    /// Several values of the kind, as shown: the person is asked which one.
+    Several(Vec<String>),
+    /// None.
+    Nothing,
+}
+
+/// A value of one kind: `whole` when the whole answer is one, else what `found` finds
+/// inside it (see [`input::find_values`]).
+fn read_value<T: PartialEq>(
+    whole: Option<T>,
+    found: impl FnOnce() -> Found<T>,
+    shown: impl Fn(&T) -> String,
+) -> Read<T> {
+    if let Some(value) = whole {
+        return Read::Whole(value);
+    }
+    match found() {
+        Found::One(value) => Read::Within(value),
+        Found::Several(values) => Read::Several(values.iter().map(shown).collect()),
+        Found::Nothing => Read::Nothing,
+    }
+}
+
+/// The CURP the answer is, or the one written inside it (in up to four groups).
+fn read_curp(text: &str) -> Read<Curp> {
+    read_value(
+        Curp::parse(text).ok(),
+        || input::find_values(text, 4, |_| true, |piece| Curp::parse(piece).ok()),
+        |curp| curp.as_str().to_string(),
+    )
+}
+
+/// Why the answer holds no CURP: the error of the one word shaped like a CURP (eighteen
+/// letters and digits) when the answer is a sentence holding one, else of the whole answer.
+fn curp_error_of(text: &str) -> CurpError {
+    let whole = match Curp::parse(text) {
+        Ok(_) => return CurpError::Empty,
+        Err(error) => error,
+    };
+    let shaped = |piece: &str| {
+        piece.chars().count() == 18
+            && piece.chars().all(char::is_alphanumeric)
+            && piece.chars().any(|c| c.is_ascii_digit())
+    };
+    match input::find_values(text, 1, |_| false, |p| shaped(p).then(|| p.to_string())) {
+        Found::One(piece) => Curp::parse(&piece).err().unwrap_or(whole),
+        _ => whole,
+    }
+}
+
+/// The address the answer is, or the one written inside it.
+fn read_email(text: &str) -> Read<EmailAddress> {
+    read_value(
+        EmailAddress::parse(text).ok(),
+        || {
+            let address = |piece: &str| {
+                piece
+                    .contains('@')
+                    .then(|| EmailAddress::parse(piece).ok())
+                    .flatten()
+            };
+            input::find_values(text, 1, |_| false, address)
+        },
+        |address| address.as_str().to_string(),
+    )
+}
+
+/// The e-mail question's answer: the address and what to say back, or the explanation.
+fn email_answer(text: &str) -> Result<(EmailAddress, Vec<Reply>), Box<Reply>> {
+    match read_email(text) {
+        Read::Whole(address) => Ok((address, Vec::new())),
+        Read::Within(address) => {
+            let said = understood("email", address.as_str());
+            Ok((address, vec![said]))
+        }
+        Read::Several(addresses) => Err(Box::new(several("email", addresses))),
+        Read::Nothing => {
+            let error = EmailAddress::parse(text).expect_err("the whole answer is no address");
+            Err(Box::new(email_error(&error)))
+        }
+    }
+}
+
+/// "Entendí: … (field)": a value read from a longer answer, said back.
+fn understood(field: &str, value: &str) -> Reply {
+    Reply::new("understood")
+        .with("field", format!("field.{field}"))
+        .with("value", value)
+}
+
+/// The answer holds several values of the kind asked: list them and ask which.
+fn several(field: &str, candidates: Vec<String>) -> Reply {
+    Reply::new("value_ambiguous")
+        .with("field", format!("field.{field}"))
+        .with("candidates", candidates)
+        .with("dates", false)
 }
 
 /// After a new title date, answers that no longer fit are asked again.
@@ -678,24 +856,6 @@ fn free_text(text: &str) -> Result<String, &'static str> {
     } else {
         Ok(value)
     }
-}
-
-/// Common ways people name some entities that are not their official label.
-fn entity_alias(text: &str) -> Option<Entity> {
-    let code = match fold(text).trim_end_matches('.') {
-        "cdmx" | "df" | "d.f" | "mexico df" | "distrito federal" | "ciudad de mexico" => "DF",
-        "edomex" | "edo mex" | "edo. mex" | "estado de mexico" | "mexico" => "MC",
-        "nl" => "NL",
-        "bc" => "BC",
-        "bcs" => "BS",
-        "qroo" | "q. roo" => "QR",
-        "slp" => "SP",
-        "coahuila de zaragoza" => "CL",
-        "michoacan de ocampo" => "MN",
-        "veracruz de ignacio de la llave" => "VZ",
-        _ => return None,
-    };
-    Entity::from_code(code)
 }
 
 fn today(ctx: &Context<'_>) -> NaiveDate {
@@ -786,10 +946,10 @@ fn review(draft: &Draft, ctx: &Context<'_>) -> Reply {
 
 fn on_review(state: &State, draft: &Draft, text: &str, ctx: &Context<'_>) -> Outcome {
     let choices = labelled(vec![choice_label("submit"), choice_label("correct")], ctx);
-    let picked = match input::parse_yes_no(text) {
+    let picked = match input::parse_yes_no(ctx.vocabulary(), text) {
         Some(true) => Picked::One(0),
         Some(false) => Picked::One(1),
-        None => pick(text, &choices),
+        None => pick(text, &choices, ctx),
     };
     match picked {
         Picked::One(0) => match draft.complete() {
@@ -809,7 +969,7 @@ fn on_review(state: &State, draft: &Draft, text: &str, ctx: &Context<'_>) -> Out
             vec![],
             ctx,
         ),
-        _ => stay(state, vec![choice_not_understood(text, &choices)], ctx),
+        _ => stay(state, vec![choice_not_understood(text, &choices, ctx)], ctx),
     }
 }
 
@@ -873,13 +1033,13 @@ fn clear_field(draft: &mut Draft, field: &str) -> Vec<Effect> {
 
 fn on_correction(state: &State, draft: &Draft, text: &str, ctx: &Context<'_>) -> Outcome {
     let choices = correctable_fields(draft, ctx);
-    match pick(text, &choices) {
+    match pick(text, &choices, ctx) {
         Picked::One(index) => {
             let mut draft = draft.clone();
             let effects = clear_field(&mut draft, &choices[index].id);
             with_effects(advance(draft, Vec::new(), ctx), effects)
         }
-        _ => stay(state, vec![choice_not_understood(text, &choices)], ctx),
+        _ => stay(state, vec![choice_not_understood(text, &choices, ctx)], ctx),
     }
 }
 
@@ -897,17 +1057,20 @@ fn on_office(
     text: &str,
     ctx: &Context<'_>,
 ) -> Outcome {
-    let choices: Vec<Choice> = ctx
-        .procedure
-        .offices
+    let offices = &ctx.procedure.offices;
+    let choices: Vec<Choice> = offices
         .iter()
         .map(|o| Choice::new(o.id.clone(), o.name.clone()))
         .collect();
-    match pick(text, &choices) {
+    let aliases: Vec<Vec<String>> = offices
+        .iter()
+        .map(|o| o.aliases.iter().map(|a| squash(a)).collect())
+        .collect();
+    match pick_named(text, &choices, Names::Given(&aliases), ctx) {
         Picked::One(index) => {
             enter_month(app, &choices[index].id, None, replacing, Vec::new(), ctx)
         }
-        _ => stay(state, vec![choice_not_understood(text, &choices)], ctx),
+        other => stay(state, vec![refusal(&other, &choices)], ctx),
     }
 }
 
@@ -1061,7 +1224,7 @@ fn on_day(
     ctx: &Context<'_>,
 ) -> Outcome {
     let choices = day_choices(month, offered, ctx);
-    let chosen = match pick(text, &choices) {
+    let chosen = match pick(text, &choices, ctx) {
         Picked::One(index) => match choices[index].id.as_str() {
             "prev" => {
                 return enter_month(
@@ -1086,10 +1249,10 @@ fn on_day(
             id => id.parse::<NaiveDate>().ok(),
         },
         Picked::Ambiguous(_) => None,
-        Picked::None => input::parse_date(text).ok(),
+        Picked::None => input::parse_date(ctx.vocabulary(), text).ok(),
     };
     let Some(day) = chosen else {
-        return stay(state, vec![choice_not_understood(text, &choices)], ctx);
+        return stay(state, vec![choice_not_understood(text, &choices, ctx)], ctx);
     };
     let Some(office) = office(ctx, office_id) else {
         return go(
@@ -1229,7 +1392,7 @@ fn on_slot(
     ctx: &Context<'_>,
 ) -> Outcome {
     let choices = slot_choices(offered, ctx);
-    let slot = match pick(text, &choices) {
+    let slot = match pick(text, &choices, ctx) {
         Picked::One(index) if choices[index].id == "other_day" => {
             return enter_month(
                 app,
@@ -1254,7 +1417,7 @@ fn on_slot(
                 replacing,
             },
         ),
-        None => stay(state, vec![choice_not_understood(text, &choices)], ctx),
+        None => stay(state, vec![choice_not_understood(text, &choices, ctx)], ctx),
     }
 }
 
@@ -1290,7 +1453,7 @@ fn tracking(app: &AppRef, view: Option<&ApplicationView>, ctx: &Context<'_>) -> 
 fn on_tracking(state: &State, app: &AppRef, text: &str, ctx: &Context<'_>) -> Outcome {
     let reply = tracking(app, ctx.application.as_ref(), ctx);
     let choices = reply.choices.clone();
-    match pick(text, &choices) {
+    match pick(text, &choices, ctx) {
         Picked::One(index) => match choices[index].id.as_str() {
             "reschedule" => {
                 let replacing = ctx

@@ -15,6 +15,9 @@ pub struct Office {
     /// Stable identifier, used as choice id and in the store (e.g. `dgp-cdmx`).
     pub id: String,
     pub name: String,
+    /// Other names people give the office: its city, its neighbourhood ("CDMX", "Iztacalco").
+    #[serde(default)]
+    pub aliases: Vec<String>,
     pub address: String,
     /// IANA time zone the office's hours are expressed in.
     pub time_zone: Tz,
@@ -191,6 +194,7 @@ mod tests {
         Office {
             id: "dgp-cdmx".into(),
             name: "DGP".into(),
+            aliases: Vec::new(),
             address: "Viaducto".into(),
             time_zone: chrono_tz::America::Mexico_City,
             opening_days: default_opening_days(),

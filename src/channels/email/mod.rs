@@ -21,6 +21,7 @@
 //! - only the new text is read (quoted history and signatures cut, and kept); a command works
 //!   in the subject or on the first line.
 
+pub mod courtesy;
 pub mod imap;
 pub mod maildir;
 pub mod outbound;
@@ -35,6 +36,7 @@ use crate::config::MailRules;
 use crate::conversation::Input;
 use crate::conversation::input::parse_command;
 use crate::conversation::reply::Reply;
+use crate::conversation::vocabulary::Vocabulary;
 use crate::guard::{self, Counting, Ending, Guarded};
 use crate::service::{Channel, Inbound, Service, TurnError, TurnResult};
 use crate::store::mail::InboundRecord;
@@ -265,7 +267,7 @@ async fn is_threaded(
 
 /// What the person wrote: a command in the subject or on the first line, else the new text.
 /// Returns the input and what was cut from the text.
-fn read_answer(mail: &Mail, rules: &MailRules) -> (Input, String) {
+pub fn read_answer(mail: &Mail, rules: &MailRules) -> (Input, String) {
     let (input, quoted) = read_split(mail);
     let input = match input {
         Input::Text(text) => Input::Text(cap(text, rules.max_answer_bytes)),
@@ -300,9 +302,9 @@ fn cap(mut text: String, max: usize) -> String {
 }
 
 fn read_split(mail: &Mail) -> (Input, String) {
-    let split = quote::split_reply(&mail.text);
+    let split = answer_alone(&mail.text);
     let subject = strip_reply_prefixes(&mail.subject);
-    if parse_command(subject).is_some() {
+    if parse_command(Vocabulary::es_mx(), subject).is_some() {
         let mut kept = split.new.clone();
         if !split.quoted.is_empty() {
             kept = format!("{kept}\n{}", split.quoted).trim().to_string();
@@ -310,7 +312,7 @@ fn read_split(mail: &Mail) -> (Input, String) {
         return (Input::Text(subject.to_string()), kept);
     }
     if let Some((first, rest)) = split.new.split_once('\n')
-        && parse_command(first).is_some()
+        && parse_command(Vocabulary::es_mx(), first).is_some()
     {
         let kept = format!("{rest}\n{}", split.quoted).trim().to_string();
         return (Input::Text(first.trim().to_string()), kept);
@@ -321,13 +323,32 @@ fn read_split(mail: &Mail) -> (Input, String) {
     (Input::Text(split.new), split.quoted)
 }
 
+/// What the person just wrote, without the quoted history, the signature, or the greeting and
+/// sign-off around the answer; what was cut is kept, in order.
+fn answer_alone(text: &str) -> quote::Split {
+    let reply = quote::split_reply(text);
+    let answer = courtesy::strip(Vocabulary::es_mx(), &reply.new);
+    let quoted = [answer.quoted, reply.quoted]
+        .into_iter()
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n");
+    quote::Split {
+        new: answer.new,
+        quoted,
+    }
+}
+
 /// "Re: RV: Fwd: AYUDA" → "AYUDA".
 fn strip_reply_prefixes(subject: &str) -> &str {
-    const PREFIXES: [&str; 7] = ["re:", "rv:", "res:", "fw:", "fwd:", "enc:", "aw:"];
+    let prefixes = &Vocabulary::es_mx().history.reply_prefixes;
     let mut rest = subject.trim();
     loop {
-        let lower = rest.to_lowercase();
-        match PREFIXES.iter().find(|p| lower.starts_with(*p)) {
+        let found = prefixes.iter().find(|prefix| {
+            rest.get(..prefix.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
+        });
+        match found {
             Some(prefix) => rest = rest[prefix.len()..].trim_start(),
             None => return rest,
         }

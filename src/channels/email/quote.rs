@@ -5,11 +5,14 @@
 //!
 //! Only line-start patterns count: a person's sentence that merely contains "De:" stays.
 //! Patterns are matched against the lowercased line (the `regex` build here has no Unicode case
-//! folding), so every pattern below is written in lowercase.
+//! folding), so every pattern is written in lowercase; the language's patterns live in
+//! `templates/es-MX/vocabulary.toml` (`[email.history]`).
 
 use std::sync::LazyLock;
 
 use regex::Regex;
+
+use crate::conversation::vocabulary::{History, Vocabulary};
 
 /// A reply cut in two.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -59,43 +62,16 @@ enum Cut {
     Signature,
 }
 
-/// "El lun, 30 nov 2026 a las 10:15, … escribió:", "On Mon, … wrote:" (joined when wrapped).
-static ATTRIBUTION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(el|en|on)\s.*\b(escribi[óo]|wrote)\s*:$").expect("attribution pattern")
-});
 /// A time such as "10:15": an attribution names the moment the answered message was sent.
 static TIME: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\b\d{1,2}:\d{2}\b").expect("time"));
-/// The first line of Outlook's header block.
-static HEADER_START: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^\*?(de|from)\*?\s*:\s*\S").expect("header start pattern"));
-/// The other lines of Outlook's header block.
-static HEADER_FIELD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\*?(enviado( el)?|sent|fecha|date|para|to|asunto|subject|cc|cco|bcc)\*?\s*:")
-        .expect("header field pattern")
-});
 /// Outlook's rule above the header block.
 static UNDERSCORES: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^_{10,}$").expect("underscores pattern"));
-/// "-----Mensaje original-----" and its relatives.
-static ORIGINAL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"^-{2,}\s*(mensaje original|original message|mensaje reenviado|forwarded message)\s*-{2,}$",
-    )
-    .expect("original message pattern")
-});
-/// "Enviado desde mi iPhone", "Sent from my iPhone", "Obtener Outlook para Android", ….
-static SENT_FROM: LazyLock<Vec<Regex>> = LazyLock::new(|| {
-    [
-        r"^enviado desde (mi |el )?(iphone|ipad|ipod|tel[ée]fono|celular|m[óo]vil|dispositivo|smartphone|tablet|android|samsung|galaxy|huawei|honor|xiaomi|redmi|motorola|moto|oppo|vivo|realme|nokia|lg|sony|pixel|oneplus|zte|alcatel|lenovo|blackberry|outlook|yahoo|correo|mail|gmail)\b.{0,80}$",
-        r"^enviado desde mi \S+(\s\S+){0,3}$",
-        r"^enviado con \S+(\s\S+){0,6}$",
-        r"^(obtener|descargar|get) outlook (para|for) (android|ios|iphone|ipad)\b.{0,120}$",
-        r"^sent from (my )?\S+(\s\S+){0,5}$",
-    ]
-    .into_iter()
-    .map(|pattern| Regex::new(pattern).expect("sent-from pattern"))
-    .collect()
-});
+
+/// The language's patterns: attribution, header block, "original message", "sent from".
+fn patterns() -> &'static History {
+    &Vocabulary::es_mx().history
+}
 
 /// How many lines an attribution's wrapped form may take.
 const ATTRIBUTION_LINES: usize = 3;
@@ -136,14 +112,19 @@ fn cut_at(lines: &[&str], at: usize) -> Option<Cut> {
     let lower = line.to_lowercase();
     let history = is_quoted(line)
         || attribution_len(lines, at).is_some()
-        || ORIGINAL.is_match(&lower)
+        || patterns().original_message.is_match(&lower)
         || header_block_at(lines, at)
         || (UNDERSCORES.is_match(&lower)
             && next_filled(lines, at + 1).is_some_and(|next| header_block_at(lines, next)))
         || introduces_quote(lines, at, &lower);
     if history {
         Some(Cut::History)
-    } else if line == "--" || SENT_FROM.iter().any(|sent| sent.is_match(&lower)) {
+    } else if line == "--"
+        || patterns()
+            .sent_from
+            .iter()
+            .any(|sent| sent.is_match(&lower))
+    {
         Some(Cut::Signature)
     } else {
         None
@@ -192,17 +173,23 @@ fn is_attribution(lines: &[&str]) -> bool {
         .map(|line| line.trim().to_lowercase())
         .collect::<Vec<_>>()
         .join(" ");
-    ATTRIBUTION.is_match(&joined) && (joined.contains('@') || TIME.is_match(&joined))
+    patterns().attribution.is_match(&joined) && (joined.contains('@') || TIME.is_match(&joined))
 }
 
 /// Outlook's "De: …" followed within a few lines by at least two of its other fields.
 fn header_block_at(lines: &[&str], at: usize) -> bool {
-    let is_start = HEADER_START.is_match(&lines[at].trim().to_lowercase());
+    let is_start = patterns()
+        .header_start
+        .is_match(&lines[at].trim().to_lowercase());
     is_start
         && lines[at + 1..]
             .iter()
             .take(HEADER_WINDOW)
-            .filter(|line| HEADER_FIELD.is_match(&line.trim().to_lowercase()))
+            .filter(|line| {
+                patterns()
+                    .header_field
+                    .is_match(&line.trim().to_lowercase())
+            })
             .count()
             >= 2
 }
