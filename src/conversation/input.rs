@@ -152,8 +152,9 @@ pub enum DateReading {
     Ambiguous(Vec<NaiveDate>),
 }
 
-/// How many words of a sentence are searched for a date: the work per message stays bounded.
-const DATE_SENTENCE_TOKENS: usize = 64;
+/// How many words of a message are searched for a value inside a sentence (a date, a CURP, a
+/// choice's name): the work per message stays bounded whatever its length.
+const SENTENCE_WORDS: usize = 64;
 
 /// Reads a date as a clerk would: [`parse_date`] first; then a two-digit year is given the
 /// century for which `plausible` holds ("15/03/15" is 2015 for a title: 1915 is before any
@@ -185,7 +186,7 @@ pub fn read_date(
         Err(error) => error,
     };
     // A date inside a sentence: windows of three tokens, left to right, each date once.
-    let tokens = &tokens[..tokens.len().min(DATE_SENTENCE_TOKENS)];
+    let tokens = &tokens[..tokens.len().min(SENTENCE_WORDS)];
     let mut found: Vec<NaiveDate> = Vec::new();
     let mut partial = false;
     let mut at = 0;
@@ -460,9 +461,6 @@ pub enum Found<T> {
     Several(Vec<T>),
 }
 
-/// How many words of a message are searched for a value: the work per message stays bounded.
-const VALUE_SENTENCE_WORDS: usize = 64;
-
 /// The values of one kind written inside a sentence ("Mi CURP es PEGL890909MJCRMS08", "mi
 /// correo es luz@ejemplo.mx."): every word that `parse` accepts, and runs of up to `join`
 /// words written apart ("PEGL 890909 MJCRMS08") whose every word `joinable` admits, read
@@ -506,7 +504,7 @@ pub fn find_values<T: PartialEq>(
         })
         .map(|piece| piece.trim_end_matches(['.', ':']).trim_start_matches(':'))
         .filter(|piece| !piece.is_empty())
-        .take(VALUE_SENTENCE_WORDS)
+        .take(SENTENCE_WORDS)
         .collect();
     let mut found: Vec<T> = Vec::new();
     let mut at = 0;
@@ -827,9 +825,7 @@ pub fn match_choice<'a>(
     .unwrap_or(ChoiceMatch::NoMatch)
 }
 
-/// How many words of a message are searched for a choice named inside a sentence, and the
-/// longest name looked for, in words: the work per message stays bounded.
-const SENTENCE_WORDS: usize = 64;
+/// The longest name of an option looked for inside a sentence, in words.
 const NAME_WORDS: usize = 6;
 
 /// [`match_choice`], and when the whole answer is not a choice, a choice *named inside a
@@ -1726,8 +1722,10 @@ mod tests {
     #[test]
     fn parsers_survive_hostile_input() {
         let long = "9".repeat(10_000);
+        let sentence = "el 15 de marzo de 2015 o lic. en la opci\u{f3}n 3 ".repeat(2_000);
         let inputs = [
             long.as_str(),
+            sentence.as_str(),
             "\u{0}\u{1}\u{2}",
             "////////",
             "@@@",
@@ -1737,6 +1735,9 @@ mod tests {
             "de de de del",
         ];
         for input in inputs {
+            let _ = read_date(v(), input, |_| true);
+            let _ = find_values(input, 4, |_| true, |piece| Some(piece.to_string()));
+            let _ = find_choice(v(), input, &LEVELS);
             let _ = parse_date(v(), input);
             let _ = parse_yes_no(v(), input);
             let _ = parse_command(v(), input);

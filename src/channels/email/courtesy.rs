@@ -132,15 +132,17 @@ fn greeting_end(vocabulary: &Vocabulary, line: &str, more_below: bool) -> Option
     if let Some(mark) = rest.find([',', ':', '!', ';', '.']) {
         let named = &rest[..mark];
         let name_words = words_at(named);
-        let is_name = name_words.len() <= NAME_WORDS
-            && named.chars().all(|c| !c.is_ascii_digit())
-            && name_words.iter().all(|(from, _, _)| {
+        // "Hola Ventanilla:", "Estimada Lic. Pérez,": a short name, capitalised unless one word.
+        let capitalised = name_words.len() <= 1
+            || name_words.iter().all(|(from, _, _)| {
                 named[*from..]
                     .chars()
                     .next()
-                    .is_some_and(|c| c.is_uppercase())
-                    || words_at(named).len() <= 1
+                    .is_some_and(char::is_uppercase)
             });
+        let is_name = name_words.len() <= NAME_WORDS
+            && named.chars().all(|c| !c.is_ascii_digit())
+            && capitalised;
         if is_name {
             return Some(phrase_end + mark + 1);
         }
