@@ -18,8 +18,9 @@
 //!   (in a recipient `local+TOKEN@domain`, or In-Reply-To/References naming a message we sent)
 //!   and comes from the conversation's address. Otherwise, from a known address, it changes
 //!   nothing: the current question is sent again to the known address, with the token;
-//! - only the new text is read (quoted history and signatures cut, and kept); a command works
-//!   in the subject or on the first line.
+//! - only the answer is read: quoted history and signatures ([`quote`]), then the greeting and
+//!   the sign-off around it ([`courtesy`]) are cut, and kept; a command works in the subject or
+//!   on the first line.
 
 pub mod courtesy;
 pub mod imap;
