@@ -4,7 +4,8 @@
 //!
 //! - `state`: what is collected and what is awaited (serde, versioned).
 //! - `step`: the transitions.
-//! - `input`: normalising what people type (dates in Spanish, sí/no, choices).
+//! - `input/`: normalising what people type, one file per kind (dates, yes/no, commands,
+//!   choices, values inside a sentence, free text).
 //! - `vocabulary`: the words `input` reads, from `templates/es-MX/vocabulary.toml`.
 //! - `reply`: channel-neutral messages.
 
