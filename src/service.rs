@@ -86,6 +86,10 @@ pub struct OutgoingMessage {
     /// Documents sent with it, rendered from their records when the message is sent.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<crate::documents::DocumentRef>,
+    /// The first line of `text` is the progress line ("step N of M"), which chats that format
+    /// text show as a heading.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub headed: bool,
 }
 
 /// What a turn did.
@@ -693,6 +697,7 @@ impl Service {
             template: reply.template.clone(),
             thread: Vec::new(),
             attachments: reply.attachments.clone(),
+            headed: reply.progress.is_some(),
         })
     }
 }
@@ -712,11 +717,13 @@ fn package(inbound: &Inbound, messages: Vec<OutgoingMessage>) -> Vec<String> {
                 .iter()
                 .flat_map(|m| m.attachments.iter().cloned())
                 .collect();
+            let headed = messages.first().is_some_and(|m| m.headed);
             let last = messages.into_iter().last().expect("not empty");
             vec![OutgoingMessage {
                 text,
                 thread: inbound.thread.clone(),
                 attachments,
+                headed,
                 ..last
             }]
         }

@@ -539,7 +539,7 @@ impl Sender for TelegramSender {
                 }
             };
             if delivery.parts_sent == 0 {
-                let text = html(&delivery.message.text);
+                let text = html(&delivery.message.text, delivery.message.headed);
                 let mut request = self
                     .bot
                     .send_message(ChatId(chat_id), text)
@@ -576,16 +576,15 @@ impl Sender for TelegramSender {
     }
 }
 
-/// Escapes text for HTML parse mode and sets the "Paso N de M" line in bold.
-pub fn html(text: &str) -> String {
+/// Escapes text for HTML parse mode; a `headed` message's first line (the progress line) is set
+/// in bold.
+pub fn html(text: &str, headed: bool) -> String {
     let escaped = text
         .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;");
     match escaped.split_once('\n') {
-        Some((first, rest)) if first.starts_with("Paso ") && first.len() < 20 => {
-            format!("<b>{first}</b>\n{rest}")
-        }
+        Some((first, rest)) if headed => format!("<b>{first}</b>\n{rest}"),
         _ => escaped,
     }
 }
@@ -823,10 +822,12 @@ mod tests {
     #[test]
     fn html_escapes_everything_and_bolds_the_step() {
         assert_eq!(
-            html("Paso 2 de 19\nEscribe <tu> CURP & ya"),
+            html("Paso 2 de 19\nEscribe <tu> CURP & ya", true),
             "<b>Paso 2 de 19</b>\nEscribe &lt;tu&gt; CURP &amp; ya"
         );
-        assert_eq!(html("Hola <b>"), "Hola &lt;b&gt;");
+        assert_eq!(html("Hola <b>", false), "Hola &lt;b&gt;");
+        // Only a message marked as headed has its first line in bold, whatever it says.
+        assert_eq!(html("Paso\nuno", false), "Paso\nuno");
     }
 
     #[test]
@@ -842,6 +843,7 @@ mod tests {
             template: "ask_level".into(),
             thread: Vec::new(),
             attachments: Vec::new(),
+            headed: false,
         };
         let markup = keyboard(9_223_372_036_854_775_807, &message, &templates).unwrap();
         let data: Vec<String> = markup
