@@ -13,6 +13,7 @@
 //! - [`documents`]: PDFs (typst), QR codes, the cédula's signature and its verification.
 //! - [`staff`]: the office side: agenda, check-in, issuing or rejecting.
 //! - [`http`]: health, metrics, the verification page.
+//! - [`startup`]: connecting and serving (what `ventanilla serve` runs).
 //! - [`telemetry`]: logging set-up.
 
 pub mod channels;
@@ -26,6 +27,7 @@ pub mod guard;
 pub mod http;
 pub mod service;
 pub mod staff;
+pub mod startup;
 pub mod store;
 pub mod telemetry;
 pub mod templates;
