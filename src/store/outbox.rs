@@ -14,6 +14,8 @@
 //! lower lanes are claimed first, so a notice never holds back an interactive reply. Mail to an
 //! address that bounced is `paused` (kept, in order) until the address writes again.
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
@@ -124,7 +126,12 @@ pub struct Scope {
     pub conversation_id: Option<i64>,
 }
 
-const CLAIM_SQLITE: &str = "
+/// The claim query, written once: the dialects differ only in how the channel list is matched,
+/// how the optional conversation is typed, and in row locking (PostgreSQL skips rows another
+/// worker holds; SQLite has one writer).
+fn claim_query(channel_filter: &str, conversation: &str, locking: &str) -> String {
+    format!(
+        "
     UPDATE outbox SET status = 'sending', lease_until = $1, attempts = attempts + 1,
         claim_token = $5, taken_over = CASE WHEN status = 'sending' THEN 1 ELSE 0 END
     WHERE id = (
@@ -132,13 +139,13 @@ const CLAIM_SQLITE: &str = "
         WHERE o.status IN ('pending', 'sending')
           AND (o.status = 'pending' OR o.lease_until < $2)
           AND o.next_attempt_at <= $2
-          AND (',' || $3 || ',') LIKE ('%,' || o.channel || ',%')
-          AND ($4 IS NULL OR o.conversation_id = $4)
+          AND {channel_filter}
+          AND ({conversation} IS NULL OR o.conversation_id = $4)
           AND NOT EXISTS (
               SELECT 1 FROM outbox e
               WHERE e.conversation_id = o.conversation_id AND e.channel = o.channel
                 AND e.priority = o.priority AND e.id < o.id AND e.status IN ('pending', 'sending'))
-        ORDER BY o.priority, o.id LIMIT 1)
+        ORDER BY o.priority, o.id LIMIT 1{locking})
     RETURNING id, conversation_id, channel, address, payload, attempts, claim_token,
         taken_over, parts_sent,
         COALESCE(
@@ -146,32 +153,25 @@ const CLAIM_SQLITE: &str = "
              WHERE c.id = outbox.conversation_id AND c.channel = outbox.channel),
             (SELECT p.reason FROM mail_paused p
              WHERE outbox.channel = 'email' AND p.address = outbox.address))
-            AS unreachable_reason";
+            AS unreachable_reason"
+    )
+}
 
-const CLAIM_POSTGRES: &str = "
-    UPDATE outbox SET status = 'sending', lease_until = $1, attempts = attempts + 1,
-        claim_token = $5, taken_over = CASE WHEN status = 'sending' THEN 1 ELSE 0 END
-    WHERE id = (
-        SELECT o.id FROM outbox o
-        WHERE o.status IN ('pending', 'sending')
-          AND (o.status = 'pending' OR o.lease_until < $2)
-          AND o.next_attempt_at <= $2
-          AND o.channel = ANY(string_to_array($3, ','))
-          AND ($4::BIGINT IS NULL OR o.conversation_id = $4)
-          AND NOT EXISTS (
-              SELECT 1 FROM outbox e
-              WHERE e.conversation_id = o.conversation_id AND e.channel = o.channel
-                AND e.priority = o.priority AND e.id < o.id AND e.status IN ('pending', 'sending'))
-        ORDER BY o.priority, o.id LIMIT 1
-        FOR UPDATE SKIP LOCKED)
-    RETURNING id, conversation_id, channel, address, payload, attempts, claim_token,
-        taken_over, parts_sent,
-        COALESCE(
-            (SELECT c.unreachable_reason FROM conversations c
-             WHERE c.id = outbox.conversation_id AND c.channel = outbox.channel),
-            (SELECT p.reason FROM mail_paused p
-             WHERE outbox.channel = 'email' AND p.address = outbox.address))
-            AS unreachable_reason";
+static CLAIM_SQLITE: LazyLock<String> = LazyLock::new(|| {
+    claim_query(
+        "(',' || $3 || ',') LIKE ('%,' || o.channel || ',%')",
+        "$4",
+        "",
+    )
+});
+
+static CLAIM_POSTGRES: LazyLock<String> = LazyLock::new(|| {
+    claim_query(
+        "o.channel = ANY(string_to_array($3, ','))",
+        "$4::BIGINT",
+        "\n        FOR UPDATE SKIP LOCKED",
+    )
+});
 
 /// Claims the next due message, leasing it for `lease` under a new claim token. A row whose
 /// lease ran out (its worker died or lost the database) is claimed again, marked `taken_over`.
@@ -184,9 +184,9 @@ pub async fn claim(
     let lease_until = millis(now) + lease.as_millis() as i64;
     let channels = scope.channels.join(",");
     let mut tx = db.begin().await?;
-    let sql = match db {
-        Db::Sqlite { .. } => CLAIM_SQLITE,
-        Db::Postgres(_) => CLAIM_POSTGRES,
+    let sql: &str = match db {
+        Db::Sqlite { .. } => &CLAIM_SQLITE,
+        Db::Postgres(_) => &CLAIM_POSTGRES,
     };
     let row = on!(&mut tx.conn(), c => sqlx::query_as::<_, OutboxRow>(sqlx::AssertSqlSafe(sql))
         .bind(lease_until)
