@@ -9,6 +9,7 @@
 //! - [`store`]: sqlx persistence on SQLite (default) or PostgreSQL.
 //! - [`channels`]: adapters that turn channel input into turns and deliver replies.
 //! - [`delivery`]: the outbox worker (retries, backoff, statuses).
+//! - [`guard`]: every input's attempts counted; one that fails or crashes twice is set aside.
 //! - [`files`]: owner-only folders and files under the data folder.
 //! - [`documents`]: PDFs (typst), QR codes, the cédula's signature and its verification.
 //! - [`staff`]: the office side: agenda, check-in, issuing or rejecting.
