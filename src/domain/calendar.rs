@@ -159,6 +159,11 @@ impl BookingRules {
     }
 }
 
+/// A slot as the store keys it: "09:30" (hours and minutes, zero-padded).
+pub fn slot_key(slot: NaiveTime) -> String {
+    slot.format("%H:%M").to_string()
+}
+
 /// First day of the month of `date`.
 pub fn month_start(date: NaiveDate) -> NaiveDate {
     date.with_day(1).expect("day 1 exists")
@@ -185,6 +190,13 @@ pub fn previous_month(start: NaiveDate) -> NaiveDate {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn slot_keys_are_zero_padded_hours_and_minutes() {
+        let key = |h, m| slot_key(NaiveTime::from_hms_opt(h, m, 0).unwrap());
+        assert_eq!(key(9, 30), "09:30");
+        assert_eq!(key(14, 0), "14:00");
+    }
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()

@@ -8,7 +8,7 @@ use sqlx::FromRow;
 
 use super::{Conn, on};
 use crate::conversation::{AppointmentView, Availability};
-use crate::templates::clock_time;
+use crate::domain::calendar;
 
 /// Outcome of a booking.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,7 +101,7 @@ pub async fn book(
     request: &SeatRequest<'_>,
     now: DateTime<Utc>,
 ) -> Result<Booking, sqlx::Error> {
-    let slot = clock_time(request.slot);
+    let slot = calendar::slot_key(request.slot);
     if !take_seat(
         conn,
         request.office_id,
