@@ -375,8 +375,8 @@ enum Names<'n> {
     Given(&'n [Vec<String>]),
 }
 
-/// The option the answer names, by any of its names, also inside a sentence ("estudié en
-/// Guadalajara, Jal."); for questions whose options are names.
+/// The option the answer names, by any of its names, also inside a sentence (a city and an
+/// abbreviated state); for questions whose options are names.
 fn pick_named(text: &str, choices: &[Choice], names: Names<'_>, ctx: &Context<'_>) -> Picked {
     let vocabulary = ctx.vocabulary();
     let aliases: Vec<&[String]> = choices

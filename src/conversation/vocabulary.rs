@@ -13,7 +13,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde::Deserialize;
 
-use super::input::{Command, squeeze};
+use super::input::Command;
 use crate::domain::text::fold;
 
 const VOCABULARY: &str = include_str!("../../templates/es-MX/vocabulary.toml");
@@ -49,6 +49,8 @@ pub struct Vocabulary {
     exam_exempt: Answers,
     pub(crate) greetings: Vec<Phrase>,
     pub(crate) sign_offs: Vec<Phrase>,
+    /// Lower-case words inside a name ("de", "la"), folded.
+    pub(crate) name_particles: Vec<String>,
     /// Quoted history in e-mail replies.
     pub history: History,
 }
@@ -106,6 +108,7 @@ struct AnswersFile {
 struct EmailFile {
     greetings: Vec<String>,
     sign_offs: Vec<String>,
+    name_particles: Vec<String>,
     history: HistoryFile,
 }
 
@@ -245,6 +248,7 @@ impl Vocabulary {
             exam_exempt: Answers::new(&file.answers.exam_exempt),
             greetings: phrases(&file.email.greetings),
             sign_offs: phrases(&file.email.sign_offs),
+            name_particles: folded(&file.email.name_particles),
             history: History::new(file.email.history)?,
         })
     }
@@ -307,7 +311,18 @@ pub(crate) fn phrase(text: &str) -> Phrase {
         .collect()
 }
 
-/// Letters and digits only, folded: "T.S.U." and "tsu", "Edo. de México" and "edodemexico".
+/// A word with its runs of one letter made one: "siii" is "si", "nooo" is "no".
+pub(crate) fn squeeze(word: &str) -> String {
+    let mut squeezed = String::with_capacity(word.len());
+    for c in word.chars() {
+        if !squeezed.ends_with(c) {
+            squeezed.push(c);
+        }
+    }
+    squeezed
+}
+
+/// Letters and digits only, folded: "T.S.U." and "tsu" are the same key.
 pub(crate) fn squash(text: &str) -> String {
     phrase(text).concat()
 }
@@ -383,7 +398,7 @@ mod tests {
         assert!(vocabulary.says_no_second_surname("-"));
         assert!(!vocabulary.says_no_second_surname("Nogales"));
         assert!(vocabulary.says_exam_exempt("Exenta"));
-        assert!(vocabulary.says_exam_exempt("no presenté examen"));
+        assert!(vocabulary.says_exam_exempt("no present\u{e9} examen"));
         assert!(!vocabulary.says_exam_exempt("15/03/2015"));
     }
 }

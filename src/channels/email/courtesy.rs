@@ -62,8 +62,8 @@ pub fn strip(vocabulary: &Vocabulary, text: &str) -> Split {
     }
 
     // A name and phone line left below the answer, once the greeting is gone (the answer
-    // itself may be a name: "Luz María" alone stays).
-    strip_signature_block(&mut kept, &mut cut);
+    // itself may be a name: a given name alone stays).
+    strip_signature_block(vocabulary, &mut kept, &mut cut);
 
     let new = kept.join("\n").trim().to_string();
     if new.is_empty() {
@@ -122,7 +122,7 @@ fn phrase_at(phrases: &[Phrase], words: &[(usize, usize, String)], from: usize) 
 }
 
 /// Where a greeting that opens `line` ends: after the greeting phrase, and after a name that
-/// follows it up to a punctuation mark ("Hola Ventanilla:", "Estimada Lic. Pérez,"). Without
+/// follows it up to a punctuation mark (a greeting, the addressee, a colon or comma). Without
 /// a mark, the whole line is the greeting when more lines follow, else only the phrase is.
 fn greeting_end(vocabulary: &Vocabulary, line: &str, more_below: bool) -> Option<usize> {
     let words = words_at(line);
@@ -132,7 +132,7 @@ fn greeting_end(vocabulary: &Vocabulary, line: &str, more_below: bool) -> Option
     if let Some(mark) = rest.find([',', ':', '!', ';', '.']) {
         let named = &rest[..mark];
         let name_words = words_at(named);
-        // "Hola Ventanilla:", "Estimada Lic. Pérez,": a short name, capitalised unless one word.
+        // The addressee: a short name, capitalised unless it is one word.
         let capitalised = name_words.len() <= 1
             || name_words.iter().all(|(from, _, _)| {
                 named[*from..]
@@ -157,9 +157,9 @@ fn greeting_end(vocabulary: &Vocabulary, line: &str, more_below: bool) -> Option
 }
 
 /// The first sign-off below some answer: (line, byte where it starts in the line). A sign-off
-/// starts a line, or follows a punctuation mark on the line of the answer ("Licenciatura.
-/// Saludos cordiales"). One with nothing written above it is no sign-off ("Buen día. Acepto."
-/// opens with a greeting that is also a farewell).
+/// starts a line, or follows a punctuation mark on the line of the answer (the answer, a full
+/// stop, the sign-off). One with nothing written above it is no sign-off: some greetings are
+/// farewells too, and open the reply.
 fn sign_off(vocabulary: &Vocabulary, lines: &[&str]) -> Option<(usize, usize)> {
     let mut answered = false;
     for (index, line) in lines.iter().enumerate() {
@@ -188,15 +188,16 @@ fn sign_off(vocabulary: &Vocabulary, lines: &[&str]) -> Option<(usize, usize)> {
 }
 
 /// A signature without a sign-off phrase: after a blank line below the answer, up to three
-/// lines that are each a name ("José Núñez Peña", "Lic. Ana Ruiz") or a phone number.
-fn strip_signature_block(kept: &mut Vec<String>, cut: &mut Vec<String>) {
+/// lines that are each a name (capitalised words, a title such as "Lic." among them) or a phone
+/// number.
+fn strip_signature_block(vocabulary: &Vocabulary, kept: &mut Vec<String>, cut: &mut Vec<String>) {
     let filled: Vec<usize> = (0..kept.len()).filter(|i| has_words(&kept[*i])).collect();
     let Some(&last) = filled.last() else {
         return;
     };
     let mut start = last + 1;
     for &index in filled.iter().rev().take(3) {
-        if !(is_name_line(&kept[index]) || is_phone_line(&kept[index])) {
+        if !(is_name_line(vocabulary, &kept[index]) || is_phone_line(&kept[index])) {
             break;
         }
         start = index;
@@ -210,11 +211,11 @@ fn strip_signature_block(kept: &mut Vec<String>, cut: &mut Vec<String>) {
     cut.splice(0..0, kept.drain(start..));
 }
 
-fn is_name_line(line: &str) -> bool {
+fn is_name_line(vocabulary: &Vocabulary, line: &str) -> bool {
     let words = words_at(line);
     let capitalised = words.iter().all(|(from, _, folded)| {
         line[*from..].chars().next().is_some_and(char::is_uppercase)
-            || matches!(folded.as_str(), "de" | "del" | "la" | "las" | "los" | "y")
+            || vocabulary.name_particles.contains(folded)
     });
     (2..=NAME_WORDS).contains(&words.len())
         && capitalised

@@ -1,14 +1,14 @@
 //! A pick among the options shown: by number, id, label, alias, spoken number or prefix; and
 //! an option named inside a sentence.
 
-use crate::conversation::vocabulary::Vocabulary;
+use crate::conversation::vocabulary::{Vocabulary, phrase as words, squash};
 use crate::domain::text::fold;
 
-use super::{SENTENCE_WORDS, clean, squash, words};
+use super::{SENTENCE_WORDS, clean};
 
 /// One option offered to the person, as shown: `label` is what they read, `id` what a button
 /// (Telegram's callback data) or a script sends back, `aliases` the other names people give it
-/// (squashed, see [`super::vocabulary::squash`]).
+/// (squashed, see [`squash`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChoiceRef<'a> {
     /// Stable identifier of the option.
@@ -39,7 +39,7 @@ const MIN_PREFIX_CHARS: usize = 2;
 /// 1. the number shown, 1-based: `2`, `2.`, `2)`, `#2`, `opcion 2`, `la 2`, `2a`;
 /// 2. the id, exactly or case-insensitively;
 /// 3. the label or one of its aliases, ignoring case, accents, spaces and punctuation
-///    (`T.S.U.`, `Edo. de México`);
+///    (`T.S.U.` for `tsu`);
 /// 4. a spoken number: `dos`, `la segunda`;
 /// 5. the beginning of a label (at least two letters): `lic` for "Licenciatura";
 /// 6. rules 3 and 5 again without articles, prepositions and lead-in verbs on either side:
@@ -117,14 +117,15 @@ pub fn match_choice<'a>(
 const NAME_WORDS: usize = 6;
 
 /// [`match_choice`], and when the whole answer is not a choice, a choice *named inside a
-/// sentence*: "estudié en Guadalajara, Jalisco", "es una maestría en derecho", "me quedo con la
-/// opción 3". A label, alias or id found as a run of whole words counts, and a number counts
-/// after a word such as "opción"; a name inside a longer name found at the same place ("México"
-/// inside "Ciudad de México") does not. Two different options named make the answer
-/// ambiguous: the person is asked which one.
+/// sentence* (where one studied, a level followed by its discipline, "option 3" in a longer
+/// message). A label, alias or id found as a run of whole words counts, and a number counts
+/// after one of the vocabulary's number marks; a name inside a longer name found at the same
+/// place (a state's name inside a city's) does not. Two different options named make the
+/// answer ambiguous: the person is asked which one.
 ///
 /// For questions whose options are names (levels, states, offices). Not for yes/no choices,
-/// where a sentence ("no sé si acepto") may hold an option's words and mean something else.
+/// where a sentence (not knowing whether to accept) may hold an option's words and mean
+/// something else.
 pub fn find_choice<'a>(
     vocabulary: &Vocabulary,
     input: &str,

@@ -87,8 +87,7 @@ pub enum DateReading {
 
 /// Reads a date as a clerk would: [`parse_date`] first; then a two-digit year is given the
 /// century for which `plausible` holds ("15/03/15" is 2015 for a title: 1915 is before any
-/// possible title, 2015 is not in the future), and a date written inside a sentence ("la fecha
-/// de expedición fue el 15 de marzo de 2015", "Presenté el examen el 20/02/2015") is found.
+/// possible title, 2015 is not in the future), and a date written inside a sentence is found.
 ///
 /// # Errors
 /// The [`DateError`] of the answer when no date can be read from it; when a sentence holds a

@@ -21,23 +21,10 @@ pub use dates::{DateError, DateReading, parse_date, read_date};
 pub use text::clean;
 pub use values::{Found, find_values};
 pub use yes_no::parse_yes_no;
-pub(crate) use yes_no::squeeze;
-
-use crate::conversation::vocabulary::phrase;
 
 /// How many words of a message are searched for a value inside a sentence (a date, a CURP, a
 /// choice's name): the work per message stays bounded whatever its length.
 const SENTENCE_WORDS: usize = 64;
-
-/// Folded words of `input`: lower case, no accents, punctuation and symbols as separators.
-fn words(input: &str) -> Vec<String> {
-    phrase(input)
-}
-
-/// Letters and digits only, folded: the key on which names are compared.
-fn squash(text: &str) -> String {
-    crate::conversation::vocabulary::squash(text)
-}
 
 #[cfg(test)]
 mod tests {

@@ -1,6 +1,6 @@
 //! Yes and no, as people type them: words, phrases, emoji, repeated letters.
 
-use crate::conversation::vocabulary::{Phrase, Vocabulary};
+use crate::conversation::vocabulary::{Phrase, Vocabulary, squeeze};
 use crate::domain::text::fold;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,7 +67,7 @@ pub fn parse_yes_no(vocabulary: &Vocabulary, input: &str) -> Option<bool> {
 
 /// Whether the vocabulary's phrases cover `tokens` entirely, one after another, and if so
 /// whether a yes and a no were among them. Tried from every position once (memoised), longest
-/// phrase first, so "sí, son correctos" is "sí" + "son correctos" although "sí son" is a phrase
+/// phrase first, so "si, son correctos" is "si" + "son correctos" although "si son" is a phrase
 /// too; the work stays linear in the number of words.
 fn cover(lists: &[(&Vec<Phrase>, Polarity)], tokens: &[String]) -> Option<(bool, bool)> {
     // memo[i]: the covering of tokens[i..], once known (None inside: none exists).
@@ -97,17 +97,6 @@ fn cover(lists: &[(&Vec<Phrase>, Polarity)], tokens: &[String]) -> Option<(bool,
 /// ("siii" = "si", "okk" = "ok").
 fn phrase_matches(phrase: &Phrase, tokens: &[String]) -> bool {
     phrase.len() <= tokens.len() && phrase.iter().zip(tokens).all(|(a, b)| a == b)
-}
-
-/// A word with its runs of one letter made one: "siii" → "si", "nooo" → "no".
-pub(crate) fn squeeze(word: &str) -> String {
-    let mut squeezed = String::with_capacity(word.len());
-    for c in word.chars() {
-        if !squeezed.ends_with(c) {
-            squeezed.push(c);
-        }
-    }
-    squeezed
 }
 
 #[cfg(test)]
