@@ -20,7 +20,7 @@ use crate::domain::document::DocumentRef;
 use crate::domain::email::{EmailAddress, EmailError};
 use crate::domain::entity::Entity;
 use crate::domain::fees::Concept;
-use crate::domain::payment::{self, PaymentKey, PaymentKeyError};
+use crate::domain::payment::{self, PaymentKey, PaymentKeyError, PaymentKeyRule};
 use crate::domain::person::{NameError, parse_name_part};
 use crate::domain::text::fold;
 use crate::templates::clock_time;
@@ -446,7 +446,7 @@ fn on_answer(
     match question {
         Question::Curp => match read_curp(text) {
             Read::Several(curps) => stay(state, vec![several("curp", curps)], ctx),
-            Read::Nothing => stay(state, vec![curp_error(&curp_error_of(text))], ctx),
+            Read::Nothing(error) => stay(state, vec![curp_error(&curp_error_of(text, error))], ctx),
             Read::Whole(curp) | Read::Within(curp)
                 if let Some(refusal) = implausible_birth(&curp, today, ctx) =>
             {
@@ -546,33 +546,17 @@ fn on_answer(
                 other => stay(state, vec![refusal(&other, &choices)], ctx),
             }
         }
-        Question::PaymentKey => {
-            let rule = &ctx.procedure.payment_key;
-            let has_digit = |piece: &str| piece.chars().any(|c| c.is_ascii_digit());
-            match PaymentKey::parse(text, rule) {
-                Ok(key) => ask_store(state, Request::ClaimPaymentKey { key }),
-                Err(error) => {
-                    let within = input::find_values(text, 3, has_digit, |piece| {
-                        PaymentKey::parse(piece, rule)
-                            .ok()
-                            .filter(|_| has_digit(piece))
-                    });
-                    match within {
-                        Found::One(key) => {
-                            let mut outcome =
-                                ask_store(state, Request::ClaimPaymentKey { key: key.clone() });
-                            outcome.replies = vec![understood("payment_key", key.as_str())];
-                            outcome
-                        }
-                        Found::Several(keys) => {
-                            let keys = keys.iter().map(|k| k.as_str().to_string()).collect();
-                            stay(state, vec![several("payment_key", keys)], ctx)
-                        }
-                        Found::Nothing => stay(state, vec![payment_key_error(&error)], ctx),
-                    }
-                }
+        Question::PaymentKey => match read_payment_key(text, &ctx.procedure.payment_key) {
+            Read::Whole(key) => ask_store(state, Request::ClaimPaymentKey { key }),
+            Read::Within(key) => {
+                let said = understood("payment_key", key.as_str());
+                let mut outcome = ask_store(state, Request::ClaimPaymentKey { key });
+                outcome.replies = vec![said];
+                outcome
             }
-        }
+            Read::Several(keys) => stay(state, vec![several("payment_key", keys)], ctx),
+            Read::Nothing(error) => stay(state, vec![payment_key_error(&error)], ctx),
+        },
         Question::Institution | Question::Program => match free_text(text) {
             Ok(value) => {
                 if question == Question::Institution {
@@ -723,50 +707,65 @@ fn with_date(
 }
 
 /// A value of the kind asked, read from an answer.
-enum Read<T> {
+enum Read<T, E> {
     /// The whole answer is the value.
     Whole(T),
     /// The one value of the kind written inside a sentence: said back.
     Within(T),
     /// Several values of the kind, as shown: the person is asked which one.
     Several(Vec<String>),
-    /// None.
-    Nothing,
+    /// None: why the whole answer is not one.
+    Nothing(E),
 }
 
-/// A value of one kind: `whole` when the whole answer is one, else what `found` finds
-/// inside it (see [`input::find_values`]).
-fn read_value<T: PartialEq>(
-    whole: Option<T>,
+/// A value of one kind: the whole answer when it is one, else what `found` finds inside it
+/// (see [`input::find_values`]).
+fn read_value<T: PartialEq, E>(
+    whole: Result<T, E>,
     found: impl FnOnce() -> Found<T>,
     shown: impl Fn(&T) -> String,
-) -> Read<T> {
-    if let Some(value) = whole {
-        return Read::Whole(value);
-    }
+) -> Read<T, E> {
+    let error = match whole {
+        Ok(value) => return Read::Whole(value),
+        Err(error) => error,
+    };
     match found() {
         Found::One(value) => Read::Within(value),
         Found::Several(values) => Read::Several(values.iter().map(shown).collect()),
-        Found::Nothing => Read::Nothing,
+        Found::Nothing => Read::Nothing(error),
     }
 }
 
 /// The CURP the answer is, or the one written inside it (in up to four groups).
-fn read_curp(text: &str) -> Read<Curp> {
+fn read_curp(text: &str) -> Read<Curp, CurpError> {
     read_value(
-        Curp::parse(text).ok(),
+        Curp::parse(text),
         || input::find_values(text, 4, |_| true, |piece| Curp::parse(piece).ok()),
         |curp| curp.as_str().to_string(),
     )
 }
 
+/// The payment key the answer is, or the one written inside it (in up to three groups). In a
+/// sentence a key must hold a digit: a ten-letter word is a word.
+fn read_payment_key(text: &str, rule: &PaymentKeyRule) -> Read<PaymentKey, PaymentKeyError> {
+    let has_digit = |piece: &str| piece.chars().any(|c| c.is_ascii_digit());
+    read_value(
+        PaymentKey::parse(text, rule),
+        || {
+            input::find_values(text, 3, has_digit, |piece| {
+                PaymentKey::parse(piece, rule)
+                    .ok()
+                    .filter(|_| has_digit(piece))
+            })
+        },
+        |key| key.as_str().to_string(),
+    )
+}
+
 /// Why the answer holds no CURP: the error of the one word shaped like a CURP (eighteen
-/// letters and digits) when the answer is a sentence holding one, else of the whole answer.
-fn curp_error_of(text: &str) -> CurpError {
-    let whole = match Curp::parse(text) {
-        Ok(_) => return CurpError::Empty,
-        Err(error) => error,
-    };
+/// letters and digits) when the answer is a sentence holding one, else `whole`, the error of
+/// the whole answer.
+fn curp_error_of(text: &str, whole: CurpError) -> CurpError {
     let shaped = |piece: &str| {
         piece.chars().count() == 18
             && piece.chars().all(char::is_alphanumeric)
@@ -779,9 +778,9 @@ fn curp_error_of(text: &str) -> CurpError {
 }
 
 /// The address the answer is, or the one written inside it.
-fn read_email(text: &str) -> Read<EmailAddress> {
+fn read_email(text: &str) -> Read<EmailAddress, EmailError> {
     read_value(
-        EmailAddress::parse(text).ok(),
+        EmailAddress::parse(text),
         || {
             let address = |piece: &str| {
                 piece
@@ -804,10 +803,7 @@ fn email_answer(text: &str) -> Result<(EmailAddress, Vec<Reply>), Box<Reply>> {
             Ok((address, vec![said]))
         }
         Read::Several(addresses) => Err(Box::new(several("email", addresses))),
-        Read::Nothing => {
-            let error = EmailAddress::parse(text).expect_err("the whole answer is no address");
-            Err(Box::new(email_error(&error)))
-        }
+        Read::Nothing(error) => Err(Box::new(email_error(&error))),
     }
 }
 
