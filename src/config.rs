@@ -13,6 +13,7 @@ use serde::Deserialize;
 use crate::domain::calendar::{BookingRules, Office};
 use crate::domain::fees::FeeTable;
 use crate::domain::payment::PaymentKeyRule;
+use crate::domain::procedure::Procedure;
 
 const DEFAULTS: &str = include_str!("../config/default.toml");
 
@@ -106,31 +107,6 @@ pub struct HttpRules {
 
 /// `MAIL_FROM` when unset: good for the embedded defaults (`.eml` files), not for real mail.
 pub const DEFAULT_MAIL_FROM: &str = "Ventanilla <tramites@localhost>";
-
-/// The rules of the procedure that are data, not code (DOMAIN.md "rule we adopt").
-#[derive(Debug, Clone)]
-pub struct Procedure {
-    pub eligibility_cutoff: NaiveDate,
-    /// The youngest age at which anyone can hold a professional title (rule we adopt): a CURP
-    /// whose birth date makes the applicant younger is refused as mistyped.
-    pub min_age_years: u32,
-    /// The earliest year an academic date (title, exam, studies) can be in (rule we adopt): a
-    /// two-digit year is read in the century that puts it between this year and today.
-    pub earliest_year: i32,
-    pub payment_key: PaymentKeyRule,
-    pub agency: String,
-    pub clave_referencia: String,
-    pub cadena_dependencia: String,
-    pub booking: BookingRules,
-    pub fees: FeeTable,
-    pub offices: Vec<Office>,
-}
-
-impl Procedure {
-    pub fn office(&self, id: &str) -> Option<&Office> {
-        self.offices.iter().find(|o| o.id == id)
-    }
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

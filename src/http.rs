@@ -152,8 +152,9 @@ async fn verify_page(
     let signature_holds = payload.cadena_original() == row.cadena
         && crate::documents::signature::verify(&row.public_key, &row.cadena, &row.signature)
             .is_ok();
-    let zone = state.service.settings.procedure.offices[0].time_zone;
-    let local = payload.issued_at.with_timezone(&zone);
+    let local = payload
+        .issued_at
+        .with_timezone(&state.service.settings.procedure.zone());
     html(
         StatusCode::OK,
         "http/verify.html",

@@ -189,13 +189,17 @@ async fn staff_command(service: &Service, command: StaffCommand) -> anyhow::Resu
     };
     match command {
         StaffCommand::Agenda { date, office } => {
-            let zone = service.settings.procedure.offices[0].time_zone;
-            let day = date.unwrap_or_else(|| service.clock.now().with_timezone(&zone).date_naive());
+            let procedure = &service.settings.procedure;
+            let now = service.clock.now();
+            let day = date.unwrap_or_else(|| match office.as_deref() {
+                Some(id) => procedure.today_at(id, now),
+                None => procedure.today(now),
+            });
             let rows = staff::agenda(service, day, office.as_deref()).await?;
             let rows: Vec<serde_json::Value> = rows
                 .into_iter()
                 .map(|row| {
-                    let data: Option<ventanilla::conversation::state::ApplicationData> =
+                    let data: Option<ventanilla::domain::application::ApplicationData> =
                         serde_json::from_str(&row.data).ok();
                     serde_json::json!({
                         "slot": row.slot,

@@ -24,10 +24,9 @@ use tracing::Instrument;
 use crate::config::Settings;
 use crate::conversation::reply::{CalendarView, Choice, Reply};
 use crate::conversation::state::State;
-use crate::conversation::{
-    self, Availability, ChannelKind, Context, Effect, Input, Request, RequestOutcome,
-};
-use crate::domain::application::Status;
+use crate::conversation::{self, ChannelKind, Context, Effect, Input, Request, RequestOutcome};
+use crate::domain::application::{ApplicationView, Status};
+use crate::domain::calendar::Availability;
 use crate::domain::email::EmailAddress;
 use crate::store::applications::{Claim, Submission};
 use crate::store::appointments::{Booking, SeatRequest};
@@ -471,8 +470,14 @@ impl Service {
             None => None,
         };
         let availability = if state.needs_availability() {
-            let zone = self.settings.procedure.offices[0].time_zone;
-            let today = now.with_timezone(&zone).date_naive();
+            // From the earliest of the offices' todays (they may be in different zones).
+            let procedure = &self.settings.procedure;
+            let today = procedure
+                .offices
+                .iter()
+                .map(|office| office.today(now))
+                .min()
+                .unwrap_or_else(|| procedure.today(now));
             let to = today
                 + chrono::Duration::days(
                     i64::from(self.settings.procedure.booking.window_days) + 31,
@@ -505,7 +510,7 @@ impl Service {
                 }
             }
             Request::Submit { data } => {
-                let year = store::applications::folio_year(now, procedure.offices[0].time_zone);
+                let year = store::applications::folio_year(now, procedure.zone());
                 match store::applications::submit(conn, conversation_id, data, now, year).await? {
                     Submission::Submitted {
                         application_id,
@@ -603,7 +608,7 @@ impl Service {
         requests: &[(Request, RequestOutcome)],
     ) -> Vec<AuditRow> {
         let mut rows = Vec::new();
-        let (from, to) = (stage(before), stage(after));
+        let (from, to) = (before.stage(), after.stage());
         let application_id = after.app().or(before.app()).map(|a| a.id);
         let row = |application_id: Option<i64>, event: &'static str, detail: serde_json::Value| {
             AuditRow {
@@ -735,27 +740,10 @@ fn package(inbound: &Inbound, messages: Vec<OutgoingMessage>) -> Vec<String> {
         .collect()
 }
 
-/// The stage of a state, for the audit trail.
-fn stage(state: &State) -> &'static str {
-    match state {
-        State::New => "new",
-        State::AwaitingConsent => "awaiting_consent",
-        State::Collecting { .. } => "collecting",
-        State::Reviewing { .. } => "reviewing",
-        State::ChoosingCorrection { .. } => "correcting",
-        State::ChoosingOffice { .. } => "choosing_office",
-        State::ChoosingDay { .. } => "choosing_day",
-        State::ChoosingSlot { .. } => "choosing_slot",
-        State::Tracking { .. } => "tracking",
-        State::Confirming { .. } => "confirming",
-        State::Closed { .. } => "closed",
-    }
-}
-
 /// The loaded part of a step's context.
 #[derive(Default)]
 struct ContextData {
-    application: Option<conversation::ApplicationView>,
+    application: Option<ApplicationView>,
     availability: Availability,
 }
 

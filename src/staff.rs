@@ -6,9 +6,9 @@ use chrono::{NaiveDate, Timelike};
 use serde::Serialize;
 
 use crate::conversation::reply::Reply;
-use crate::conversation::state::ApplicationData;
 use crate::documents::DocumentRef;
 use crate::documents::signature::Signer;
+use crate::domain::application::ApplicationData;
 use crate::domain::application::Status;
 use crate::domain::cedula::{CADENA_VERSION, CedulaNumber, CedulaPayload};
 use crate::service::{OutgoingMessage, Service};

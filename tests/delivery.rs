@@ -159,7 +159,7 @@ async fn an_unreachable_recipient_is_marked_and_gets_nothing_more() {
         );
         assert!(matches!(
             app.state("tere").await,
-            ventanilla::conversation::state::State::Collecting { .. }
+            ventanilla::conversation::state::State::Collecting(_)
         ));
     }
 }

@@ -8,12 +8,10 @@ use std::sync::{Mutex, OnceLock};
 use chrono::{DateTime, NaiveDate, Utc};
 use ventanilla::config::Settings;
 use ventanilla::conversation::reply::Reply;
-use ventanilla::conversation::state::{Question, State};
-use ventanilla::conversation::{
-    ApplicationView, AppointmentView, Availability, ChannelKind, Context, Input, Request,
-    RequestOutcome, step,
-};
-use ventanilla::domain::application::{Folio, Status};
+use ventanilla::conversation::state::{Closed, Collecting, Question, State};
+use ventanilla::conversation::{ChannelKind, Context, Input, Request, RequestOutcome, step};
+use ventanilla::domain::application::{ApplicationView, AppointmentView, Folio, Status};
+use ventanilla::domain::calendar::Availability;
 use ventanilla::domain::email::EmailAddress;
 use ventanilla::templates::Templates;
 
@@ -158,7 +156,7 @@ impl Pure {
 
     fn question(&self) -> Option<Question> {
         match &self.state {
-            State::Collecting { question, .. } => Some(*question),
+            State::Collecting(Collecting { question, .. }) => Some(*question),
             _ => None,
         }
     }
@@ -194,7 +192,7 @@ fn at_review() -> Pure {
     {
         pure.say(answer);
     }
-    assert!(matches!(pure.state, State::Reviewing { .. }));
+    assert!(matches!(pure.state, State::Reviewing(_)));
     pure
 }
 
@@ -203,7 +201,7 @@ fn scheduled() -> Pure {
     for answer in ["enviar", "1", "1", "1"] {
         pure.say(answer);
     }
-    assert!(matches!(pure.state, State::Tracking { .. }));
+    assert!(matches!(pure.state, State::Tracking(_)));
     pure
 }
 
@@ -213,7 +211,7 @@ fn consent_is_asked_before_any_data_and_refusal_keeps_nothing() {
     assert_eq!(pure.say("buenas tardes"), ["welcome", "privacy_notice"]);
     assert_eq!(pure.say("quizás"), ["yes_no_expected", "privacy_notice"]);
     assert_eq!(pure.say("no"), ["consent_declined", "closed"]);
-    assert!(matches!(pure.state, State::Closed { app: None }));
+    assert!(matches!(pure.state, State::Closed(Closed { app: None })));
     assert_eq!(pure.say("hola otra vez"), ["welcome", "privacy_notice"]);
 }
 

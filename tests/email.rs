@@ -12,7 +12,7 @@ use support::mail_styles::Client;
 use support::{Backend, NOW, TestApp, answers_to_review, backends, spawn_app_env};
 use ventanilla::channels::email::maildir::Maildir;
 use ventanilla::channels::email::{self, Received as Outcome};
-use ventanilla::conversation::state::State;
+use ventanilla::conversation::state::{State, Tracking};
 use ventanilla::store;
 
 const FROM_NAME: &str = "Luz María Pérez Gómez";
@@ -145,7 +145,8 @@ async fn a_whole_journey_by_replying_to_e_mails_through_postfix_and_dovecot() {
         );
         // The store: the case is booked; every message was read as an answer, history kept.
         let row = conversation(&app, &luz).await;
-        let State::Tracking { app: tracked } = State::from_json(&row.state).unwrap() else {
+        let State::Tracking(Tracking { app: tracked }) = State::from_json(&row.state).unwrap()
+        else {
             panic!("{backend:?}: not tracking: {}", row.state);
         };
         let mut reader = app.service.db.reader().await.unwrap();
@@ -341,10 +342,7 @@ async fn the_mta_pipe_and_the_maildir_reach_the_same_result() {
     let b = conversation(&by_pipe, &luz).await;
     assert_eq!(a.state, b.state);
     assert!(
-        matches!(
-            State::from_json(&a.state).unwrap(),
-            State::Collecting { .. }
-        ),
+        matches!(State::from_json(&a.state).unwrap(), State::Collecting(_)),
         "{}",
         a.state
     );
@@ -648,7 +646,8 @@ async fn polite_writers_reach_a_booked_appointment_through_mail_receive() {
             before = row.state;
         }
         let row = conversation(&app, &luz).await;
-        let State::Tracking { app: tracked } = State::from_json(&row.state).unwrap() else {
+        let State::Tracking(Tracking { app: tracked }) = State::from_json(&row.state).unwrap()
+        else {
             panic!("{habit}: not booked: {}", row.state);
         };
         let mut reader = app.service.db.reader().await.unwrap();

@@ -274,7 +274,7 @@ async fn the_whole_journey_by_typing_and_pressing_buttons() {
         "{}",
         text(&booked[0])
     );
-    assert!(matches!(h.state(chat).await, State::Tracking { .. }));
+    assert!(matches!(h.state(chat).await, State::Tracking(_)));
 
     // The documents came with their messages (sendDocument, uploaded as files): the two
     // payment sheets, the request, the appointment receipt and the invitation.
@@ -407,10 +407,10 @@ async fn with_ventanilla_now_rate_limited_messages_still_come_due() {
     assert!(written >= 10, "more than a burst: {written}");
     assert!(matches!(
         h.state(chat).await,
-        State::Collecting {
+        State::Collecting(ventanilla::conversation::state::Collecting {
             question: ventanilla::conversation::state::Question::Institution,
             ..
-        }
+        })
     ));
 }
 

@@ -10,7 +10,9 @@ use serde::Deserialize;
 use ventanilla::channels::email::{parse, read_answer};
 use ventanilla::config::Settings;
 use ventanilla::conversation::reply::Reply;
-use ventanilla::conversation::state::{Draft, Question, State};
+use ventanilla::conversation::state::{
+    ChoosingDay, ChoosingOffice, Collecting, Draft, Question, Reviewing, State,
+};
 use ventanilla::conversation::{
     ChannelKind, Context, Input, Outcome, Request, RequestOutcome, step,
 };
@@ -106,7 +108,7 @@ fn state_for(question: &str, settings: &Settings) -> State {
     let draft = Box::new(draft_before(question, settings));
     let question = match question {
         "consent" => return State::AwaitingConsent,
-        "review" => return State::Reviewing { draft },
+        "review" => return State::Reviewing(Reviewing { draft }),
         "curp" => Question::Curp,
         "curp_confirm" => Question::CurpConfirm,
         "level" => Question::Level,
@@ -119,16 +121,11 @@ fn state_for(question: &str, settings: &Settings) -> State {
         "email" => Question::Email,
         other => panic!("unknown question {other:?} in the corpus"),
     };
-    State::Collecting { draft, question }
+    State::Collecting(Collecting { draft, question })
 }
 
 fn draft_of(state: &State) -> Option<&Draft> {
-    match state {
-        State::Collecting { draft, .. }
-        | State::Reviewing { draft }
-        | State::ChoosingCorrection { draft } => Some(draft),
-        _ => None,
-    }
+    state.draft()
 }
 
 /// What the dialogue recorded for `question`, in the corpus's terms; "refuse" when it kept the
@@ -137,15 +134,15 @@ fn recorded(question: &str, before: &State, outcome: &Outcome, submitted: bool) 
     let refuse = || "refuse".to_string();
     if question == "consent" {
         return match &outcome.state {
-            State::Collecting { .. } => "yes".into(),
-            State::Closed { .. } => "no".into(),
+            State::Collecting(_) => "yes".into(),
+            State::Closed(_) => "no".into(),
             _ => refuse(),
         };
     }
     if question == "review" {
         return match &outcome.state {
             _ if submitted => "yes".into(),
-            State::ChoosingCorrection { .. } => "no".into(),
+            State::ChoosingCorrection(_) => "no".into(),
             _ => refuse(),
         };
     }
@@ -541,10 +538,10 @@ fn offices_are_read_by_their_city() {
         id: 1,
         folio: ventanilla::domain::application::Folio::new(2026, 1),
     };
-    let choosing = State::ChoosingOffice {
+    let choosing = State::ChoosingOffice(ChoosingOffice {
         app,
         replacing: None,
-    };
+    });
     let cases = [
         ("CDMX", "dgp-cdmx"),
         ("en la Ciudad de M\u{e9}xico", "dgp-cdmx"),
@@ -558,7 +555,9 @@ fn offices_are_read_by_their_city() {
     for (input, office) in cases {
         let outcome = step(&choosing, &Input::Text(input.into()), &ctx);
         match &outcome.state {
-            State::ChoosingDay { office: chosen, .. } => assert_eq!(chosen, office, "{input:?}"),
+            State::ChoosingDay(ChoosingDay { office: chosen, .. }) => {
+                assert_eq!(chosen, office, "{input:?}")
+            }
             other => panic!("{input:?} chose no office: {other:?}"),
         }
     }

@@ -2,31 +2,46 @@
 //! request)`. It knows no channel, no database and no clock of its own; the turn
 //! (`crate::service`) loads the context, applies what the step asks for, and stores the result.
 //!
-//! - `state`: what is collected and what is awaited (serde, versioned).
-//! - `step`: the transitions.
+//! It depends on `domain` only: never on the store, the configuration loader, the templates
+//! or a channel.
+//!
+//! - `state`: what is collected and what is awaited (serde, versioned): one struct per state.
+//! - `step`: `step()`, which only dispatches to the state's file under `steps/` (its prompt,
+//!   its answers, the outcomes of its requests) or to `commands` (the words that work
+//!   everywhere).
+//! - `offer`, `field`: the choices a step offers and the fields of the draft, as enums.
+//! - `read`: reading a value of a kind (CURP, key, address, date) from a whole answer or a
+//!   sentence; `explain`: domain errors turned into replies.
 //! - `input/`: normalising what people type, one file per kind (dates, yes/no, commands,
 //!   choices, values inside a sentence, free text).
-//! - `vocabulary`: the words `input` reads, from `templates/es-MX/vocabulary.toml`.
+//! - `vocabulary`, `labels`: the words `input` reads (`templates/es-MX/vocabulary.toml`) and
+//!   the labels shown (`templates/es-MX/labels.toml`).
 //! - `reply`: channel-neutral messages.
 
+mod commands;
+mod explain;
+mod field;
 pub mod input;
+pub mod labels;
+mod offer;
+mod read;
 pub mod reply;
 pub mod state;
 pub mod step;
+mod steps;
 pub mod vocabulary;
-
-use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::config::Procedure;
-use crate::domain::application::{Folio, Status};
+use crate::domain::application::{ApplicationData, ApplicationView, AppointmentView, Folio};
+use crate::domain::calendar::Availability;
 use crate::domain::email::EmailAddress;
 use crate::domain::payment::PaymentKey;
-use crate::templates::Labels;
+use crate::domain::procedure::Procedure;
+use labels::Labels;
 use reply::Reply;
-use state::{ApplicationData, State};
+use state::State;
 
 pub use step::step;
 
@@ -72,51 +87,10 @@ impl Context<'_> {
     pub fn vocabulary(&self) -> &vocabulary::Vocabulary {
         self.labels.vocabulary()
     }
-}
 
-/// A submitted application as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ApplicationView {
-    pub id: i64,
-    pub folio: Folio,
-    pub status: Status,
-    /// When the payment key was given: the first bookable day counts from it.
-    pub paid_on: NaiveDate,
-    pub appointment: Option<AppointmentView>,
-    /// The cédula's number, once issued.
-    #[serde(default)]
-    pub cedula: Option<i64>,
-}
-
-/// An active appointment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AppointmentView {
-    pub id: i64,
-    pub office_id: String,
-    pub day: NaiveDate,
-    pub slot: NaiveTime,
-}
-
-/// Seats taken per office and day, and per slot, within the booking window.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Availability {
-    pub days: HashMap<(String, NaiveDate), u32>,
-    pub slots: HashMap<(String, NaiveDate, NaiveTime), u32>,
-}
-
-impl Availability {
-    pub fn day_taken(&self, office: &str, day: NaiveDate) -> u32 {
-        self.days
-            .get(&(office.to_string(), day))
-            .copied()
-            .unwrap_or(0)
-    }
-
-    pub fn slot_taken(&self, office: &str, day: NaiveDate, slot: NaiveTime) -> u32 {
-        self.slots
-            .get(&(office.to_string(), day, slot))
-            .copied()
-            .unwrap_or(0)
+    /// The procedure's date now (a draft's dates are checked against it).
+    pub fn today(&self) -> NaiveDate {
+        self.procedure.today(self.now)
     }
 }
 

@@ -55,6 +55,15 @@ impl Reply {
         self
     }
 
+    /// Adds the fields of `vars`, a `#[derive(Serialize)]` struct of the template's values, as
+    /// template values (the typed form of [`Reply::with`]).
+    pub fn vars(mut self, vars: impl Serialize) -> Reply {
+        if let Ok(Value::Object(fields)) = serde_json::to_value(vars) {
+            self.vars.extend(fields);
+        }
+        self
+    }
+
     pub fn choices(mut self, choices: Vec<Choice>) -> Reply {
         self.choices = choices;
         self

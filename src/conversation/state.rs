@@ -6,7 +6,7 @@ use chrono::{NaiveDate, NaiveTime};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::academic::{AcademicRecord, Level, ProfessionalExam};
-use crate::domain::application::Folio;
+use crate::domain::application::{ApplicationData, Folio};
 use crate::domain::curp::Curp;
 use crate::domain::email::EmailAddress;
 use crate::domain::entity::Entity;
@@ -16,6 +16,8 @@ use crate::domain::person::PersonName;
 /// Version of the stored shape. Raise it with a migration in [`State::from_json`].
 pub const STATE_VERSION: u32 = 1;
 
+/// Where the conversation is. Each waiting state is a struct of its own fields; its behaviour
+/// (prompt, answers, request outcomes) is in `conversation::steps`, one file per state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum State {
@@ -24,42 +26,111 @@ pub enum State {
     /// The privacy notice was shown; waiting for consent.
     AwaitingConsent,
     /// Collecting the request, one question at a time.
-    Collecting {
-        draft: Box<Draft>,
-        question: Question,
-    },
+    Collecting(Collecting),
     /// Everything collected; the applicant reviews it and submits or corrects.
-    Reviewing { draft: Box<Draft> },
+    Reviewing(Reviewing),
     /// Which field to correct.
-    ChoosingCorrection { draft: Box<Draft> },
+    ChoosingCorrection(ChoosingCorrection),
     /// Submitted; choosing the office for the appointment.
-    ChoosingOffice { app: AppRef, replacing: Option<i64> },
+    ChoosingOffice(ChoosingOffice),
     /// Choosing a day of the month shown.
-    ChoosingDay {
-        app: AppRef,
-        office: String,
-        month: NaiveDate,
-        offered: Vec<NaiveDate>,
-        replacing: Option<i64>,
-    },
+    ChoosingDay(ChoosingDay),
     /// Choosing a time on the chosen day.
-    ChoosingSlot {
-        app: AppRef,
-        office: String,
-        day: NaiveDate,
-        offered: Vec<NaiveTime>,
-        replacing: Option<i64>,
-    },
+    ChoosingSlot(ChoosingSlot),
     /// Following a submitted application (with or without an appointment; the store knows).
-    Tracking { app: AppRef },
+    Tracking(Tracking),
     /// A yes/no confirmation before something that cannot be undone.
-    Confirming {
-        action: Confirmable,
-        resume: Box<State>,
-    },
+    Confirming(Confirming),
     /// The conversation ended (consent declined, draft abandoned, application withdrawn).
-    Closed { app: Option<AppRef> },
+    Closed(Closed),
 }
+
+/// Collecting the request: the draft so far and the question asked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Collecting {
+    pub draft: Box<Draft>,
+    pub question: Question,
+}
+
+/// Reviewing the complete draft before submitting it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reviewing {
+    pub draft: Box<Draft>,
+}
+
+/// Choosing which answer of the draft to give again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChoosingCorrection {
+    pub draft: Box<Draft>,
+}
+
+/// Choosing the office; `replacing` is the appointment a reschedule frees once booked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChoosingOffice {
+    pub app: AppRef,
+    pub replacing: Option<i64>,
+}
+
+/// Choosing a day of `month` at `office`, among the days `offered` when it was shown.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChoosingDay {
+    pub app: AppRef,
+    pub office: String,
+    pub month: NaiveDate,
+    pub offered: Vec<NaiveDate>,
+    pub replacing: Option<i64>,
+}
+
+/// Choosing a time of `day` at `office`, among the times `offered` when it was shown.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChoosingSlot {
+    pub app: AppRef,
+    pub office: String,
+    pub day: NaiveDate,
+    pub offered: Vec<NaiveTime>,
+    pub replacing: Option<i64>,
+}
+
+/// Following a submitted application.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tracking {
+    pub app: AppRef,
+}
+
+/// Asking yes or no before `action`; `resume` is where the conversation goes back to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Confirming {
+    pub action: Confirmable,
+    pub resume: Box<State>,
+}
+
+/// The conversation ended, with or without a submitted application.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Closed {
+    pub app: Option<AppRef>,
+}
+
+macro_rules! into_state {
+    ($($variant:ident),*) => {$(
+        impl From<$variant> for State {
+            fn from(state: $variant) -> State {
+                State::$variant(state)
+            }
+        }
+    )*};
+}
+
+into_state!(
+    Collecting,
+    Reviewing,
+    ChoosingCorrection,
+    ChoosingOffice,
+    ChoosingDay,
+    ChoosingSlot,
+    Tracking,
+    Confirming,
+    Closed
+);
 
 /// A submitted application, as the conversation refers to it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -196,17 +267,6 @@ impl Draft {
     }
 }
 
-/// A complete request, as submitted and stored with the application.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ApplicationData {
-    pub curp: Curp,
-    pub name: PersonName,
-    pub payment_key: PaymentKey,
-    pub paid_on: NaiveDate,
-    pub academic: AcademicRecord,
-    pub email: EmailAddress,
-}
-
 #[derive(Serialize, Deserialize)]
 struct Envelope {
     v: u32,
@@ -244,24 +304,60 @@ impl State {
     /// The submitted application this state refers to, if any.
     pub fn app(&self) -> Option<&AppRef> {
         match self {
-            State::ChoosingOffice { app, .. }
-            | State::ChoosingDay { app, .. }
-            | State::ChoosingSlot { app, .. }
-            | State::Tracking { app } => Some(app),
-            State::Closed { app } => app.as_ref(),
-            State::Confirming { resume, .. } => resume.app(),
+            State::ChoosingOffice(ChoosingOffice { app, .. })
+            | State::ChoosingDay(ChoosingDay { app, .. })
+            | State::ChoosingSlot(ChoosingSlot { app, .. })
+            | State::Tracking(Tracking { app }) => Some(app),
+            State::Closed(Closed { app }) => app.as_ref(),
+            State::Confirming(Confirming { resume, .. }) => resume.app(),
             _ => None,
+        }
+    }
+
+    /// The draft of a state that collects, reviews or corrects one.
+    pub fn draft(&self) -> Option<&Draft> {
+        match self {
+            State::Collecting(Collecting { draft, .. })
+            | State::Reviewing(Reviewing { draft })
+            | State::ChoosingCorrection(ChoosingCorrection { draft }) => Some(draft),
+            _ => None,
+        }
+    }
+
+    /// The state beneath any confirmation being asked.
+    pub fn beneath(&self) -> &State {
+        let mut current = self;
+        while let State::Confirming(Confirming { resume, .. }) = current {
+            current = resume;
+        }
+        current
+    }
+
+    /// The stage of a state, for the audit trail.
+    pub fn stage(&self) -> &'static str {
+        match self {
+            State::New => "new",
+            State::AwaitingConsent => "awaiting_consent",
+            State::Collecting(_) => "collecting",
+            State::Reviewing(_) => "reviewing",
+            State::ChoosingCorrection(_) => "correcting",
+            State::ChoosingOffice(_) => "choosing_office",
+            State::ChoosingDay(_) => "choosing_day",
+            State::ChoosingSlot(_) => "choosing_slot",
+            State::Tracking(_) => "tracking",
+            State::Confirming(_) => "confirming",
+            State::Closed(_) => "closed",
         }
     }
 
     /// Whether the turn must load seat availability for this state.
     pub fn needs_availability(&self) -> bool {
         match self {
-            State::ChoosingOffice { .. }
-            | State::ChoosingDay { .. }
-            | State::ChoosingSlot { .. }
-            | State::Tracking { .. } => true,
-            State::Confirming { resume, .. } => resume.needs_availability(),
+            State::ChoosingOffice(_)
+            | State::ChoosingDay(_)
+            | State::ChoosingSlot(_)
+            | State::Tracking(_) => true,
+            State::Confirming(Confirming { resume, .. }) => resume.needs_availability(),
             _ => false,
         }
     }
@@ -273,13 +369,39 @@ mod tests {
 
     #[test]
     fn state_round_trips_through_the_versioned_envelope() {
-        let state = State::Collecting {
+        let state = State::Collecting(Collecting {
             draft: Box::default(),
             question: Question::Curp,
-        };
+        });
         let json = state.to_json();
         assert!(json.contains("\"v\":1"), "{json}");
         assert_eq!(State::from_json(&json).unwrap(), state);
+    }
+
+    /// Rows stored before the states became structs read the same (the shape is the stored
+    /// contract: a state's fields sit beside its `state` tag).
+    #[test]
+    fn stored_rows_keep_their_shape() {
+        let day = r#"{"v":1,"state":"choosing_day","app":{"id":7,"folio":"SOL-2026-000007"},"office":"dgp-cdmx","month":"2026-12-01","offered":["2026-12-07"],"replacing":null}"#;
+        let state = State::from_json(day).unwrap();
+        let State::ChoosingDay(choosing) = &state else {
+            panic!("{state:?}");
+        };
+        assert_eq!(choosing.office, "dgp-cdmx");
+        assert_eq!(choosing.app.id, 7);
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&state.to_json()).unwrap(),
+            serde_json::from_str::<serde_json::Value>(day).unwrap()
+        );
+        let closed = r#"{"v":1,"state":"closed","app":null}"#;
+        assert_eq!(
+            State::from_json(closed).unwrap(),
+            State::Closed(Closed { app: None })
+        );
+        assert_eq!(
+            State::from_json(r#"{"v":1,"state":"new"}"#).unwrap(),
+            State::New
+        );
     }
 
     #[test]

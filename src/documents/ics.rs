@@ -28,7 +28,7 @@ pub fn invite(invite: &Invite<'_>) -> anyhow::Result<Vec<u8>> {
     let time = NaiveTime::parse_from_str(invite.slot, "%H:%M").context("slot is not HH:MM")?;
     let start = invite
         .office
-        .time_zone
+        .zone()
         .from_local_datetime(&invite.day.and_time(time))
         .single()
         .context("the slot does not exist in the office's zone")?

@@ -42,7 +42,7 @@ pub struct Documents {
     pdf: pdf::Pdf,
     templates: Templates,
     public_url: String,
-    procedure: std::sync::Arc<crate::config::Procedure>,
+    procedure: std::sync::Arc<crate::domain::procedure::Procedure>,
 }
 
 impl Documents {
@@ -199,9 +199,9 @@ impl Documents {
         let case = store::cedulas::case_by_id(&mut reader.conn(), application_id)
             .await?
             .context("no such application")?;
-        let data: crate::conversation::state::ApplicationData = serde_json::from_str(&case.data)?;
+        let data: crate::domain::application::ApplicationData = serde_json::from_str(&case.data)?;
         let labels = self.templates.labels();
-        let zone = self.procedure.offices[0].time_zone;
+        let zone = self.procedure.zone();
         let academic = &data.academic;
         let exam = match academic.exam {
             crate::domain::academic::ProfessionalExam::Taken(date) => Some(labels.long_date(date)),
@@ -240,7 +240,7 @@ impl Documents {
     ) -> anyhow::Result<(
         store::cedulas::AppointmentRow,
         store::cedulas::Case,
-        crate::conversation::state::ApplicationData,
+        crate::domain::application::ApplicationData,
     )> {
         let mut reader = self.db.reader().await?;
         let appointment = store::cedulas::appointment(&mut reader.conn(), appointment_id)
@@ -257,7 +257,7 @@ impl Documents {
         &self,
         appointment: &store::cedulas::AppointmentRow,
         case: &store::cedulas::Case,
-        data: &crate::conversation::state::ApplicationData,
+        data: &crate::domain::application::ApplicationData,
     ) -> anyhow::Result<Rendered> {
         let office = self.office(&appointment.office_id)?;
         let labels = self.templates.labels();
@@ -291,9 +291,7 @@ impl Documents {
             .clone()
             .unwrap_or_else(|| self.verification_url(&number));
         let labels = self.templates.labels();
-        let local = payload
-            .issued_at
-            .with_timezone(&self.procedure.offices[0].time_zone);
+        let local = payload.issued_at.with_timezone(&self.procedure.zone());
         let name = payload.full_name();
         let data = serde_json::json!({
             "number": number,
@@ -423,14 +421,10 @@ async fn holder(
     let row = store::conversations::get(conn, conversation_id)
         .await?
         .context("no such conversation")?;
-    let mut state = State::from_json(&row.state)?;
-    while let State::Confirming { resume, .. } = state {
-        state = *resume;
-    }
-    match &state {
-        State::Collecting { draft, .. }
-        | State::Reviewing { draft }
-        | State::ChoosingCorrection { draft } => {
+    let stored = State::from_json(&row.state)?;
+    let state = stored.beneath();
+    match state.draft() {
+        Some(draft) => {
             let curp = draft
                 .curp
                 .as_ref()
@@ -447,8 +441,8 @@ async fn holder(
             .join(" ");
             Ok((curp, name))
         }
-        other => {
-            let app = other.app().context("the conversation has no application")?;
+        None => {
+            let app = state.app().context("the conversation has no application")?;
             let data = store::applications::data(conn, app.id)
                 .await?
                 .context("no application data")?;

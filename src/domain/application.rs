@@ -1,4 +1,5 @@
-//! The application's lifecycle and its folio.
+//! The application's lifecycle and its folio; the submitted request and the views of an
+//! application and its appointment as the store reads them.
 //!
 //! draft (in the conversation) → submitted (folio) → scheduled → attended → issued | rejected;
 //! withdrawn (by the applicant) from submitted or scheduled.
@@ -6,8 +7,15 @@
 use std::fmt;
 use std::str::FromStr;
 
+use chrono::{NaiveDate, NaiveTime};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
+
+use crate::domain::academic::AcademicRecord;
+use crate::domain::curp::Curp;
+use crate::domain::email::EmailAddress;
+use crate::domain::payment::PaymentKey;
+use crate::domain::person::PersonName;
 
 /// Where an application stands. Drafts live in the conversation until submission.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -127,6 +135,40 @@ impl From<Folio> for String {
     fn from(folio: Folio) -> String {
         folio.to_string()
     }
+}
+
+/// A complete request, as submitted and stored with the application.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApplicationData {
+    pub curp: Curp,
+    pub name: PersonName,
+    pub payment_key: PaymentKey,
+    pub paid_on: NaiveDate,
+    pub academic: AcademicRecord,
+    pub email: EmailAddress,
+}
+
+/// A submitted application as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplicationView {
+    pub id: i64,
+    pub folio: Folio,
+    pub status: Status,
+    /// When the payment key was given: the first bookable day counts from it.
+    pub paid_on: NaiveDate,
+    pub appointment: Option<AppointmentView>,
+    /// The cédula's number, once issued.
+    #[serde(default)]
+    pub cedula: Option<i64>,
+}
+
+/// An active appointment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppointmentView {
+    pub id: i64,
+    pub office_id: String,
+    pub day: NaiveDate,
+    pub slot: NaiveTime,
 }
 
 #[cfg(test)]

@@ -3,7 +3,9 @@
 //! are not; the first is a number of business days after payment; the window is bounded).
 //! Seats themselves are counted in the database (see `store::appointments`).
 
-use chrono::{Datelike, Duration, NaiveDate, NaiveTime, Weekday};
+use std::collections::HashMap;
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc, Weekday};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
@@ -42,6 +44,16 @@ fn default_opening_days() -> Vec<Weekday> {
 }
 
 impl Office {
+    /// The time zone the office's days and hours are in.
+    pub fn zone(&self) -> Tz {
+        self.time_zone
+    }
+
+    /// The office's date at `now`.
+    pub fn today(&self, now: DateTime<Utc>) -> NaiveDate {
+        now.with_timezone(&self.time_zone).date_naive()
+    }
+
     /// The start times of the day's slots.
     pub fn slots(&self) -> Vec<NaiveTime> {
         let step = Duration::minutes(i64::from(self.slot_minutes.max(1)));
@@ -159,9 +171,39 @@ impl BookingRules {
     }
 }
 
-/// A slot as the store keys it: "09:30" (hours and minutes, zero-padded).
+/// A time of day as offices write it and slots are keyed: "09:30" (hours and minutes,
+/// zero-padded).
+pub fn clock_time(time: NaiveTime) -> String {
+    time.format("%H:%M").to_string()
+}
+
+/// A slot as the store keys it (the same form as [`clock_time`]).
 pub fn slot_key(slot: NaiveTime) -> String {
-    slot.format("%H:%M").to_string()
+    clock_time(slot)
+}
+
+/// Seats taken per office and day, and per slot, within the booking window (counted by the
+/// store, read by the dialogue).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Availability {
+    pub days: HashMap<(String, NaiveDate), u32>,
+    pub slots: HashMap<(String, NaiveDate, NaiveTime), u32>,
+}
+
+impl Availability {
+    pub fn day_taken(&self, office: &str, day: NaiveDate) -> u32 {
+        self.days
+            .get(&(office.to_string(), day))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    pub fn slot_taken(&self, office: &str, day: NaiveDate, slot: NaiveTime) -> u32 {
+        self.slots
+            .get(&(office.to_string(), day, slot))
+            .copied()
+            .unwrap_or(0)
+    }
 }
 
 /// First day of the month of `date`.

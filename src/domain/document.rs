@@ -3,6 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::academic::Level;
+use crate::domain::fees::Concept;
+
 /// A document, by the records that make it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -26,4 +29,30 @@ pub enum DocumentRef {
     },
     /// The cédula profesional electrónica.
     Cedula { number: i64 },
+}
+
+impl DocumentRef {
+    /// The payment help sheets of a level, one per concept, with the fees of `year`.
+    pub fn payment_sheets(conversation_id: i64, level: Level, year: i32) -> Vec<DocumentRef> {
+        Concept::ALL
+            .iter()
+            .map(|concept| DocumentRef::PaymentSheet {
+                conversation_id,
+                level: level.key().to_string(),
+                concept: concept.key().to_string(),
+                year,
+            })
+            .collect()
+    }
+
+    /// What a booked appointment comes with: its receipt and its calendar invitation.
+    pub fn appointment(appointment_id: i64) -> [DocumentRef; 2] {
+        [
+            DocumentRef::AppointmentReceipt { appointment_id },
+            DocumentRef::Invite {
+                appointment_id,
+                cancelled: false,
+            },
+        ]
+    }
 }

@@ -3,8 +3,9 @@
 //!
 //! - `curp`, `person`, `entity`, `email`: who the applicant is.
 //! - `academic`, `fees`, `payment`: what they studied and what they pay.
-//! - `calendar`, `holidays`: offices, opening days and the booking window.
-//! - `application`: the lifecycle and the folio.
+//! - `calendar`, `holidays`: offices, opening days, the booking window, seats taken.
+//! - `procedure`: the configured procedure (rules, fees, offices) and each office's today.
+//! - `application`: the lifecycle, the folio, the submitted request and its views.
 //! - `cedula`: the cédula number and the signed *cadena original*.
 //! - `document`: names of the documents messages carry (rendered from records).
 //! - `text`: folding free text for comparisons.
@@ -21,4 +22,5 @@ pub mod fees;
 pub mod holidays;
 pub mod payment;
 pub mod person;
+pub mod procedure;
 pub mod text;

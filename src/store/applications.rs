@@ -4,8 +4,7 @@ use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc};
 use sqlx::FromRow;
 
 use super::{Conn, on};
-use crate::conversation::state::ApplicationData;
-use crate::conversation::{ApplicationView, AppointmentView};
+use crate::domain::application::{ApplicationData, ApplicationView, AppointmentView};
 use crate::domain::application::{Folio, Status};
 use crate::domain::payment::PaymentKey;
 

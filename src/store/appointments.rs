@@ -7,8 +7,9 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use sqlx::FromRow;
 
 use super::{Conn, on};
-use crate::conversation::{AppointmentView, Availability};
+use crate::domain::application::AppointmentView;
 use crate::domain::calendar;
+use crate::domain::calendar::Availability;
 
 /// Outcome of a booking.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,108 @@
+//! Following a submitted application: where it stands and what can be done next (book,
+//! reschedule, cancel the appointment, withdraw).
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use super::{go, stay};
+use crate::conversation::offer::{Action, Options, Picked};
+use crate::conversation::reply::Reply;
+use crate::conversation::state::{
+    AppRef, ChoosingOffice, Confirmable, Confirming, State, Tracking,
+};
+use crate::conversation::{Context, Outcome};
+use crate::domain::application::ApplicationView;
+use crate::domain::calendar::clock_time;
+
+/// The values of `status.txt`.
+#[derive(Serialize)]
+struct Standing<'a> {
+    folio: String,
+    /// A label key (`status.scheduled`).
+    status: Option<String>,
+    status_key: Option<&'static str>,
+    day: Option<NaiveDate>,
+    slot: Option<String>,
+    office: Option<&'a str>,
+    address: Option<&'a str>,
+}
+
+/// What can be done with the application as the store has it.
+fn actions(view: Option<&ApplicationView>) -> &'static [Action] {
+    let open = view.is_some_and(|v| v.status.is_open());
+    let booked = view.is_some_and(|v| v.appointment.is_some());
+    match (open, booked) {
+        (true, true) => &[
+            Action::Reschedule,
+            Action::CancelAppointment,
+            Action::Withdraw,
+        ],
+        (true, false) => &[Action::Book, Action::Withdraw],
+        (false, _) => &[],
+    }
+}
+
+/// Where the application stands, with what the applicant can do next.
+pub(in crate::conversation) fn status_reply(
+    app: &AppRef,
+    view: Option<&ApplicationView>,
+    ctx: &Context<'_>,
+) -> Reply {
+    let status = view.map(|v| v.status);
+    let appointment = view.and_then(|v| v.appointment.as_ref());
+    let office = appointment.and_then(|a| ctx.procedure.office(&a.office_id));
+    Reply::new("status")
+        .vars(Standing {
+            folio: app.folio.to_string(),
+            status: status.map(|s| format!("status.{}", s.as_str())),
+            status_key: status.map(|s| s.as_str()),
+            day: appointment.map(|a| a.day),
+            slot: appointment.map(|a| clock_time(a.slot)),
+            office: office.map(|o| o.name.as_str()),
+            address: office.map(|o| o.address.as_str()),
+        })
+        .choices(Options::actions(actions(view), ctx).into_choices())
+}
+
+/// Asks yes or no before `action`, coming back to `state` on no.
+pub(in crate::conversation) fn confirm(
+    state: &State,
+    action: Confirmable,
+    ctx: &Context<'_>,
+) -> Outcome {
+    let confirming = Confirming {
+        action,
+        resume: Box::new(state.clone()),
+    };
+    go(confirming, Vec::new(), ctx)
+}
+
+impl Tracking {
+    pub(super) fn prompt(&self, ctx: &Context<'_>) -> Reply {
+        status_reply(&self.app, ctx.application.as_ref(), ctx)
+    }
+
+    pub(in crate::conversation) fn on_text(&self, text: &str, ctx: &Context<'_>) -> Outcome {
+        let state: State = self.clone().into();
+        let view = ctx.application.as_ref();
+        let choose_office = |replacing| {
+            let state = ChoosingOffice {
+                app: self.app.clone(),
+                replacing,
+            };
+            go(state, Vec::new(), ctx)
+        };
+        match Options::actions(actions(view), ctx).pick(text, ctx) {
+            Picked::One(Action::Reschedule) => {
+                choose_office(view.and_then(|a| a.appointment.as_ref()).map(|a| a.id))
+            }
+            Picked::One(Action::Book) => choose_office(None),
+            Picked::One(Action::CancelAppointment) => {
+                confirm(&state, Confirmable::CancelAppointment, ctx)
+            }
+            Picked::One(_) => confirm(&state, Confirmable::Withdraw, ctx),
+            // Anything else: where the application stands and what can be done.
+            _ => stay(&state, Vec::new(), ctx),
+        }
+    }
+}
