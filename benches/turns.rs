@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use ventanilla::config::Settings;
 use ventanilla::conversation::Input;
-use ventanilla::service::{Channel, Inbound, Service, TurnResult};
+use ventanilla::service::{Address, Inbound, Service, TurnResult, UserName};
 use ventanilla::store::{Db, Tx};
 
 fn journey(i: usize) -> Vec<String> {
@@ -52,13 +52,8 @@ async fn turns(service: Arc<Service>, applicants: usize) -> (usize, f64) {
         tasks.spawn(async move {
             let mut done = 0;
             for (n, text) in journey(i).into_iter().enumerate() {
-                let inbound = Inbound {
-                    channel: Channel::Terminal,
-                    address: format!("applicant-{i}"),
-                    external_id: format!("{i}-{n}"),
-                    input: Input::Text(text),
-                    thread: Vec::new(),
-                };
+                let address = Address::Terminal(UserName(format!("applicant-{i}")));
+                let inbound = Inbound::new(address, format!("{i}-{n}"), Input::Text(text));
                 match service.handle(&inbound).await.expect("turn") {
                     TurnResult::Processed { .. } => done += 1,
                     TurnResult::Duplicate => panic!("unexpected duplicate"),

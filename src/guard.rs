@@ -174,7 +174,7 @@ async fn quarantine<T>(
             channel,
             None,
             None,
-            "input_quarantined",
+            store::audit::Event::InputQuarantined,
             &detail.to_string(),
         )
         .await?;

@@ -11,7 +11,8 @@ use crate::documents::signature::Signer;
 use crate::domain::application::ApplicationData;
 use crate::domain::application::Status;
 use crate::domain::cedula::{CADENA_VERSION, CedulaNumber, CedulaPayload};
-use crate::service::{OutgoingMessage, Service};
+use crate::service::{Notice, OutgoingMessage, Priority, Service};
+use crate::store::audit::Event;
 use crate::store::cedulas::{AgendaRow, Case, CedulaRow};
 use crate::store::{self, Conn};
 
@@ -91,7 +92,7 @@ pub async fn checkin(service: &Service, folio: &str) -> anyhow::Result<Result<St
         &mut tx.conn(),
         service,
         &case,
-        "checked_in",
+        Event::CheckedIn,
         serde_json::json!({}),
     )
     .await?;
@@ -161,7 +162,7 @@ pub async fn approve(
         &mut tx.conn(),
         service,
         &case,
-        "cedula_issued",
+        Event::CedulaIssued,
         serde_json::json!({ "number": number_text }),
     )
     .await?;
@@ -221,7 +222,7 @@ pub async fn reject(
         &mut tx.conn(),
         service,
         &case,
-        "rejected",
+        Event::Rejected,
         serde_json::json!({}),
     )
     .await?;
@@ -254,7 +255,7 @@ async fn audit(
     conn: &mut Conn<'_>,
     service: &Service,
     case: &Case,
-    event: &str,
+    event: Event,
     detail: serde_json::Value,
 ) -> Result<(), sqlx::Error> {
     store::audit::record(
@@ -304,17 +305,16 @@ async fn notify(
             message,
         )),
     }
-    let rows: Vec<(&str, &str, &OutgoingMessage)> = rows
+    let notices: Vec<Notice<'_>> = rows
         .iter()
-        .map(|(channel, address, message)| (channel.as_str(), address.as_str(), message))
+        .map(|(channel, address, message)| Notice {
+            channel,
+            address,
+            message,
+        })
         .collect();
     service
-        .queue(
-            conn,
-            case.conversation_id,
-            &rows,
-            store::outbox::Priority::Reply,
-        )
+        .queue(conn, case.conversation_id, &notices, Priority::Reply)
         .await?;
     Ok(())
 }

@@ -104,12 +104,7 @@ pub async fn serve(settings: Arc<Settings>) -> anyhow::Result<()> {
         }
     }
     // E-mail: always on (the embedded default reads the Maildir inbox and writes .eml files).
-    let mail_sender = email::outbound::EmailSender::new(
-        service.db.clone(),
-        &settings,
-        service.templates.clone(),
-        service.clock,
-    )?;
+    let mail_sender = email::outbound::EmailSender::new(&service)?;
     tracing::info!(out = %mail_sender.describe(), from = %settings.mail_from.email, "e-mail: on");
     senders.push(Arc::new(mail_sender));
     let maildir = email::maildir::Maildir::open(settings.data_dir.join("inbox"))

@@ -49,7 +49,7 @@ fn dsn(to: &str, failed: &[&str], original: &str) -> Vec<u8> {
 }
 
 /// The details of the audit events of a kind.
-async fn audit_events(app: &TestApp, event: &str) -> Vec<String> {
+async fn audit_events(app: &TestApp, event: store::audit::Event) -> Vec<String> {
     let mut reader = app.service.db.reader().await.unwrap();
     store::audit::by_event(&mut reader.conn(), event)
         .await
@@ -164,7 +164,7 @@ async fn a_message_that_fails_twice_is_set_aside_and_the_next_one_is_read() {
                 .load(std::sync::atomic::Ordering::Relaxed),
             1
         );
-        let events = audit_events(&app, "input_quarantined").await;
+        let events = audit_events(&app, store::audit::Event::InputQuarantined).await;
         let detail = events.first().expect("in the audit trail");
         assert!(detail.contains("\"reason\":\"failed\""), "{detail}");
         assert!(!detail.contains(&luz), "no address in the audit detail");
@@ -327,8 +327,17 @@ async fn a_delivery_report_counts_only_when_it_is_about_a_message_we_sent_to_tha
             .filter(|m| m.header("To").as_deref() == Some(luz.as_str()))
             .collect();
         assert_eq!(to_luz.len(), 4);
-        assert!(!audit_events(&app, "address_bounced").await.is_empty());
-        assert_eq!(audit_events(&app, "address_reachable").await.len(), 2);
+        assert!(
+            !audit_events(&app, store::audit::Event::AddressBounced)
+                .await
+                .is_empty()
+        );
+        assert_eq!(
+            audit_events(&app, store::audit::Event::AddressReachable)
+                .await
+                .len(),
+            2
+        );
     }
 }
 
@@ -419,13 +428,12 @@ async fn a_bounce_of_mail_to_a_telegram_applicant_pauses_it_and_tells_her_in_the
         let app = mail_app(backend, &service, false, None).await;
         // A Telegram applicant, and an e-mail to her verified address (as the office sends
         // the cédula).
-        let inbound = ventanilla::service::Inbound {
-            channel: ventanilla::service::Channel::Telegram,
-            address: "4242".into(),
-            external_id: support::next_id(),
-            input: ventanilla::conversation::Input::Text("hola".into()),
-            thread: Vec::new(),
-        };
+        let chat = ventanilla::service::ChatId(4242);
+        let inbound = ventanilla::service::Inbound::new(
+            ventanilla::service::Address::Telegram(chat),
+            support::next_id(),
+            ventanilla::conversation::Input::Text("hola".into()),
+        );
         let ventanilla::service::TurnResult::Processed {
             conversation_id, ..
         } = app.service.handle(&inbound).await.unwrap()

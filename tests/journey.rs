@@ -275,13 +275,11 @@ async fn a_restarted_service_resumes_at_the_same_question() {
         // A new service on the same database (as after a restart).
         let restarted =
             ventanilla::service::Service::new(app.service.db.clone(), app.service.settings.clone());
-        let inbound = ventanilla::service::Inbound {
-            channel: ventanilla::service::Channel::Terminal,
-            address: "gil".into(),
-            external_id: support::next_id(),
-            input: Input::Text("Pérez".into()),
-            thread: Vec::new(),
-        };
+        let inbound = ventanilla::service::Inbound::new(
+            support::terminal("gil"),
+            support::next_id(),
+            Input::Text("Pérez".into()),
+        );
         restarted.handle(&inbound).await.unwrap();
 
         assert!(matches!(

@@ -692,7 +692,7 @@ async fn an_update_that_fails_twice_is_set_aside_and_polling_moves_past_it() {
     }
     assert!(moved_on, "polling is stuck at the failing update");
     let mut reader = h.app.service.db.reader().await.unwrap();
-    let events = store::audit::by_event(&mut reader.conn(), "input_quarantined")
+    let events = store::audit::by_event(&mut reader.conn(), store::audit::Event::InputQuarantined)
         .await
         .unwrap();
     drop(reader);

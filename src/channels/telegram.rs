@@ -23,8 +23,7 @@ use teloxide::{Bot, RequestError};
 
 use crate::conversation::Input;
 use crate::guard::{self, Counting, Ending, Guarded};
-use crate::service::{Channel, Inbound, OutgoingMessage, Service, TurnError};
-use crate::store;
+use crate::service::{Address, ChatId as TelegramChat, Inbound, Service, TurnError};
 use crate::templates::Templates;
 
 mod limits;
@@ -69,13 +68,8 @@ pub enum Translated {
 pub fn translate(update: &Update) -> Translated {
     let update_id = update.id.0.to_string();
     let turn = |chat_id: i64, input: Input| {
-        Translated::Turn(Inbound {
-            channel: Channel::Telegram,
-            address: chat_id.to_string(),
-            external_id: update_id.clone(),
-            input,
-            thread: Vec::new(),
-        })
+        let address = Address::Telegram(TelegramChat(chat_id));
+        Translated::Turn(Inbound::new(address, update_id.clone(), input))
     };
     match &update.kind {
         UpdateKind::Message(message) => {
@@ -109,7 +103,11 @@ pub fn translate(update: &Update) -> Translated {
 /// The chat an update belongs to, for ordering.
 fn chat_of(update: &Update) -> Option<i64> {
     match translate(update) {
-        Translated::Turn(inbound) => inbound.address.parse().ok(),
+        Translated::Turn(Inbound {
+            address: Address::Telegram(TelegramChat(chat)),
+            ..
+        }) => Some(chat),
+        Translated::Turn(_) => None,
         Translated::Button { chat_id, .. } => Some(chat_id),
         Translated::Ignore => None,
     }
@@ -162,26 +160,19 @@ pub async fn resolve_button(
     let Ok(id) = id.parse::<i64>() else {
         return Ok(ButtonPress::Stale);
     };
-    let mut reader = service.db.reader().await?;
-    let mut conn = reader.conn();
-    let Some(row) = store::outbox::get(&mut conn, id).await? else {
+    let address = Address::Telegram(TelegramChat(chat_id));
+    let Some(found) = service.message_to(&address, id).await? else {
         return Ok(ButtonPress::Stale);
     };
-    if row.channel != Channel::Telegram.as_str() || row.address != chat_id.to_string() {
-        return Ok(ButtonPress::Stale);
-    }
     // Only the buttons of the last message count: questions close their turn, so anything
     // written after a message means its question was answered or asked anew.
-    if !store::outbox::payloads_after(&mut conn, row.conversation_id, row.id)
-        .await?
-        .is_empty()
-    {
+    if !found.is_last {
         return Ok(ButtonPress::Stale);
     }
     if index == "-" {
         return Ok(ButtonPress::Unavailable);
     }
-    let message: Option<OutgoingMessage> = serde_json::from_str(&row.payload).ok();
+    let message = found.message;
     let choice = index
         .parse::<usize>()
         .ok()
@@ -244,13 +235,8 @@ impl Receiver {
                             tracing::warn!(error.message = %error, "could not remove a keyboard");
                         }
                     }
-                    let inbound = Inbound {
-                        channel: Channel::Telegram,
-                        address: chat_id.to_string(),
-                        external_id: update_id,
-                        input: Input::Choice(choice),
-                        thread: Vec::new(),
-                    };
+                    let address = Address::Telegram(TelegramChat(chat_id));
+                    let inbound = Inbound::new(address, update_id, Input::Choice(choice));
                     self.service.handle(&inbound).await?;
                 }
             }

@@ -20,8 +20,7 @@ use crate::conversation::Input;
 use crate::conversation::reply::Choice;
 use crate::delivery::{Delivery, RetryPolicy, SendError, SendFuture, Sender, Worker};
 use crate::documents::Documents;
-use crate::service::{Channel, Inbound, Service, TurnError, TurnResult};
-use crate::store;
+use crate::service::{Address, Channel, Inbound, Service, TurnError, TurnResult, UserName};
 
 /// Collects what the worker delivers to this terminal.
 #[derive(Default, Clone)]
@@ -189,16 +188,12 @@ pub async fn run(
 
     while let Some(line) = read_line(&mut reader).await? {
         let (id, input) = parse_line(&line, jsonl);
-        let inbound = Inbound {
-            channel: Channel::Terminal,
-            address: user.to_string(),
-            external_id: match id {
-                Some(id) => scoped_id(user, &id),
-                None => fresh_id(user),
-            },
-            input,
-            thread: Vec::new(),
+        let external_id = match id {
+            Some(id) => scoped_id(user, &id),
+            None => fresh_id(user),
         };
+        let address = Address::Terminal(UserName(user.to_string()));
+        let inbound = Inbound::new(address, external_id, input);
         let result = service.handle(&inbound).await;
         let delivered = match &result {
             Ok(TurnResult::Processed {
@@ -314,17 +309,8 @@ async fn last_message(
     service: &Service,
     user: &str,
 ) -> anyhow::Result<Option<crate::service::OutgoingMessage>> {
-    let mut reader = service.db.reader().await?;
-    let mut conn = reader.conn();
-    let Some(conversation) =
-        store::conversations::find(&mut conn, Channel::Terminal.as_str(), user).await?
-    else {
-        return Ok(None);
-    };
-    let messages = store::outbox::for_conversation(&mut conn, conversation.id).await?;
-    Ok(messages
-        .last()
-        .and_then(|(_, _, payload)| serde_json::from_str(payload).ok()))
+    let address = Address::Terminal(UserName(user.to_string()));
+    Ok(service.last_message(&address).await?)
 }
 
 #[cfg(test)]

@@ -337,7 +337,7 @@ impl Worker {
                     "delivery",
                     Some(row.conversation_id),
                     None,
-                    "unreachable",
+                    store::audit::Event::Unreachable,
                     &detail.to_string(),
                 )
                 .await?;

@@ -6,8 +6,60 @@ use sqlx::FromRow;
 
 use super::{Conn, on};
 
+/// What happened: the `event` column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// The conversation moved from one stage to another (`{from, to}`).
+    Stage,
+    PaymentKeyClaimed,
+    PaymentKeyRefused,
+    PaymentKeyReleased,
+    Submitted,
+    AppointmentBooked,
+    BookingRefusedFull,
+    BookingRefusedClosed,
+    AppointmentCancelled,
+    Withdrawn,
+    CheckedIn,
+    CedulaIssued,
+    Rejected,
+    /// A paused address wrote again: its mail resumes.
+    AddressReachable,
+    /// A delivery report about a message of ours: mail to the address is paused.
+    AddressBounced,
+    /// The channel refused the applicant for good (Telegram 403).
+    Unreachable,
+    /// An input that failed or crashed the service repeatedly was set aside.
+    InputQuarantined,
+}
+
+impl Event {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Event::Stage => "stage",
+            Event::PaymentKeyClaimed => "payment_key_claimed",
+            Event::PaymentKeyRefused => "payment_key_refused",
+            Event::PaymentKeyReleased => "payment_key_released",
+            Event::Submitted => "submitted",
+            Event::AppointmentBooked => "appointment_booked",
+            Event::BookingRefusedFull => "booking_refused_full",
+            Event::BookingRefusedClosed => "booking_refused_closed",
+            Event::AppointmentCancelled => "appointment_cancelled",
+            Event::Withdrawn => "withdrawn",
+            Event::CheckedIn => "checked_in",
+            Event::CedulaIssued => "cedula_issued",
+            Event::Rejected => "rejected",
+            Event::AddressReachable => "address_reachable",
+            Event::AddressBounced => "address_bounced",
+            Event::Unreachable => "unreachable",
+            Event::InputQuarantined => "input_quarantined",
+        }
+    }
+}
+
+/// One recorded event, as read back.
 #[derive(Debug, Clone, FromRow)]
-pub struct AuditEvent {
+pub struct AuditEntry {
     pub id: i64,
     pub actor: String,
     pub conversation_id: Option<i64>,
@@ -22,7 +74,7 @@ pub struct AuditRow {
     pub actor: &'static str,
     pub conversation_id: Option<i64>,
     pub application_id: Option<i64>,
-    pub event: &'static str,
+    pub event: Event,
     /// JSON object, without personal data.
     pub detail: String,
 }
@@ -33,7 +85,7 @@ pub async fn record(
     actor: &str,
     conversation_id: Option<i64>,
     application_id: Option<i64>,
-    event: &str,
+    event: Event,
     detail: &str,
 ) -> Result<(), sqlx::Error> {
     on!(conn, c => sqlx::query(
@@ -44,31 +96,31 @@ pub async fn record(
     .bind(actor)
     .bind(conversation_id)
     .bind(application_id)
-    .bind(event)
+    .bind(event.as_str())
     .bind(detail)
     .execute(c)
     .await
     .map(|_| ()))
 }
 
-/// The events of an application or a conversation, oldest first.
 /// The events of one kind, oldest first (for the office and tests).
-pub async fn by_event(conn: &mut Conn<'_>, event: &str) -> Result<Vec<AuditEvent>, sqlx::Error> {
-    on!(conn, c => sqlx::query_as::<_, AuditEvent>(
+pub async fn by_event(conn: &mut Conn<'_>, event: Event) -> Result<Vec<AuditEntry>, sqlx::Error> {
+    on!(conn, c => sqlx::query_as::<_, AuditEntry>(
         "SELECT id, actor, conversation_id, application_id, event, detail FROM audit_events
          WHERE event = $1 ORDER BY id",
     )
-    .bind(event)
+    .bind(event.as_str())
     .fetch_all(c)
     .await)
 }
 
+/// The events of an application or a conversation, oldest first.
 pub async fn list(
     conn: &mut Conn<'_>,
     conversation_id: Option<i64>,
     application_id: Option<i64>,
-) -> Result<Vec<AuditEvent>, sqlx::Error> {
-    on!(conn, c => sqlx::query_as::<_, AuditEvent>(
+) -> Result<Vec<AuditEntry>, sqlx::Error> {
+    on!(conn, c => sqlx::query_as::<_, AuditEntry>(
         "SELECT id, actor, conversation_id, application_id, event, detail FROM audit_events
          WHERE ($1 IS NOT NULL AND conversation_id = $1) OR ($2 IS NOT NULL AND application_id = $2)
          ORDER BY id",

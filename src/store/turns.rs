@@ -102,7 +102,7 @@ pub async fn write(conn: &mut Conn<'_>, turn: &TurnWrite<'_>) -> Result<WriteOut
                     .bind(event.actor)
                     .bind(event.conversation_id)
                     .bind(event.application_id)
-                    .bind(event.event)
+                    .bind(event.event.as_str())
                     .bind(event.detail.as_str());
             }
             match query.execute(&mut **c).await {

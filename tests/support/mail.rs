@@ -171,15 +171,7 @@ impl Running {
 
 /// The e-mail sender of `app` (SMTP or files, as its settings say).
 pub fn email_sender(app: &TestApp) -> Arc<EmailSender> {
-    Arc::new(
-        EmailSender::new(
-            app.service.db.clone(),
-            &app.service.settings,
-            app.service.templates.clone(),
-            app.service.clock,
-        )
-        .unwrap(),
-    )
+    Arc::new(EmailSender::new(&app.service).unwrap())
 }
 
 /// A worker that delivers `app`'s e-mail.

@@ -14,7 +14,9 @@ use ventanilla::config::Settings;
 use ventanilla::conversation::Input;
 use ventanilla::conversation::state::State;
 use ventanilla::delivery::{RetryPolicy, Sender, Worker};
-use ventanilla::service::{Channel, Clock, Inbound, OutgoingMessage, Service, TurnResult};
+use ventanilla::service::{
+    Address, Clock, Inbound, OutgoingMessage, Service, TurnResult, UserName,
+};
 use ventanilla::store::{self, Db};
 
 /// The fixed clock of the tests: Monday 30 November 2026, 10:00 in Mexico City.
@@ -169,13 +171,7 @@ impl TestApp {
         external_id: &str,
         input: Input,
     ) -> (TurnResult, Vec<OutgoingMessage>) {
-        let inbound = Inbound {
-            channel: Channel::Terminal,
-            address: user.to_string(),
-            external_id: external_id.to_string(),
-            input,
-            thread: Vec::new(),
-        };
+        let inbound = Inbound::new(terminal(user), external_id, input);
         let result = self.service.handle(&inbound).await.expect("turn");
         let messages = match result {
             TurnResult::Processed {
@@ -204,13 +200,7 @@ impl TestApp {
 
     /// A turn without delivery (for concurrent tests): returns the rendered templates written.
     pub async fn turn(&self, user: &str, text: &str) -> TurnResult {
-        let inbound = Inbound {
-            channel: Channel::Terminal,
-            address: user.to_string(),
-            external_id: next_id(),
-            input: Input::Text(text.to_string()),
-            thread: Vec::new(),
-        };
+        let inbound = Inbound::new(terminal(user), next_id(), Input::Text(text.to_string()));
         self.service.handle(&inbound).await.expect("turn")
     }
 
@@ -272,4 +262,9 @@ pub fn answers_to_review(payment_key: &str) -> Vec<String> {
 /// Templates of a batch of messages.
 pub fn templates(messages: &[OutgoingMessage]) -> Vec<&str> {
     messages.iter().map(|m| m.template.as_str()).collect()
+}
+
+/// The terminal address of `user`.
+pub fn terminal(user: &str) -> Address {
+    Address::Terminal(UserName(user.to_string()))
 }

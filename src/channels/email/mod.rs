@@ -36,13 +36,14 @@ use sha2::{Digest, Sha256};
 use crate::config::MailRules;
 use crate::conversation::Input;
 use crate::conversation::input::parse_command;
-use crate::conversation::reply::Reply;
 use crate::conversation::vocabulary::Vocabulary;
+use crate::domain::email::EmailAddress;
 use crate::guard::{self, Counting, Ending, Guarded};
-use crate::service::{Channel, Inbound, Service, TurnError, TurnResult};
-use crate::store::mail::InboundRecord;
-use crate::store::outbox::Priority;
-use crate::store::{self, Conn};
+use crate::service::mail as mail_book;
+use crate::service::{
+    Address, ChannelRecord, Inbound, MailRecord, Packaging, Priority, Service, TurnError,
+    TurnResult,
+};
 use parse::{Disposition, FailedRecipient, Limits, Mail, Unusable};
 
 /// What became of an inbound message.
@@ -92,6 +93,7 @@ struct AttachmentNote<'a> {
 pub async fn receive(service: &Service, raw: &[u8]) -> Result<Received, ReceiveError> {
     let now = service.clock.now();
     let rules = &service.settings.mail;
+    let book = service.mail();
     let limits = limits(rules);
     let mail = if raw.len() > rules.max_message_bytes {
         parse::parse_headers_with(raw, &limits)?
@@ -103,14 +105,10 @@ pub async fn receive(service: &Service, raw: &[u8]) -> Result<Received, ReceiveE
     let sender = mail.from.clone().ok_or(Unusable::NoSender)?;
     let key = message_key(&mail, raw);
 
-    let mut reader = service.db.reader().await?;
-    if store::mail::inbound(&mut reader.conn(), &key)
-        .await?
-        .is_some()
-    {
+    if book.received_before(&key).await? {
         return Ok(Received::Duplicate);
     }
-    let conversation = store::conversations::find(&mut reader.conn(), "email", &sender).await?;
+    let conversation = book.conversation(&sender).await?;
     let attachments: Vec<AttachmentNote<'_>> = mail
         .attachments
         .iter()
@@ -120,10 +118,10 @@ pub async fn receive(service: &Service, raw: &[u8]) -> Result<Received, ReceiveE
             size: a.size,
         })
         .collect();
-    let mut record = InboundRecord {
+    let mut record = MailRecord {
         message_key: key.clone(),
         sender: Some(sender.clone()),
-        conversation_id: conversation.as_ref().map(|c| c.id),
+        conversation_id: conversation,
         disposition: String::new(),
         reason: None,
         quoted: String::new(),
@@ -148,38 +146,36 @@ pub async fn receive(service: &Service, raw: &[u8]) -> Result<Received, ReceiveE
             tracing::info!(reason, "automatic e-mail ignored");
             record.disposition = "ignored".into();
             record.reason = Some(reason.into());
-            save(service, &record, now).await?;
+            book.record(&record, now).await?;
             return Ok(Received::Ignored(reason));
         }
-        Disposition::Bounce(failed) => {
-            let ours = bounced_messages(service, &mut reader.conn(), &mail).await?;
-            drop(reader);
-            return bounce(service, record, &failed, &ours, now).await;
-        }
+        Disposition::Bounce(failed) => return bounce(service, record, &mail, &failed, now).await,
     }
 
-    let threaded = match &conversation {
-        Some(conversation) => {
-            is_threaded(service, &mut reader.conn(), conversation.id, &mail).await?
+    let threaded = match conversation {
+        Some(conversation_id) => {
+            let named: Vec<String> = mail
+                .in_reply_to
+                .iter()
+                .chain(&mail.references)
+                .cloned()
+                .collect();
+            book.is_threaded(conversation_id, &mail.recipients, &named)
+                .await?
         }
         None => true,
     };
-    if !threaded && let Some(conversation) = &conversation {
+    if !threaded && let Some(conversation_id) = conversation {
         // Anyone can put a known address in From: at most one notice waits at a time, and at
         // most one goes out per interval, so forged mail cannot bury the real answers.
         let since = now - chrono::Duration::minutes(i64::from(rules.unthreaded_notice_minutes));
-        if store::outbox::recent_notice(&mut reader.conn(), conversation.id, "email", since).await?
-        {
-            drop(reader);
+        if book.notice_since(conversation_id, since).await? {
             record.disposition = "unthreaded".into();
             record.reason = Some("notice_held".into());
-            save(service, &record, now).await?;
-            return Ok(Received::NoticeHeld {
-                conversation_id: conversation.id,
-            });
+            book.record(&record, now).await?;
+            return Ok(Received::NoticeHeld { conversation_id });
         }
     }
-    drop(reader);
     let (input, disposition) = if !threaded {
         (Input::Unsupported("unthreaded".into()), "unthreaded")
     } else if too_large {
@@ -189,11 +185,9 @@ pub async fn receive(service: &Service, raw: &[u8]) -> Result<Received, ReceiveE
         record.quoted = quoted;
         (input, "answered")
     };
-    if threaded {
-        // The address wrote to us (in its thread, or starting its case): mail to it works
-        // again, if a bounce had paused it.
-        resume(service, &sender, now).await?;
-    }
+    record.disposition = disposition.into();
+    // Replies go to an address that can take them: one that is not one is not answered.
+    let address = EmailAddress::parse(&sender).map_err(|_| Unusable::NoSender)?;
 
     let mut thread = mail.references.clone();
     if let Some(id) = &mail.message_id {
@@ -201,11 +195,16 @@ pub async fn receive(service: &Service, raw: &[u8]) -> Result<Received, ReceiveE
         thread.push(id.clone());
     }
     let inbound = Inbound {
-        channel: Channel::Email,
-        address: sender,
+        address: Address::Email(address),
         external_id: key,
         input,
         thread,
+        packaging: Packaging::PerTurn,
+        // Written by the turn, in its transaction; a threaded message resumes paused mail.
+        record: ChannelRecord::Mail {
+            record: Box::new(record),
+            resumes: threaded,
+        },
     };
     let priority = if threaded {
         Priority::Reply
@@ -216,21 +215,54 @@ pub async fn receive(service: &Service, raw: &[u8]) -> Result<Received, ReceiveE
         TurnResult::Processed {
             conversation_id, ..
         } => conversation_id,
-        TurnResult::Duplicate => {
-            // Processed before, but not recorded (stopped in between): record it now.
-            record.disposition = disposition.into();
-            save(service, &record, now).await?;
-            return Ok(Received::Duplicate);
-        }
+        // Processed (and recorded, in the same transaction) before.
+        TurnResult::Duplicate => return Ok(Received::Duplicate),
     };
-    record.conversation_id = Some(conversation_id);
-    record.disposition = disposition.into();
-    save(service, &record, now).await?;
     Ok(match disposition {
         "unthreaded" => Received::Unthreaded { conversation_id },
         "too_large" => Received::TooLarge { conversation_id },
         _ => Received::Answered { conversation_id },
     })
+}
+
+/// A delivery report: it counts only when it is about a message we sent to the failed address
+/// (see [`MailBook::bounce`](crate::service::mail::MailBook::bounce)).
+async fn bounce(
+    service: &Service,
+    record: MailRecord,
+    mail: &Mail,
+    failed: &[FailedRecipient],
+    now: DateTime<Utc>,
+) -> Result<Received, ReceiveError> {
+    let failed: Vec<mail_book::FailedRecipient> = failed
+        .iter()
+        .map(|f| mail_book::FailedRecipient {
+            address: f.address.clone(),
+            status: f.status.clone(),
+        })
+        .collect();
+    let original_ids: Vec<String> = mail
+        .report
+        .iter()
+        .flat_map(|r| r.original_ids.iter().cloned())
+        .collect();
+    let report = mail_book::Report {
+        failed: &failed,
+        recipients: &mail.recipients,
+        original_ids: &original_ids,
+    };
+    match service.mail().bounce(service, record, &report, now).await? {
+        Some(marked) => {
+            tracing::info!(marked, "delivery report: mail to the address is paused");
+            Ok(Received::Bounce { marked })
+        }
+        None => {
+            tracing::info!(
+                "delivery report about no message of ours to the failed address: ignored"
+            );
+            Ok(Received::Ignored("foreign_bounce"))
+        }
+    }
 }
 
 /// The idempotency key: the Message-ID, or a hash of the raw message when it has none.
@@ -241,29 +273,6 @@ fn message_key(mail: &Mail, raw: &[u8]) -> String {
             format!("sha256:{}", hex(&Sha256::digest(raw)))
         }
     }
-}
-
-/// Whether the message carries the conversation's token.
-async fn is_threaded(
-    service: &Service,
-    conn: &mut Conn<'_>,
-    conversation_id: i64,
-    mail: &Mail,
-) -> Result<bool, sqlx::Error> {
-    if let Some(token) = store::mail::token(conn, conversation_id).await? {
-        let ours = &service.settings.mail_from.email;
-        let tagged = format!("{}+{token}@{}", ours.user(), ours.domain()).to_lowercase();
-        if mail.recipients.iter().any(|r| r.to_lowercase() == tagged) {
-            return Ok(true);
-        }
-    }
-    let named: Vec<String> = mail
-        .in_reply_to
-        .iter()
-        .chain(&mail.references)
-        .cloned()
-        .collect();
-    store::mail::names_our_message(conn, conversation_id, &named).await
 }
 
 /// What the person wrote: a command in the subject or on the first line, else the new text.
@@ -354,167 +363,6 @@ fn strip_reply_prefixes(subject: &str) -> &str {
             None => return rest,
         }
     }
-}
-
-async fn save(
-    service: &Service,
-    record: &InboundRecord,
-    now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
-    let mut tx = service.db.begin().await?;
-    store::mail::record_inbound(&mut tx.conn(), record, now).await?;
-    tx.commit().await
-}
-
-async fn resume(service: &Service, address: &str, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
-    let mut tx = service.db.begin().await?;
-    if store::mail::resume_address(&mut tx.conn(), address, now).await? {
-        store::audit::record(
-            &mut tx.conn(),
-            now,
-            "mail",
-            None,
-            None,
-            "address_reachable",
-            "{}",
-        )
-        .await?;
-        tracing::info!("a paused address wrote again: its mail is resumed");
-    }
-    tx.commit().await
-}
-
-/// The messages of ours a delivery report is about: the one whose envelope sender it came
-/// back to (`local+bounce-TOKEN@domain` among its recipients), and those whose Message-ID it
-/// returns.
-async fn bounced_messages(
-    service: &Service,
-    conn: &mut Conn<'_>,
-    mail: &Mail,
-) -> Result<Vec<store::mail::Sent>, sqlx::Error> {
-    let ours = &service.settings.mail_from.email;
-    let prefix = format!("{}+bounce-", ours.user()).to_lowercase();
-    let suffix = format!("@{}", ours.domain()).to_lowercase();
-    let mut found: Vec<store::mail::Sent> = Vec::new();
-    for recipient in &mail.recipients {
-        let Some(token) = recipient
-            .strip_prefix(&prefix)
-            .and_then(|rest| rest.strip_suffix(&suffix))
-        else {
-            continue;
-        };
-        if let Some(sent) = store::mail::sent_by_bounce_token(conn, token).await? {
-            found.push(sent);
-        }
-    }
-    let returned = mail.report.iter().flat_map(|r| &r.original_ids);
-    for id in returned {
-        if let Some(sent) = store::mail::sent_by_message_id(conn, id).await? {
-            found.push(sent);
-        }
-    }
-    found.dedup();
-    Ok(found)
-}
-
-/// A delivery report: only a failed recipient that is the address one of our messages went to
-/// counts. Its mail is paused, its e-mail conversations are marked, and an applicant whose
-/// conversation is on another channel is told there. Anything else is recorded and ignored.
-async fn bounce(
-    service: &Service,
-    mut record: InboundRecord,
-    failed: &[FailedRecipient],
-    ours: &[store::mail::Sent],
-    now: DateTime<Utc>,
-) -> Result<Received, ReceiveError> {
-    let matched: Vec<(&FailedRecipient, &store::mail::Sent)> = failed
-        .iter()
-        .filter_map(|f| {
-            ours.iter()
-                .find(|sent| sent.address.eq_ignore_ascii_case(&f.address))
-                .map(|sent| (f, sent))
-        })
-        .collect();
-    record.conversation_id = None;
-    if matched.is_empty() {
-        tracing::info!("delivery report about no message of ours to the failed address: ignored");
-        record.disposition = "ignored".into();
-        record.reason = Some("foreign_bounce".into());
-        save(service, &record, now).await?;
-        return Ok(Received::Ignored("foreign_bounce"));
-    }
-    let mut tx = service.db.begin().await?;
-    let mut marked = 0;
-    for (recipient, sent) in &matched {
-        let status = recipient.status.as_deref().unwrap_or("5.0.0");
-        let reason = format!("bounce {status}");
-        let conversations = store::mail::pause_address(
-            &mut tx.conn(),
-            &sent.address,
-            &reason,
-            &sent.message_id,
-            now,
-        )
-        .await?;
-        let detail = serde_json::json!({ "status": status }).to_string();
-        for id in conversations.iter().chain([&sent.conversation_id]) {
-            store::audit::record(
-                &mut tx.conn(),
-                now,
-                "mail",
-                Some(*id),
-                None,
-                "address_bounced",
-                &detail,
-            )
-            .await?;
-        }
-        tell_other_channel(service, &mut tx.conn(), sent, status)
-            .await
-            .map_err(TurnError::Unexpected)?;
-        marked += 1;
-    }
-    record.disposition = "bounce".into();
-    record.reason = Some(
-        matched
-            .iter()
-            .filter_map(|(f, _)| f.status.clone())
-            .collect::<Vec<_>>()
-            .join(" "),
-    );
-    store::mail::record_inbound(&mut tx.conn(), &record, now).await?;
-    tx.commit().await?;
-    tracing::info!(marked, "delivery report: mail to the address is paused");
-    Ok(Received::Bounce { marked })
-}
-
-/// When the bounced message belongs to a conversation on another channel (the cédula sent to a
-/// Telegram applicant's address), the applicant hears of it there, once per pause.
-async fn tell_other_channel(
-    service: &Service,
-    conn: &mut Conn<'_>,
-    sent: &store::mail::Sent,
-    status: &str,
-) -> anyhow::Result<()> {
-    let Some(conversation) = store::conversations::get(conn, sent.conversation_id).await? else {
-        return Ok(());
-    };
-    if conversation.channel == "email" {
-        return Ok(());
-    }
-    let reply = Reply::new("email_paused")
-        .with("address", &sent.address)
-        .with("status", status);
-    let message = service.render(&reply)?;
-    let row = (
-        conversation.channel.as_str(),
-        conversation.address.as_str(),
-        &message,
-    );
-    service
-        .queue(conn, conversation.id, &[row], Priority::Notice)
-        .await?;
-    Ok(())
 }
 
 /// What became of an input handed to [`receive_guarded`].

@@ -21,12 +21,12 @@ use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executo
 use secrecy::ExposeSecret;
 use serde::Serialize;
 
-use crate::config::Settings;
 use crate::conversation::reply::Choice;
 use crate::delivery::{Delivery, SendError, SendFuture, Sender};
 use crate::documents::{Documents, Rendered};
 use crate::service::Clock;
-use crate::store::{self, Db};
+use crate::service::Service;
+use crate::service::mail::{MailBook, SentRecord};
 use crate::templates::Templates;
 
 /// Where e-mails go.
@@ -38,7 +38,7 @@ pub enum Transport {
 
 /// The e-mail channel's sender for the outbox worker.
 pub struct EmailSender {
-    db: Db,
+    book: MailBook,
     templates: Templates,
     from: Mailbox,
     transport: Transport,
@@ -51,12 +51,9 @@ pub struct EmailSender {
 const MAX_REFERENCES: usize = 10;
 
 impl EmailSender {
-    pub fn new(
-        db: Db,
-        settings: &Settings,
-        templates: Templates,
-        clock: Clock,
-    ) -> anyhow::Result<EmailSender> {
+    /// The sender of `service`'s mail, through `SMTP_URL` or into `.eml` files.
+    pub fn new(service: &Service) -> anyhow::Result<EmailSender> {
+        let settings = &service.settings;
         let transport = match &settings.smtp_url {
             Some(url) => Transport::Smtp(
                 AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())
@@ -74,13 +71,13 @@ impl EmailSender {
             }
         };
         Ok(EmailSender {
-            documents: Documents::new(db.clone(), templates.clone(), settings),
-            db,
-            templates,
+            documents: Documents::new(service.db.clone(), service.templates.clone(), settings),
+            book: service.mail(),
+            templates: service.templates.clone(),
             from: settings.mail_from.clone(),
             transport,
             max_per_hour: settings.mail.max_replies_per_hour,
-            clock,
+            clock: service.clock,
         })
     }
 
@@ -193,29 +190,21 @@ impl EmailSender {
 
     async fn try_send(&self, delivery: &Delivery) -> Result<(), SendError> {
         let now = self.clock.now();
-        let (sent, oldest) = {
-            let mut reader = self.db.reader().await.map_err(transient)?;
-            store::mail::sent_since(
-                &mut reader.conn(),
-                &delivery.address,
-                now - chrono::Duration::hours(1),
-            )
+        let (sent, oldest) = self
+            .book
+            .sent_since(&delivery.address, now - chrono::Duration::hours(1))
             .await
-            .map_err(transient)?
-        };
+            .map_err(transient)?;
         if sent >= i64::from(self.max_per_hour) {
             let free_at = oldest.unwrap_or(now) + chrono::Duration::hours(1);
             let wait = (free_at - now).to_std().unwrap_or_default();
             return Err(SendError::Later(wait.max(Duration::from_secs(1))));
         }
-        let token = {
-            let mut tx = self.db.begin().await.map_err(transient)?;
-            let token = store::mail::ensure_token(&mut tx.conn(), delivery.conversation_id, now)
-                .await
-                .map_err(transient)?;
-            tx.commit().await.map_err(transient)?;
-            token
-        };
+        let token = self
+            .book
+            .token(delivery.conversation_id, now)
+            .await
+            .map_err(transient)?;
         let mut files = Vec::new();
         for document in &delivery.message.attachments {
             let file = self
@@ -240,21 +229,14 @@ impl EmailSender {
                     retry_after: None,
                 })?,
         }
-        let mut tx = self.db.begin().await.map_err(transient)?;
-        store::mail::record_sent(
-            &mut tx.conn(),
-            &store::mail::SentRecord {
-                message_id: &message_id,
-                bounce_token: &bounce_token(delivery.id, &token),
-                conversation_id: delivery.conversation_id,
-                outbox_id: delivery.id,
-                address: &delivery.address,
-            },
-            now,
-        )
-        .await
-        .map_err(transient)?;
-        tx.commit().await.map_err(transient)
+        let sent = SentRecord {
+            message_id: &message_id,
+            bounce_token: &bounce_token(delivery.id, &token),
+            conversation_id: delivery.conversation_id,
+            outbox_id: delivery.id,
+            address: &delivery.address,
+        };
+        self.book.record_sent(&sent, now).await.map_err(transient)
     }
 }
 

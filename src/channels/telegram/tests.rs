@@ -1,5 +1,6 @@
 use super::*;
 use crate::delivery::SendError;
+use crate::service::OutgoingMessage;
 use std::time::{Duration, Instant};
 use teloxide::ApiError;
 use teloxide::types::Seconds;

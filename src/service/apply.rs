@@ -1,0 +1,120 @@
+//! What a step asks of the store, applied inside the turn's transaction: the requests (whose
+//! outcome goes back to the step) and the effects (which always succeed).
+
+use chrono::{DateTime, Utc};
+
+use super::Service;
+use super::messages::TurnError;
+use crate::conversation::{Effect, Request, RequestOutcome};
+use crate::domain::application::Status;
+use crate::store::applications::{Claim, Submission};
+use crate::store::appointments::{Booking, SeatRequest};
+use crate::store::{self, Conn};
+
+impl Service {
+    pub(super) async fn apply_request(
+        &self,
+        conn: &mut Conn<'_>,
+        conversation_id: i64,
+        request: &Request,
+        now: DateTime<Utc>,
+    ) -> Result<RequestOutcome, TurnError> {
+        let procedure = &self.settings.procedure;
+        Ok(match request {
+            Request::ClaimPaymentKey { key } => {
+                match store::applications::claim_payment_key(conn, key, conversation_id, now)
+                    .await?
+                {
+                    Claim::Claimed => RequestOutcome::PaymentKeyClaimed { key: key.clone() },
+                    Claim::Taken => RequestOutcome::PaymentKeyTaken { key: key.clone() },
+                }
+            }
+            Request::Submit { data } => {
+                let year = store::applications::folio_year(now, procedure.zone());
+                match store::applications::submit(conn, conversation_id, data, now, year).await? {
+                    Submission::Submitted {
+                        application_id,
+                        folio,
+                    } => RequestOutcome::Submitted {
+                        application_id,
+                        folio,
+                    },
+                    Submission::PaymentKeyTaken => RequestOutcome::PaymentKeyTaken {
+                        key: data.payment_key.clone(),
+                    },
+                }
+            }
+            Request::Book {
+                application_id,
+                office_id,
+                day,
+                slot,
+                ..
+            } => {
+                let Some(office) = procedure.office(office_id) else {
+                    return Ok(RequestOutcome::NotOpen);
+                };
+                let open = store::applications::view(conn, *application_id)
+                    .await?
+                    .is_some_and(|a| a.status.is_open());
+                if !open {
+                    return Ok(RequestOutcome::NotOpen);
+                }
+                let seat = SeatRequest {
+                    application_id: *application_id,
+                    office_id,
+                    day: *day,
+                    slot: *slot,
+                    day_capacity: office.daily_capacity,
+                    slot_capacity: office.slot_capacity(),
+                };
+                match store::appointments::book(conn, &seat, now).await? {
+                    Booking::Booked(appointment) => {
+                        store::applications::set_status(
+                            conn,
+                            *application_id,
+                            Status::Scheduled,
+                            now,
+                        )
+                        .await?;
+                        RequestOutcome::Booked { appointment }
+                    }
+                    Booking::DayFull => RequestOutcome::DayFull { day: *day },
+                    Booking::SlotFull => RequestOutcome::SlotFull {
+                        day: *day,
+                        slot: *slot,
+                    },
+                }
+            }
+        })
+    }
+
+    pub(super) async fn apply_effect(
+        &self,
+        conn: &mut Conn<'_>,
+        conversation_id: i64,
+        effect: &Effect,
+        now: DateTime<Utc>,
+    ) -> Result<(), TurnError> {
+        match effect {
+            Effect::ReleasePaymentKey { key } => {
+                store::applications::release_payment_key(conn, key, conversation_id).await?
+            }
+            Effect::CancelAppointment {
+                application_id,
+                appointment_id,
+            } => {
+                if store::appointments::cancel(conn, *appointment_id, now).await? {
+                    store::applications::set_status(conn, *application_id, Status::Submitted, now)
+                        .await?;
+                }
+            }
+            Effect::Withdraw { application_id } => {
+                store::appointments::cancel_active(conn, *application_id, now).await?;
+                store::applications::set_status(conn, *application_id, Status::Withdrawn, now)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,232 @@
+//! The turn: one input from one applicant becomes one transaction.
+//!
+//! 1. the receipt `(channel, external id)` is unique: a redelivery changes nothing;
+//! 2. the conversation and what the step needs (application, seats) are loaded;
+//! 3. `conversation::step` (pure) gives the new state, replies, effects and maybe a request;
+//! 4. the request and effects are applied in the store (folio, seat, payment key…), and a
+//!    request's outcome goes back to the step within the same transaction;
+//! 5. replies are rendered with the templates into outbox rows;
+//! 6. commit.
+//!
+//! The state is read before the write transaction starts and written back only if the
+//! conversation's `version` is unchanged; a turn that lost a race is retried from the start.
+//! This keeps SQLite's single write lock short (the pure step and the rendering run outside
+//! it) while turns of one conversation stay strictly ordered on both backends.
+//!
+//! What a channel keeps of an input (the e-mail's inbound row) travels with the [`Inbound`] and
+//! is written in the turn's transaction; the channels' other bookkeeping (threading tokens,
+//! delivery reports, the mail sent per hour, the buttons of a stored message) is here too
+//! ([`mail`], [`lookups`]), so channels translate and never touch the store.
+//!
+//! - `messages`: the types in and out of a turn (channel, address, inbound, outgoing message);
+//! - `turn`: one attempt of a turn; `apply`: requests and effects; `audit`: its audit rows;
+//! - `cache`: the states this process wrote last;
+//! - `mail`, `lookups`: the channels' bookkeeping.
+
+mod apply;
+mod audit;
+mod cache;
+pub mod lookups;
+pub mod mail;
+mod messages;
+mod turn;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::{DateTime, Utc};
+use tracing::Instrument;
+
+use crate::config::Settings;
+use crate::conversation::reply::Reply;
+use crate::store::outbox::NewMessage;
+/// The outbox lanes: interactive replies before notices nobody waits for.
+pub use crate::store::outbox::Priority;
+use crate::store::{self, Conn, Db};
+use crate::templates::Templates;
+use cache::ConversationCache;
+pub use messages::{
+    Address, Channel, ChannelRecord, ChatId, Inbound, MailRecord, OutgoingMessage, Packaging,
+    TurnError, TurnResult, UserName,
+};
+
+/// The clock of the service. Deferred work (rate limits, retries, leases, the e-mail cap)
+/// compares stored instants with `now()`, so the clock must run: `VENTANILLA_NOW` starts it at
+/// a chosen instant ([`Clock::Offset`]) rather than freezing it. A frozen clock
+/// ([`Clock::Fixed`]) is for tests, which inject it in code.
+#[derive(Debug, Clone, Copy)]
+pub enum Clock {
+    System,
+    /// Starts at `start` when the process reads `at`, then runs with the monotonic clock.
+    Offset {
+        start: DateTime<Utc>,
+        at: std::time::Instant,
+    },
+    /// Never moves (tests that pin time).
+    Fixed(DateTime<Utc>),
+}
+
+impl Clock {
+    /// A clock that reads `start` now and runs on from it.
+    pub fn starting_at(start: DateTime<Utc>) -> Clock {
+        Clock::Offset {
+            start,
+            at: std::time::Instant::now(),
+        }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        match self {
+            Clock::System => Utc::now(),
+            Clock::Offset { start, at } => {
+                let elapsed =
+                    chrono::Duration::from_std(at.elapsed()).unwrap_or(chrono::Duration::MAX);
+                start.checked_add_signed(elapsed).unwrap_or(*start)
+            }
+            Clock::Fixed(at) => *at,
+        }
+    }
+}
+
+/// A message queued outside a turn, to one address on one channel.
+#[derive(Debug, Clone, Copy)]
+pub struct Notice<'a> {
+    pub channel: &'a str,
+    pub address: &'a str,
+    pub message: &'a OutgoingMessage,
+}
+
+/// Counters for `/metrics`.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    pub turns: AtomicU64,
+    pub duplicates: AtomicU64,
+    pub turn_errors: AtomicU64,
+    /// Inputs set aside after failing or crashing the service repeatedly.
+    pub quarantined: AtomicU64,
+}
+
+/// Everything a turn needs: the store, the settings, the templates and the clock.
+#[derive(Clone)]
+pub struct Service {
+    pub db: Db,
+    pub settings: Arc<Settings>,
+    pub templates: Templates,
+    pub clock: Clock,
+    pub metrics: Arc<Metrics>,
+    /// Admission control: turns in progress at once. Beyond a few per core, more concurrent
+    /// turns only lengthen the run queue, and a turn holding SQLite's single writer then waits
+    /// behind the others' work before it can commit.
+    turn_slots: Arc<tokio::sync::Semaphore>,
+    cache: Arc<ConversationCache>,
+}
+
+/// How many times a turn that lost a race on its conversation is retried.
+const MAX_ATTEMPTS: usize = 20;
+/// Turns processed at the same time by one service (see `Service::turn_slots`).
+const TURNS_IN_FLIGHT: usize = 8;
+/// A request's outcome may lead to another request at most this many times in one turn.
+pub(crate) const MAX_REQUESTS: usize = 3;
+
+impl Service {
+    pub fn new(db: Db, settings: Arc<Settings>) -> Service {
+        let clock = settings
+            .now
+            .map(Clock::starting_at)
+            .unwrap_or(Clock::System);
+        Service {
+            db,
+            settings,
+            templates: Templates::new(),
+            clock,
+            metrics: Arc::default(),
+            turn_slots: Arc::new(tokio::sync::Semaphore::new(TURNS_IN_FLIGHT)),
+            cache: Arc::default(),
+        }
+    }
+
+    /// Processes one input: see the module documentation. Its replies go in the interactive
+    /// lane.
+    pub async fn handle(&self, inbound: &Inbound) -> Result<TurnResult, TurnError> {
+        self.handle_in(inbound, Priority::Reply).await
+    }
+
+    /// Processes one input whose replies go in the given outbox lane (a notice nobody waits
+    /// for goes behind interactive replies and never holds them back).
+    pub async fn handle_in(
+        &self,
+        inbound: &Inbound,
+        priority: Priority,
+    ) -> Result<TurnResult, TurnError> {
+        let span = tracing::info_span!(
+            "turn",
+            channel = inbound.channel().as_str(),
+            external_id = %inbound.external_id,
+            conversation_id = tracing::field::Empty,
+        );
+        async {
+            let _slot = self.turn_slots.acquire().await.expect("the semaphore is never closed");
+            for _ in 0..MAX_ATTEMPTS {
+                match self.try_turn(inbound, priority).await {
+                    Ok(Some(result)) => {
+                        let counter = match result {
+                            TurnResult::Duplicate => &self.metrics.duplicates,
+                            TurnResult::Processed { .. } => &self.metrics.turns,
+                        };
+                        counter.fetch_add(1, Ordering::Relaxed);
+                        return Ok(result);
+                    }
+                    Ok(None) => continue,
+                    Err(error) => {
+                        self.metrics.turn_errors.fetch_add(1, Ordering::Relaxed);
+                        tracing::error!(error.cause_chain = ?error, error.message = %error, "turn failed");
+                        return Err(error);
+                    }
+                }
+            }
+            self.metrics.turn_errors.fetch_add(1, Ordering::Relaxed);
+            Err(TurnError::Contended)
+        }
+        .instrument(span)
+        .await
+    }
+
+    fn render_all(&self, replies: &[Reply]) -> anyhow::Result<Vec<OutgoingMessage>> {
+        replies.iter().map(|reply| self.render(reply)).collect()
+    }
+
+    /// Queues messages for a conversation outside a turn (the office's notices, a paused
+    /// address), in `priority`'s lane, within the caller's transaction.
+    pub async fn queue(
+        &self,
+        conn: &mut Conn<'_>,
+        conversation_id: i64,
+        notices: &[Notice<'_>],
+        priority: Priority,
+    ) -> Result<(), sqlx::Error> {
+        let messages: Vec<NewMessage<'_>> = notices
+            .iter()
+            .map(|notice| NewMessage {
+                conversation_id,
+                channel: notice.channel,
+                address: notice.address,
+                payload: serde_json::to_string(notice.message).expect("message serializes"),
+                priority,
+            })
+            .collect();
+        store::outbox::enqueue(conn, &messages, self.clock.now()).await
+    }
+
+    /// Renders a reply into a message.
+    pub fn render(&self, reply: &Reply) -> anyhow::Result<OutgoingMessage> {
+        Ok(OutgoingMessage {
+            text: self.templates.render_reply(reply)?,
+            choices: reply.choices.clone(),
+            calendar: reply.calendar.clone(),
+            template: reply.template.clone(),
+            thread: Vec::new(),
+            attachments: reply.attachments.clone(),
+            headed: reply.progress.is_some(),
+        })
+    }
+}
