@@ -329,7 +329,8 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
                 "# HELP ventanilla_outbox_messages Outbox messages by channel and status.\n\
                  # TYPE ventanilla_outbox_messages gauge"
             );
-            for (channel, status, count) in counts {
+            for row in counts {
+                let (channel, status, count) = (row.channel, row.status.as_str(), row.count);
                 let _ = writeln!(
                     out,
                     "ventanilla_outbox_messages{{channel=\"{channel}\",status=\"{status}\"}} {count}"

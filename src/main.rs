@@ -205,7 +205,7 @@ async fn staff_command(service: &Service, command: StaffCommand) -> anyhow::Resu
                         "slot": row.slot,
                         "office": row.office_id,
                         "folio": row.folio,
-                        "status": row.status,
+                        "status": row.status.as_str(),
                         "name": data.map(|d| d.name.full_name()).unwrap_or_default(),
                     })
                 })

@@ -12,8 +12,10 @@ use crate::domain::application::ApplicationData;
 use crate::domain::application::Status;
 use crate::domain::cedula::{CADENA_VERSION, CedulaNumber, CedulaPayload};
 use crate::service::{Notice, OutgoingMessage, Priority, Service};
+use crate::store::agenda::AgendaRow;
 use crate::store::audit::Event;
-use crate::store::cedulas::{AgendaRow, Case, CedulaRow};
+use crate::store::cases::Case;
+use crate::store::cedulas::CedulaRow;
 use crate::store::{self, Conn};
 
 /// Why the office cannot do what it asked; each has its explanation in `templates/staff/`.
@@ -68,11 +70,10 @@ fn refuse(status: Status, wanted: Status) -> Option<Refusal> {
 
 async fn find(conn: &mut Conn<'_>, folio: &str) -> anyhow::Result<Result<(Case, Status), Refusal>> {
     let folio = folio.trim().to_ascii_uppercase();
-    let Some(case) = store::cedulas::case_by_folio(conn, &folio).await? else {
+    let Some(case) = store::cases::by_folio(conn, &folio).await? else {
         return Ok(Err(Refusal::UnknownFolio));
     };
-    let status = Status::parse(&case.status)
-        .ok_or_else(|| anyhow::anyhow!("unknown status {}", case.status))?;
+    let status = case.status;
     Ok(Ok((case, status)))
 }
 
@@ -216,7 +217,7 @@ pub async fn reject(
     }
     store::appointments::cancel_active(&mut tx.conn(), case.id, now).await?;
     store::applications::set_status(&mut tx.conn(), case.id, Status::Rejected, now).await?;
-    store::cedulas::set_rejection_reason(&mut tx.conn(), case.id, reason).await?;
+    store::cases::set_rejection_reason(&mut tx.conn(), case.id, reason).await?;
     // The reason is the clerk's free text: it stays with the case, not in the audit detail.
     audit(
         &mut tx.conn(),
@@ -241,7 +242,7 @@ pub async fn agenda(
     office: Option<&str>,
 ) -> anyhow::Result<Vec<AgendaRow>> {
     let mut reader = service.db.reader().await?;
-    Ok(store::cedulas::agenda(&mut reader.conn(), day, office).await?)
+    Ok(store::agenda::agenda(&mut reader.conn(), day, office).await?)
 }
 
 /// Addresses whose mail is paused by a bounce, with the reason: the office sees who is not

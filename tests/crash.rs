@@ -166,8 +166,8 @@ async fn sending_rows(url: &str) -> usize {
             .await
             .unwrap()
             .into_iter()
-            .filter(|(_, status, _)| status == "sending")
-            .map(|(_, _, n)| n as usize)
+            .filter(|row| row.status == ventanilla::store::outbox::Status::Sending)
+            .map(|row| row.count as usize)
             .sum()
     };
     db.close().await;

@@ -248,7 +248,7 @@ async fn outbox_ids(app: &support::TestApp, user: &str) -> Vec<i64> {
         .await
         .unwrap()
         .into_iter()
-        .map(|(id, _, _)| id)
+        .map(|row| row.id)
         .collect()
 }
 
@@ -258,7 +258,9 @@ async fn status_of(app: &support::TestApp, id: i64) -> String {
         .await
         .unwrap()
         .unwrap()
-        .0
+        .status
+        .as_str()
+        .to_string()
 }
 
 #[tokio::test]

@@ -48,14 +48,17 @@ async fn outbox_templates(app: &TestApp, conversation_id: i64) -> Vec<String> {
 /// Status, attempts and last error of the conversation's first outbox row.
 async fn first_outbox_status(app: &TestApp, conversation_id: i64) -> (String, i64, Option<String>) {
     let mut reader = app.service.db.reader().await.unwrap();
-    let (id, _, _) = store::outbox::for_conversation(&mut reader.conn(), conversation_id)
+    let id = store::outbox::for_conversation(&mut reader.conn(), conversation_id)
         .await
         .unwrap()
-        .remove(0);
-    store::outbox::status(&mut reader.conn(), id)
+        .remove(0)
+        .id;
+    let progress = store::outbox::status(&mut reader.conn(), id)
         .await
         .unwrap()
-        .unwrap()
+        .unwrap();
+    let status = progress.status.as_str().to_string();
+    (status, progress.attempts, progress.last_error)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -515,7 +518,7 @@ async fn replies_to_one_address_stay_under_the_hourly_limit() {
     let rows = store::outbox::for_conversation(&mut reader.conn(), row.id)
         .await
         .unwrap();
-    let statuses: Vec<&str> = rows.iter().map(|(_, s, _)| s.as_str()).collect();
+    let statuses: Vec<&str> = rows.iter().map(|row| row.status.as_str()).collect();
     assert_eq!(statuses, ["sent", "sent", "pending"]);
 }
 

@@ -475,8 +475,10 @@ async fn a_bounce_of_mail_to_a_telegram_applicant_pauses_it_and_tells_her_in_the
         let chat = store::outbox::for_conversation(&mut reader.conn(), conversation_id)
             .await
             .unwrap();
-        let (id, status, payload) = chat.last().unwrap();
-        let told: ventanilla::service::OutgoingMessage = serde_json::from_str(payload).unwrap();
+        let last = chat.last().unwrap();
+        let (id, status) = (&last.id, last.status.as_str());
+        let told: ventanilla::service::OutgoingMessage =
+            serde_json::from_str(&last.payload).unwrap();
         assert_eq!(told.template, "email_paused", "{backend:?}");
         assert!(told.text.contains(&luz), "{}", told.text);
         assert_eq!(status, "pending");

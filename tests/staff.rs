@@ -126,11 +126,11 @@ async fn issuing_a_cedula_signs_it_delivers_it_by_e_mail_and_it_verifies() {
             .await
             .unwrap()
             .unwrap();
-        let case = store::cedulas::case_by_folio(&mut reader.conn(), &folio)
+        let case = store::cases::by_folio(&mut reader.conn(), &folio)
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(case.status, "issued");
+        assert_eq!(case.status, ventanilla::domain::application::Status::Issued);
         assert!(row.cadena.starts_with("||2|00000001|"), "{}", row.cadena);
         assert!(
             row.cadena
@@ -151,11 +151,16 @@ async fn issuing_a_cedula_signs_it_delivers_it_by_e_mail_and_it_verifies() {
             .await
             .unwrap();
         drop(reader);
-        let (_, _, last_payload) = outbox.last().unwrap();
+        let last_payload = &outbox.last().unwrap().payload;
         let email_row = outbox
             .iter()
             .rev()
-            .map(|(id, _, p)| (id, serde_json::from_str::<OutgoingMessage>(p).unwrap()))
+            .map(|row| {
+                (
+                    row.id,
+                    serde_json::from_str::<OutgoingMessage>(&row.payload).unwrap(),
+                )
+            })
             .find(|(_, m)| !m.attachments.is_empty())
             .expect("an e-mail with the cédula");
         assert_eq!(email_row.1.attachments, [DocumentRef::Cedula { number: 1 }]);

@@ -178,7 +178,7 @@ impl Harness {
             .await
             .unwrap()
             .into_iter()
-            .map(|(_, status, _)| status)
+            .map(|row| row.status.as_str().to_string())
             .collect()
     }
 

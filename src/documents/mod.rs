@@ -91,7 +91,7 @@ impl Documents {
             } => {
                 let (appointment, case, _) = self.appointment(*appointment_id).await?;
                 let mut reader = self.db.reader().await?;
-                let ids = store::cedulas::appointment_ids(&mut reader.conn(), case.id).await?;
+                let ids = store::appointments::ids_of(&mut reader.conn(), case.id).await?;
                 let index = ids.iter().position(|id| id == appointment_id).unwrap_or(0);
                 let office = self.office(&appointment.office_id)?;
                 let bytes = ics::invite(&ics::Invite {
@@ -196,7 +196,7 @@ impl Documents {
 
     async fn request(&self, application_id: i64) -> anyhow::Result<Rendered> {
         let mut reader = self.db.reader().await?;
-        let case = store::cedulas::case_by_id(&mut reader.conn(), application_id)
+        let case = store::cases::by_id(&mut reader.conn(), application_id)
             .await?
             .context("no such application")?;
         let data: crate::domain::application::ApplicationData = serde_json::from_str(&case.data)?;
@@ -238,15 +238,15 @@ impl Documents {
         &self,
         appointment_id: i64,
     ) -> anyhow::Result<(
-        store::cedulas::AppointmentRow,
-        store::cedulas::Case,
+        store::appointments::AppointmentRow,
+        store::cases::Case,
         crate::domain::application::ApplicationData,
     )> {
         let mut reader = self.db.reader().await?;
-        let appointment = store::cedulas::appointment(&mut reader.conn(), appointment_id)
+        let appointment = store::appointments::get(&mut reader.conn(), appointment_id)
             .await?
             .context("no such appointment")?;
-        let case = store::cedulas::case_by_id(&mut reader.conn(), appointment.application_id)
+        let case = store::cases::by_id(&mut reader.conn(), appointment.application_id)
             .await?
             .context("no such application")?;
         let data = serde_json::from_str(&case.data)?;
@@ -255,8 +255,8 @@ impl Documents {
 
     fn receipt(
         &self,
-        appointment: &store::cedulas::AppointmentRow,
-        case: &store::cedulas::Case,
+        appointment: &store::appointments::AppointmentRow,
+        case: &store::cases::Case,
         data: &crate::domain::application::ApplicationData,
     ) -> anyhow::Result<Rendered> {
         let office = self.office(&appointment.office_id)?;
@@ -269,7 +269,7 @@ impl Documents {
             "address": office.address,
             "day": labels.weekday_date(appointment.day),
             "time": appointment.slot,
-            "cancelled": appointment.status != "active",
+            "cancelled": appointment.status != store::appointments::AppointmentStatus::Active,
         });
         self.render_pdf(
             "comprobante_cita.typ",

@@ -78,6 +78,15 @@ impl Status {
     }
 }
 
+impl TryFrom<String> for Status {
+    type Error = String;
+
+    /// A stored status; an unknown one is an error, never a guess.
+    fn try_from(value: String) -> Result<Status, String> {
+        Status::parse(&value).ok_or_else(|| format!("unknown application status {value:?}"))
+    }
+}
+
 /// An application's public identifier, `SOL-2026-000123`: year of submission and a sequence
 /// number within that year.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

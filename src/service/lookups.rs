@@ -52,6 +52,6 @@ impl Service {
         let messages = store::outbox::for_conversation(&mut conn, conversation.id).await?;
         Ok(messages
             .last()
-            .and_then(|(_, _, payload)| serde_json::from_str(payload).ok()))
+            .and_then(|stored| serde_json::from_str(&stored.payload).ok()))
     }
 }

@@ -293,3 +293,56 @@ pub async fn active_count(
     .fetch_one(c)
     .await)
 }
+
+/// Whether an appointment holds its seat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppointmentStatus {
+    Active,
+    Cancelled,
+}
+
+impl TryFrom<String> for AppointmentStatus {
+    type Error = String;
+
+    fn try_from(value: String) -> Result<AppointmentStatus, String> {
+        match value.as_str() {
+            "active" => Ok(AppointmentStatus::Active),
+            "cancelled" => Ok(AppointmentStatus::Cancelled),
+            _ => Err(format!("unknown appointment status {value:?}")),
+        }
+    }
+}
+
+/// An appointment, active or cancelled.
+#[derive(Debug, Clone, FromRow)]
+pub struct AppointmentRow {
+    pub id: i64,
+    pub application_id: i64,
+    pub office_id: String,
+    pub day: NaiveDate,
+    pub slot: String,
+    #[sqlx(try_from = "String")]
+    pub status: AppointmentStatus,
+    pub created_at: DateTime<Utc>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+}
+
+pub async fn get(conn: &mut Conn<'_>, id: i64) -> Result<Option<AppointmentRow>, sqlx::Error> {
+    on!(conn, c => sqlx::query_as::<_, AppointmentRow>(
+        "SELECT id, application_id, office_id, day, slot, status, created_at, cancelled_at
+         FROM appointments WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await)
+}
+
+/// Every appointment an application ever had, oldest first (for the invitation's SEQUENCE).
+pub async fn ids_of(conn: &mut Conn<'_>, application_id: i64) -> Result<Vec<i64>, sqlx::Error> {
+    on!(conn, c => sqlx::query_scalar::<_, i64>(
+        "SELECT id FROM appointments WHERE application_id = $1 ORDER BY id",
+    )
+    .bind(application_id)
+    .fetch_all(c)
+    .await)
+}

@@ -1,6 +1,8 @@
 //! The audit trail: every change of an application or a conversation's stage, with its actor.
 //! Details never carry personal data (no CURP, name or address).
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
@@ -79,6 +81,10 @@ pub struct AuditRow {
     pub detail: String,
 }
 
+/// The insert of audit events, values to follow (here and in the batch of `store::turns`).
+pub(super) const INSERT: &str =
+    "INSERT INTO audit_events (at, actor, conversation_id, application_id, event, detail)";
+
 pub async fn record(
     conn: &mut Conn<'_>,
     now: DateTime<Utc>,
@@ -88,10 +94,9 @@ pub async fn record(
     event: Event,
     detail: &str,
 ) -> Result<(), sqlx::Error> {
-    on!(conn, c => sqlx::query(
-        "INSERT INTO audit_events (at, actor, conversation_id, application_id, event, detail)
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
+    static ONE: LazyLock<String> =
+        LazyLock::new(|| format!("{INSERT} VALUES ($1, $2, $3, $4, $5, $6)"));
+    on!(conn, c => sqlx::query(sqlx::AssertSqlSafe(ONE.as_str()))
     .bind(now)
     .bind(actor)
     .bind(conversation_id)

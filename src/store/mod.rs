@@ -8,9 +8,11 @@
 //! in the application instead of spinning on SQLite's busy handler; reads use a separate pool
 //! and see the last committed state thanks to WAL.
 
+pub mod agenda;
 pub mod applications;
 pub mod appointments;
 pub mod audit;
+pub mod cases;
 pub mod cedulas;
 pub mod conversations;
 pub mod mail;
@@ -30,6 +32,9 @@ use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool,
 
 /// Runs `$body` with `$c` bound to the backend's connection (`&mut SqliteConnection` or
 /// `&mut PgConnection`). The body is the same text for both; sqlx infers the database type.
+///
+/// Where the backends differ, each gets its own arm, and the difference is written there and
+/// nowhere else (as vaultwarden's `db_run!`): `on!(conn, sqlite c => …, postgres c => …)`.
 macro_rules! on {
     ($conn:expr, $c:ident => $body:expr) => {
         match $conn {
@@ -40,6 +45,18 @@ macro_rules! on {
             $crate::store::Conn::Postgres(inner) => {
                 let $c = &mut **inner;
                 $body
+            }
+        }
+    };
+    ($conn:expr, sqlite $s:ident => $sqlite:expr, postgres $p:ident => $postgres:expr $(,)?) => {
+        match $conn {
+            $crate::store::Conn::Sqlite(inner) => {
+                let $s = &mut **inner;
+                $sqlite
+            }
+            $crate::store::Conn::Postgres(inner) => {
+                let $p = &mut **inner;
+                $postgres
             }
         }
     };

@@ -90,6 +90,10 @@ pub struct Claim {
     pub token: i64,
 }
 
+/// The insert of outbox rows, values to follow (here and in the batch of `store::turns`).
+pub(super) const INSERT: &str = "INSERT INTO outbox \
+    (conversation_id, channel, address, payload, next_attempt_at, created_at, priority)";
+
 /// Writes the messages of a turn in one statement.
 pub async fn enqueue(
     conn: &mut Conn<'_>,
@@ -101,9 +105,8 @@ pub async fn enqueue(
     }
     let due = millis(now);
     on!(conn, c => {
-        let mut builder = sqlx::QueryBuilder::new(
-            "INSERT INTO outbox (conversation_id, channel, address, payload, next_attempt_at, created_at, priority) ",
-        );
+        let mut builder = sqlx::QueryBuilder::new(INSERT);
+        builder.push(" ");
         builder.push_values(messages, |mut row, m| {
             row.push_bind(m.conversation_id)
                 .push_bind(m.channel)
@@ -184,11 +187,9 @@ pub async fn claim(
     let lease_until = millis(now) + lease.as_millis() as i64;
     let channels = scope.channels.join(",");
     let mut tx = db.begin().await?;
-    let sql: &str = match db {
-        Db::Sqlite { .. } => &CLAIM_SQLITE,
-        Db::Postgres(_) => &CLAIM_POSTGRES,
-    };
-    let row = on!(&mut tx.conn(), c => sqlx::query_as::<_, OutboxRow>(sqlx::AssertSqlSafe(sql))
+    let mut conn = tx.conn();
+    let sql: &str = on!(&mut conn, sqlite _c => &CLAIM_SQLITE, postgres _c => &CLAIM_POSTGRES);
+    let row = on!(&mut conn, c => sqlx::query_as::<_, OutboxRow>(sqlx::AssertSqlSafe(sql))
         .bind(lease_until)
         .bind(millis(now))
         .bind(&channels)
@@ -392,10 +393,82 @@ pub async fn depth(conn: &mut Conn<'_>) -> Result<i64, sqlx::Error> {
     .await)
 }
 
+/// Where a message stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Status {
+    /// Waiting to be sent (or to be sent again, at `next_attempt_at`).
+    Pending,
+    /// Claimed by a worker, under a lease.
+    Sending,
+    Sent,
+    /// Given up: refused for good, or out of attempts.
+    Failed,
+    /// Mail to an address that bounced: kept, in order, until the address writes again.
+    Paused,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Sending => "sending",
+            Status::Sent => "sent",
+            Status::Failed => "failed",
+            Status::Paused => "paused",
+        }
+    }
+}
+
+impl TryFrom<String> for Status {
+    type Error = String;
+
+    fn try_from(value: String) -> Result<Status, String> {
+        [
+            Status::Pending,
+            Status::Sending,
+            Status::Sent,
+            Status::Failed,
+            Status::Paused,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == value)
+        .ok_or_else(|| format!("unknown outbox status {value:?}"))
+    }
+}
+
+/// How many messages of a channel are in a status.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct Count {
+    pub channel: String,
+    #[sqlx(try_from = "String")]
+    pub status: Status,
+    pub count: i64,
+}
+
+/// A message of a conversation, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct Stored {
+    pub id: i64,
+    #[sqlx(try_from = "String")]
+    pub status: Status,
+    /// The [`OutgoingMessage`](crate::service::OutgoingMessage) as JSON.
+    pub payload: String,
+}
+
+/// Where one message stands, with its attempts and last error.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct Progress {
+    #[sqlx(try_from = "String")]
+    pub status: Status,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+}
+
 /// Messages per channel and status.
-pub async fn counts(conn: &mut Conn<'_>) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
-    on!(conn, c => sqlx::query_as::<_, (String, String, i64)>(
-        "SELECT channel, status, COUNT(*) FROM outbox GROUP BY channel, status ORDER BY channel, status",
+pub async fn counts(conn: &mut Conn<'_>) -> Result<Vec<Count>, sqlx::Error> {
+    on!(conn, c => sqlx::query_as::<_, Count>(
+        "SELECT channel, status, COUNT(*) AS count FROM outbox
+         GROUP BY channel, status ORDER BY channel, status",
     )
     .fetch_all(c)
     .await)
@@ -405,8 +478,8 @@ pub async fn counts(conn: &mut Conn<'_>) -> Result<Vec<(String, String, i64)>, s
 pub async fn for_conversation(
     conn: &mut Conn<'_>,
     conversation_id: i64,
-) -> Result<Vec<(i64, String, String)>, sqlx::Error> {
-    on!(conn, c => sqlx::query_as::<_, (i64, String, String)>(
+) -> Result<Vec<Stored>, sqlx::Error> {
+    on!(conn, c => sqlx::query_as::<_, Stored>(
         "SELECT id, status, payload FROM outbox WHERE conversation_id = $1 ORDER BY id",
     )
     .bind(conversation_id)
@@ -414,13 +487,9 @@ pub async fn for_conversation(
     .await)
 }
 
-/// One message by id, with its conversation's channel and address.
 /// A row's status, attempts and last error.
-pub async fn status(
-    conn: &mut Conn<'_>,
-    id: i64,
-) -> Result<Option<(String, i64, Option<String>)>, sqlx::Error> {
-    on!(conn, c => sqlx::query_as::<_, (String, i64, Option<String>)>(
+pub async fn status(conn: &mut Conn<'_>, id: i64) -> Result<Option<Progress>, sqlx::Error> {
+    on!(conn, c => sqlx::query_as::<_, Progress>(
         "SELECT status, attempts, last_error FROM outbox WHERE id = $1",
     )
     .bind(id)
@@ -428,6 +497,7 @@ pub async fn status(
     .await)
 }
 
+/// One message by id, with its conversation's channel and address.
 pub async fn get(conn: &mut Conn<'_>, id: i64) -> Result<Option<OutboxRow>, sqlx::Error> {
     on!(conn, c => sqlx::query_as::<_, OutboxRow>(
         "SELECT id, conversation_id, channel, address, payload, attempts FROM outbox WHERE id = $1",

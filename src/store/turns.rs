@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 
 use super::audit::AuditRow;
 use super::outbox::NewMessage;
-use super::{Conn, millis};
+use super::{Conn, millis, on};
 
 /// What a turn writes.
 pub struct TurnWrite<'a> {
@@ -52,9 +52,8 @@ fn sqlite_batch(messages: usize, audit: usize) -> String {
          WHERE id = $3 AND version = $7;",
     );
     if messages > 0 {
-        sql.push_str(
-            "INSERT INTO outbox (conversation_id, channel, address, payload, next_attempt_at, created_at, priority) VALUES ",
-        );
+        sql.push_str(super::outbox::INSERT);
+        sql.push_str(" VALUES ");
         let rows: Vec<String> = (0..messages)
             .map(|i| format!("($3, $1, $8, ${}, $9, $5, ${})", 10 + 2 * i, 11 + 2 * i))
             .collect();
@@ -62,9 +61,8 @@ fn sqlite_batch(messages: usize, audit: usize) -> String {
         sql.push(';');
     }
     if audit > 0 {
-        sql.push_str(
-            "INSERT INTO audit_events (at, actor, conversation_id, application_id, event, detail) VALUES ",
-        );
+        sql.push_str(super::audit::INSERT);
+        sql.push_str(" VALUES ");
         let first = 10 + 2 * messages;
         let rows: Vec<String> = (0..audit)
             .map(|i| {
@@ -79,87 +77,99 @@ fn sqlite_batch(messages: usize, audit: usize) -> String {
 }
 
 pub async fn write(conn: &mut Conn<'_>, turn: &TurnWrite<'_>) -> Result<WriteOutcome, sqlx::Error> {
-    match conn {
-        Conn::Sqlite(c) => {
-            let sql = sqlite_batch(turn.messages.len(), turn.audit.len());
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(turn.channel)
-                .bind(turn.external_id)
-                .bind(turn.conversation_id)
-                .bind(turn.input)
-                .bind(turn.now)
-                .bind(turn.state)
-                .bind(turn.version)
-                .bind(turn.address)
-                .bind(millis(turn.now));
-            for message in turn.messages {
-                query = query
-                    .bind(message.payload.as_str())
-                    .bind(message.priority.as_i64());
-            }
-            for event in turn.audit {
-                query = query
-                    .bind(event.actor)
-                    .bind(event.conversation_id)
-                    .bind(event.application_id)
-                    .bind(event.event.as_str())
-                    .bind(event.detail.as_str());
-            }
-            match query.execute(&mut **c).await {
-                Ok(result) => {
-                    let expected = 2 + turn.messages.len() as u64 + turn.audit.len() as u64;
-                    Ok(if result.rows_affected() == expected {
-                        WriteOutcome::Written
-                    } else {
-                        WriteOutcome::Conflict
-                    })
-                }
-                Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
-                    Ok(WriteOutcome::Duplicate)
-                }
-                Err(error) => Err(error),
-            }
-        }
-        Conn::Postgres(_) => {
-            let recorded = super::receipts::record(
-                conn,
-                turn.channel,
-                turn.external_id,
-                turn.conversation_id,
-                turn.input,
-                turn.now,
-            )
-            .await?;
-            if !recorded {
-                return Ok(WriteOutcome::Duplicate);
-            }
-            if !super::conversations::update_state(
-                conn,
-                turn.conversation_id,
-                turn.version,
-                turn.state,
-                turn.now,
-            )
-            .await?
-            {
-                return Ok(WriteOutcome::Conflict);
-            }
-            super::outbox::enqueue(conn, turn.messages, turn.now).await?;
-            for event in turn.audit {
-                super::audit::record(
-                    conn,
-                    turn.now,
-                    event.actor,
-                    event.conversation_id,
-                    event.application_id,
-                    event.event,
-                    &event.detail,
-                )
-                .await?;
-            }
-            Ok(WriteOutcome::Written)
-        }
+    on!(conn,
+        sqlite c => write_batch(c, turn).await,
+        postgres c => write_each(&mut Conn::Postgres(c), turn).await,
+    )
+}
+
+/// SQLite: the turn's statements as one batch (see the module documentation).
+async fn write_batch(
+    c: &mut sqlx::SqliteConnection,
+    turn: &TurnWrite<'_>,
+) -> Result<WriteOutcome, sqlx::Error> {
+    let sql = sqlite_batch(turn.messages.len(), turn.audit.len());
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(turn.channel)
+        .bind(turn.external_id)
+        .bind(turn.conversation_id)
+        .bind(turn.input)
+        .bind(turn.now)
+        .bind(turn.state)
+        .bind(turn.version)
+        .bind(turn.address)
+        .bind(millis(turn.now));
+    for message in turn.messages {
+        query = query
+            .bind(message.payload.as_str())
+            .bind(message.priority.as_i64());
     }
+    for event in turn.audit {
+        query = query
+            .bind(event.actor)
+            .bind(event.conversation_id)
+            .bind(event.application_id)
+            .bind(event.event.as_str())
+            .bind(event.detail.as_str());
+    }
+    match query.execute(&mut *c).await {
+        Ok(result) => {
+            let expected = 2 + turn.messages.len() as u64 + turn.audit.len() as u64;
+            Ok(if result.rows_affected() == expected {
+                WriteOutcome::Written
+            } else {
+                WriteOutcome::Conflict
+            })
+        }
+        Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
+            Ok(WriteOutcome::Duplicate)
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// PostgreSQL: the same statements one by one.
+async fn write_each(
+    conn: &mut Conn<'_>,
+    turn: &TurnWrite<'_>,
+) -> Result<WriteOutcome, sqlx::Error> {
+    let recorded = super::receipts::record(
+        conn,
+        turn.channel,
+        turn.external_id,
+        turn.conversation_id,
+        turn.input,
+        turn.now,
+    )
+    .await?;
+    if !recorded {
+        return Ok(WriteOutcome::Duplicate);
+    }
+    if !super::conversations::update_state(
+        conn,
+        turn.conversation_id,
+        turn.version,
+        turn.state,
+        turn.now,
+    )
+    .await?
+    {
+        return Ok(WriteOutcome::Conflict);
+    }
+    super::outbox::enqueue(conn, turn.messages, turn.now).await?;
+    for event in turn.audit {
+        super::audit::record(
+            conn,
+            turn.now,
+            event.actor,
+            event.conversation_id,
+            event.application_id,
+            event.event,
+            &event.detail,
+        )
+        .await?;
+    }
+    Ok(WriteOutcome::Written)
 }
 
 #[cfg(test)]

@@ -304,10 +304,10 @@ pub async fn outbox_rows(app: &TestApp, conversation_id: i64) -> Vec<(String, St
         .await
         .unwrap()
         .into_iter()
-        .map(|(_, status, payload)| {
+        .map(|row| {
             let message: ventanilla::service::OutgoingMessage =
-                serde_json::from_str(&payload).unwrap();
-            (status, message.template)
+                serde_json::from_str(&row.payload).unwrap();
+            (row.status.as_str().to_string(), message.template)
         })
         .collect()
 }

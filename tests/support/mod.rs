@@ -228,7 +228,10 @@ impl TestApp {
             .await
             .unwrap()
             .into_iter()
-            .map(|(_, status, payload)| (status, serde_json::from_str(&payload).unwrap()))
+            .map(|row| {
+                let status = row.status.as_str().to_string();
+                (status, serde_json::from_str(&row.payload).unwrap())
+            })
             .collect()
     }
 }

@@ -1,0 +1,36 @@
+//! The office's day: the active appointments of a date, by office and time.
+
+use chrono::NaiveDate;
+use sqlx::FromRow;
+
+use super::{Conn, on};
+use crate::domain::application::Status;
+
+/// One line of the day's agenda.
+#[derive(Debug, Clone, PartialEq, FromRow)]
+pub struct AgendaRow {
+    pub slot: String,
+    pub office_id: String,
+    pub folio: String,
+    #[sqlx(try_from = "String")]
+    pub status: Status,
+    pub data: String,
+}
+
+/// The active appointments of a day (of one office, or all), by time.
+pub async fn agenda(
+    conn: &mut Conn<'_>,
+    day: NaiveDate,
+    office_id: Option<&str>,
+) -> Result<Vec<AgendaRow>, sqlx::Error> {
+    on!(conn, c => sqlx::query_as::<_, AgendaRow>(
+        "SELECT p.slot, p.office_id, a.folio, a.status, a.data
+         FROM appointments p JOIN applications a ON a.id = p.application_id
+         WHERE p.day = $1 AND p.status = 'active' AND ($2 IS NULL OR p.office_id = $2)
+         ORDER BY p.office_id, p.slot, a.folio",
+    )
+    .bind(day)
+    .bind(office_id)
+    .fetch_all(c)
+    .await)
+}
