@@ -19,7 +19,12 @@ use thiserror::Error;
 
 use crate::domain::entity::Entity;
 use crate::domain::person::PersonName;
-use crate::domain::text::upper_keep_enye;
+
+mod generate;
+mod initials;
+
+pub use generate::generate_valid;
+pub use initials::expected_initials;
 
 /// Length of every CURP, in characters.
 pub const CURP_LEN: usize = 18;
@@ -44,16 +49,6 @@ const CHECK_ALPHABET: &str = "0123456789ABCDEFGHIJKLMN&OPQRSTUVWXYZ";
 
 /// Letters allowed in positions 14-16 (X included: it stands for "none").
 const CONSONANTS: &str = "BCDFGHJKLMNPQRSTVWXYZ";
-
-/// Words skipped at the start of a compound surname or given name ("De la Cruz" gives C).
-const PARTICLES: [&str; 19] = [
-    "DA", "DAS", "DD", "DE", "DEL", "DER", "DI", "DIE", "EL", "LA", "LAS", "LE", "LES", "LOS",
-    "MAC", "MC", "VAN", "VON", "Y",
-];
-
-/// First given names that are skipped when a second given name follows (after removing dots,
-/// so "MA." and "J." are covered).
-const SKIPPED_FIRST_NAMES: [&str; 4] = ["MARIA", "MA", "JOSE", "J"];
 
 /// The sex recorded in position 11.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -452,170 +447,6 @@ impl From<Curp> for String {
     fn from(curp: Curp) -> Self {
         curp.0
     }
-}
-
-/// Splits a name part into upper-case words without accents (Ñ kept, so that it becomes X
-/// where it would be used). Hyphens and dots separate words ("PEREZ-TEJADA", "MA.GUADALUPE");
-/// apostrophes join them ("O'HIGGINS" is one word, OHIGGINS).
-fn name_words(part: &str) -> Vec<String> {
-    let cleaned: String = upper_keep_enye(part)
-        .chars()
-        .filter(|c| !matches!(c, '\'' | '\u{2019}'))
-        .map(|c| if matches!(c, '-' | '.') { ' ' } else { c })
-        .collect();
-    cleaned.split_whitespace().map(str::to_string).collect()
-}
-
-/// The words that count: leading and inner particles removed, unless nothing else is left (a
-/// surname that is only "De" still gives its D).
-fn significant_words(part: &str) -> Vec<String> {
-    let words = name_words(part);
-    let significant: Vec<String> = words
-        .iter()
-        .filter(|word| !PARTICLES.contains(&word.as_str()))
-        .cloned()
-        .collect();
-    if significant.is_empty() {
-        words
-    } else {
-        significant
-    }
-}
-
-/// The first letter of a word as used in a CURP: A-Z as is; Ñ and any other character give X.
-fn initial_of(word: &str) -> char {
-    match word.chars().next() {
-        Some(c) if c.is_ascii_uppercase() => c,
-        _ => 'X',
-    }
-}
-
-/// The first vowel after the first letter, or X when there is none.
-fn first_internal_vowel(word: &str) -> char {
-    word.chars()
-        .skip(1)
-        .find(|c| matches!(c, 'A' | 'E' | 'I' | 'O' | 'U'))
-        .unwrap_or('X')
-}
-
-/// The four letters of CURP positions 1-4 that `name` gives by RENAPO's rules:
-///
-/// 1. first letter of the first surname;
-/// 2. its first internal vowel, or X;
-/// 3. first letter of the second surname, or X when there is none;
-/// 4. first letter of the given name, skipping a leading MARIA, MA., JOSE or J. when a second
-///    given name follows.
-///
-/// Accents are removed, Ñ and other non-ASCII letters give X, leading particles of compound
-/// names (DE, DEL, LA, LOS, MC, VON, ...) are skipped, and when the result is an inconvenient
-/// word its second letter becomes X.
-pub fn expected_initials(name: &PersonName) -> String {
-    let first = significant_words(name.first_surname());
-    let first_word = first.first().map_or("", String::as_str);
-
-    let third = name
-        .second_surname()
-        .map(significant_words)
-        .and_then(|words| words.first().map(|word| initial_of(word)))
-        .unwrap_or('X');
-
-    let given = significant_words(name.given_names());
-    let given_word = match given.as_slice() {
-        [skipped, next, ..] if SKIPPED_FIRST_NAMES.contains(&skipped.as_str()) => next.as_str(),
-        [only, ..] => only.as_str(),
-        [] => "",
-    };
-
-    let mut initials: Vec<char> = vec![
-        initial_of(first_word),
-        first_internal_vowel(first_word),
-        third,
-        initial_of(given_word),
-    ];
-    if is_inconvenient(&initials.iter().collect::<String>()) {
-        initials[1] = 'X';
-    }
-    initials.into_iter().collect()
-}
-
-/// A tiny xorshift64 generator: deterministic test data without a dependency.
-struct XorShift(u64);
-
-impl XorShift {
-    fn new(seed: u64) -> XorShift {
-        // A splitmix64 step spreads nearby seeds apart and never leaves the state at zero
-        // (where xorshift would stay forever).
-        let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        XorShift(if z == 0 { 0x9E37_79B9_7F4A_7C15 } else { z })
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-
-    /// A number in `0..n` (the modulo bias is irrelevant for test data).
-    fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
-    }
-
-    fn pick_char(&mut self, alphabet: &str) -> char {
-        let chars: Vec<char> = alphabet.chars().collect();
-        chars[self.below(chars.len())]
-    }
-}
-
-/// Builds a random but valid CURP from `seed`, the same one for the same seed: dates in both
-/// centuries (the homonymy character matching), all three sex codes, every state code
-/// including NE, no inconvenient word, a correct check digit.
-///
-/// Test support for unit tests, integration tests and benchmarks; not for production use.
-#[doc(hidden)]
-pub fn generate_valid(seed: u64) -> Curp {
-    const LETTERS: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
-    const DIGITS: &str = "0123456789";
-    let mut rng = XorShift::new(seed);
-
-    let mut initials: Vec<char> = (0..4).map(|_| rng.pick_char(LETTERS)).collect();
-    if is_inconvenient(&initials.iter().collect::<String>()) {
-        // What RENAPO does; no listed word has X in second place, so this is never listed.
-        initials[1] = 'X';
-    }
-
-    let in_2000s = rng.below(2) == 1;
-    let year = if in_2000s { 2000 } else { 1900 } + rng.below(100) as i32;
-    let month = rng.below(12) as u32 + 1;
-    let days_in_month = (28..=31)
-        .rev()
-        .find(|day| NaiveDate::from_ymd_opt(year, month, *day).is_some())
-        .unwrap_or(28);
-    let day = rng.below(days_in_month as usize) as u32 + 1;
-
-    let sex = [Sex::Male, Sex::Female, Sex::NonBinary][rng.below(3)];
-    let entity = if rng.below(Entity::ALL.len() + 1) == Entity::ALL.len() {
-        Entity::BornAbroad
-    } else {
-        Entity::ALL[rng.below(Entity::ALL.len())]
-    };
-    let consonants: String = (0..3).map(|_| rng.pick_char(CONSONANTS)).collect();
-    let homonymy = rng.pick_char(if in_2000s { LETTERS } else { DIGITS });
-
-    let initials: String = initials.into_iter().collect();
-    let first_17 = format!(
-        "{initials}{:02}{month:02}{day:02}{}{}{consonants}{homonymy}",
-        year % 100,
-        sex.code(),
-        entity.code(),
-    );
-    let text = format!("{first_17}{}", compute_check_digit(&first_17));
-    Curp::parse(&text).expect("the generator only builds valid CURPs")
 }
 
 #[cfg(test)]
