@@ -134,6 +134,20 @@ impl Options<Action> {
 }
 
 impl<T: Clone> Options<T> {
+    /// Options whose labels are the group's in `labels.toml` (`{group}.{id}`).
+    pub fn labelled(
+        values: impl IntoIterator<Item = T>,
+        id: impl Fn(&T) -> &'static str,
+        group: &str,
+        ctx: &Context<'_>,
+    ) -> Options<T> {
+        Options::new(values.into_iter().map(|value| {
+            let key = id(&value);
+            let label = ctx.labels.get(&format!("{group}.{key}")).to_string();
+            (value, Choice::new(key, label))
+        }))
+    }
+
     pub fn new(items: impl IntoIterator<Item = (T, Choice)>) -> Options<T> {
         let (values, choices) = items.into_iter().unzip();
         Options { values, choices }

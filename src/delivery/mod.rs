@@ -80,6 +80,17 @@ pub enum SendError {
     Unreachable(String),
 }
 
+impl SendError {
+    /// A document of the message could not be rendered (the database, a template): the
+    /// message is tried again later, text and documents together.
+    pub fn cannot_render(error: anyhow::Error) -> SendError {
+        SendError::Transient {
+            reason: format!("cannot render a document: {error:#}"),
+            retry_after: None,
+        }
+    }
+}
+
 pub type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<(), SendError>> + Send + 'a>>;
 
 /// A channel's way out.

@@ -211,10 +211,7 @@ impl EmailSender {
                 .documents
                 .render(document)
                 .await
-                .map_err(|e| SendError::Transient {
-                    reason: format!("cannot render a document: {e:#}"),
-                    retry_after: None,
-                })?;
+                .map_err(SendError::cannot_render)?;
             files.push(file);
         }
         let (message_id, message) = self

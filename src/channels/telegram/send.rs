@@ -84,14 +84,11 @@ impl Sender for TelegramSender {
                 if part < delivery.parts_sent {
                     continue;
                 }
-                let file =
-                    self.documents
-                        .render(document)
-                        .await
-                        .map_err(|e| SendError::Transient {
-                            reason: format!("cannot render a document: {e:#}"),
-                            retry_after: None,
-                        })?;
+                let file = self
+                    .documents
+                    .render(document)
+                    .await
+                    .map_err(SendError::cannot_render)?;
                 let upload = InputFile::memory(file.bytes).file_name(file.file_name);
                 if let Err(error) = self.bot.send_document(ChatId(chat_id), upload).await {
                     return classify(error);

@@ -9,7 +9,7 @@ use crate::conversation::explain::{payment_key_error, several, understood};
 use crate::conversation::field::Field;
 use crate::conversation::offer::{Names, Options, Picked};
 use crate::conversation::read::{Read, read_payment_key};
-use crate::conversation::reply::{Choice, Reply};
+use crate::conversation::reply::Reply;
 use crate::conversation::state::{Collecting, Draft, Question};
 use crate::conversation::steps::ask_store;
 use crate::conversation::{Context, Outcome, Request, RequestOutcome};
@@ -27,13 +27,7 @@ pub(super) fn ask(question: Question, ctx: &Context<'_>) -> Reply {
 }
 
 fn level_options(ctx: &Context<'_>) -> Options<Level> {
-    Options::new(Level::ALL.iter().map(|level| {
-        let label = ctx
-            .labels
-            .get(&format!("level.{}", level.key()))
-            .to_string();
-        (*level, Choice::new(level.key(), label))
-    }))
+    Options::labelled(Level::ALL, |level| level.key(), "level", ctx)
 }
 
 pub(super) fn answer(

@@ -8,7 +8,7 @@ use super::{advance, with_date};
 use crate::conversation::field::Field;
 use crate::conversation::offer::{Action, Names, Options, Picked, chose};
 use crate::conversation::read::free_text;
-use crate::conversation::reply::{Choice, Reply};
+use crate::conversation::reply::Reply;
 use crate::conversation::state::{Collecting, Draft, Question};
 use crate::conversation::{Context, Outcome};
 use crate::domain::academic::{self, ProfessionalExam};
@@ -30,13 +30,7 @@ pub(super) fn ask(question: Question, ctx: &Context<'_>) -> Reply {
 }
 
 fn entity_options(ctx: &Context<'_>) -> Options<Entity> {
-    Options::new(Entity::ALL.iter().map(|entity| {
-        let label = ctx
-            .labels
-            .get(&format!("entity.{}", entity.code()))
-            .to_string();
-        (*entity, Choice::new(entity.code(), label))
-    }))
+    Options::labelled(Entity::ALL, |entity| entity.code(), "entity", ctx)
 }
 
 pub(super) fn answer(
