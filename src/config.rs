@@ -1,6 +1,6 @@
 //! Settings, built in layers and checked at start-up: the defaults compiled in from
 //! `config/default.toml`, then the TOML file named by `VENTANILLA_CONFIG` (merged key by key),
-//! then the environment variables of DESIGN.md.
+//! then the environment variables (README.md, "Configuration").
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -1,6 +1,6 @@
 //! Ventanilla: the cédula profesional without a queue.
 //!
-//! # Layout
+//! # Layout (ARCHITECTURE.md has the whole map)
 //! - [`config`]: settings from defaults, an optional TOML file and the environment.
 //! - [`domain`]: pure rules of the procedure (CURP, fees, calendar, lifecycle…).
 //! - [`conversation`]: the dialogue as a pure function of state, input and context.
