@@ -8,6 +8,7 @@ use super::explain::{email_error, several, understood};
 use super::field::Field;
 use super::input::{self, Found};
 use super::reply::Reply;
+use super::vocabulary::Vocabulary;
 use crate::domain::curp::{Curp, CurpError};
 use crate::domain::email::{EmailAddress, EmailError};
 use crate::domain::payment::{PaymentKey, PaymentKeyError, PaymentKeyRule};
@@ -130,19 +131,44 @@ pub(super) fn free_text(text: &str) -> Result<String, &'static str> {
     }
 }
 
-/// "9", "9:00", "09.30", "9:30 am", "10 hrs" → a time.
-pub(super) fn parse_time(text: &str) -> Option<NaiveTime> {
+/// "9", "9:00", "09.30", "9:30 am", "10 hrs" → a time (the endings are the vocabulary's).
+pub(super) fn parse_time(vocabulary: &Vocabulary, text: &str) -> Option<NaiveTime> {
     let folded = fold(text);
-    let cleaned = folded
-        .trim_end_matches("hrs")
-        .trim_end_matches("hr")
-        .trim_end_matches("h")
-        .trim_end_matches("am")
-        .trim_end_matches("a.m.")
+    let cleaned = vocabulary
+        .time_suffixes
+        .iter()
+        .fold(folded.as_str(), |rest, suffix| {
+            rest.trim_end_matches(suffix.as_str())
+        })
         .trim();
     let (hours, minutes) = match cleaned.split_once([':', '.']) {
         Some((h, m)) => (h.trim().parse::<u32>().ok()?, m.trim().parse::<u32>().ok()?),
         None => (cleaned.parse::<u32>().ok()?, 0),
     };
     NaiveTime::from_hms_opt(hours, minutes, 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_read_with_the_endings_people_write() {
+        let vocabulary = Vocabulary::es_mx();
+        let time = |h, m| NaiveTime::from_hms_opt(h, m, 0);
+        for (typed, expected) in [
+            ("9", time(9, 0)),
+            ("9:00", time(9, 0)),
+            ("09.30", time(9, 30)),
+            ("9:30 am", time(9, 30)),
+            ("9:30 a.m.", time(9, 30)),
+            ("10 hrs", time(10, 0)),
+            ("10:30 Hrs", time(10, 30)),
+            ("11h", time(11, 0)),
+            ("las diez", None),
+            ("25:00", None),
+        ] {
+            assert_eq!(parse_time(vocabulary, typed), expected, "{typed:?}");
+        }
+    }
 }

@@ -38,6 +38,7 @@ pub struct Vocabulary {
     pub(crate) date_fillers: Vec<String>,
     pub(crate) date_ordinal_suffixes: Vec<String>,
     pub(crate) first_of_month: Vec<String>,
+    pub(crate) time_suffixes: Vec<String>,
     pub(crate) number_lead: Vec<String>,
     pub(crate) number_marks: Vec<String>,
     pub(crate) number_words: Vec<Vec<String>>,
@@ -84,6 +85,7 @@ struct DatesFile {
     fillers: Vec<String>,
     ordinal_suffixes: Vec<String>,
     first: Vec<String>,
+    time_suffixes: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -233,6 +235,7 @@ impl Vocabulary {
             date_fillers: folded(&file.dates.fillers),
             date_ordinal_suffixes: folded(&file.dates.ordinal_suffixes),
             first_of_month: folded(&file.dates.first),
+            time_suffixes: folded(&file.dates.time_suffixes),
             number_lead: folded(&file.choices.number_lead),
             number_marks: folded(&file.choices.number_marks),
             number_words: file

@@ -101,7 +101,7 @@ impl ChoosingSlot {
         let slot = match options.pick(text, ctx) {
             Picked::One(SlotOption::OtherDay) => return self.other_day(Vec::new(), ctx),
             Picked::One(SlotOption::Time(time)) => Some(time),
-            _ => parse_time(text).filter(|t| self.offered.contains(t)),
+            _ => parse_time(ctx.vocabulary(), text).filter(|t| self.offered.contains(t)),
         };
         match slot {
             Some(slot) => ask_store(
