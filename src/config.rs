@@ -40,6 +40,7 @@ pub struct Settings {
     pub mail: MailRules,
     pub inputs: InputRules,
     pub http: HttpRules,
+    pub console: ConsoleRules,
     /// The cédula signing key (`VENTANILLA_SIGNING_KEY`; created by `staff keygen`).
     pub signing_key: PathBuf,
     pub procedure: Procedure,
@@ -105,6 +106,22 @@ pub struct HttpRules {
     pub trust_forwarded_for: bool,
 }
 
+/// The staff console (`[console]`): sessions and login throttling.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleRules {
+    /// A session unused for this long ends.
+    pub idle_minutes: u32,
+    /// A session ends this long after the login, used or not.
+    pub absolute_hours: u32,
+    /// Failed logins counted within this window.
+    pub failure_window_minutes: u32,
+    /// Beyond this many failures in the window, the account cannot log in until it ends.
+    pub max_failures_per_account: u32,
+    /// Beyond this many failures from one client address in the window, it cannot log in.
+    pub max_failures_per_address: u32,
+}
+
 /// `MAIL_FROM` when unset: good for the embedded defaults (`.eml` files), not for real mail.
 pub const DEFAULT_MAIL_FROM: &str = "Ventanilla <tramites@localhost>";
 
@@ -116,6 +133,7 @@ struct FileSettings {
     mail: MailRules,
     inputs: InputRules,
     http: HttpRules,
+    console: ConsoleRules,
     #[serde(default)]
     fees: FeeTable,
     offices: Vec<Office>,
@@ -242,6 +260,7 @@ impl Settings {
             mail: file.mail,
             inputs: file.inputs,
             http: file.http,
+            console: file.console,
             signing_key,
             procedure: Procedure {
                 eligibility_cutoff: file.procedure.eligibility_cutoff,

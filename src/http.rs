@@ -1,7 +1,7 @@
 //! The HTTP server: `/healthz` (database reachable, workers alive), `/metrics` (Prometheus
 //! text format), `/verificar/{number}` (a cédula's registry record and signature status: where
 //! its QR code leads), `/clave-publica` (the key that verifies cédulas) and, in webhook mode,
-//! `/telegram/webhook`.
+//! `/telegram/webhook`; the staff console under `/oficina` (`crate::console`).
 //!
 //! Every route but `/healthz` shares a cap on requests in progress; the public pages are
 //! rate-limited per client address; every response carries the security headers (`limits`).
@@ -62,6 +62,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/telegram/webhook", post(telegram_webhook))
         .merge(public)
+        .merge(crate::console::router())
         .route_layer(middleware::from_fn_with_state(
             guards.clone(),
             limits::limit_concurrency,

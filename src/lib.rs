@@ -14,11 +14,13 @@
 //! - [`documents`]: PDFs (typst), QR codes, the cédula's signature and its verification.
 //! - [`staff`]: the office side: agenda, check-in, issuing or rejecting.
 //! - [`http`]: health, metrics, the verification page.
+//! - [`console`]: the office's web console at `/oficina` (sessions, roles, pages).
 //! - [`startup`]: connecting and serving (what `ventanilla serve` runs).
 //! - [`telemetry`]: logging set-up.
 
 pub mod channels;
 pub mod config;
+pub mod console;
 pub mod conversation;
 pub mod delivery;
 pub mod documents;

@@ -31,6 +31,14 @@ pub struct Office {
     pub slot_minutes: u32,
     /// Seats per day (DOMAIN.md: about 50 a day in 2020).
     pub daily_capacity: u32,
+    /// Whether clerks may approve and reject (issue) at this office, or only supervisors (rule
+    /// we adopt: they may).
+    #[serde(default = "clerks_issue_by_default")]
+    pub clerks_issue: bool,
+}
+
+fn clerks_issue_by_default() -> bool {
+    true
 }
 
 fn default_opening_days() -> Vec<Weekday> {
@@ -256,6 +264,7 @@ mod tests {
             closes_at: NaiveTime::from_hms_opt(15, 0, 0).unwrap(),
             slot_minutes: 30,
             daily_capacity: 50,
+            clerks_issue: true,
         }
     }
 

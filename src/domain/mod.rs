@@ -7,6 +7,7 @@
 //! - `procedure`: the configured procedure (rules, fees, offices) and each office's today.
 //! - `application`: the lifecycle, the folio, the submitted request and its views.
 //! - `cedula`: the cédula number and the signed *cadena original*.
+//! - `staff`: roles of the office's staff and what each may do.
 //! - `document`: names of the documents messages carry (rendered from records).
 //! - `text`: folding free text for comparisons.
 
@@ -23,4 +24,5 @@ pub mod holidays;
 pub mod payment;
 pub mod person;
 pub mod procedure;
+pub mod staff;
 pub mod text;

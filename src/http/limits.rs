@@ -137,9 +137,17 @@ static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 /// The client's address: the connection's peer, or, when a trusted proxy is configured, the
 /// last address it appended to `X-Forwarded-For`.
 fn client_address(request: &Request, trust_forwarded_for: bool) -> IpAddr {
+    client_address_of(request.headers(), request.extensions(), trust_forwarded_for)
+}
+
+/// [`client_address`] from a request's parts.
+pub(crate) fn client_address_of(
+    headers: &axum::http::HeaderMap,
+    extensions: &axum::http::Extensions,
+    trust_forwarded_for: bool,
+) -> IpAddr {
     if trust_forwarded_for {
-        let forwarded = request
-            .headers()
+        let forwarded = headers
             .get_all(&X_FORWARDED_FOR)
             .iter()
             .filter_map(|v| v.to_str().ok())
@@ -150,8 +158,7 @@ fn client_address(request: &Request, trust_forwarded_for: bool) -> IpAddr {
             return address;
         }
     }
-    request
-        .extensions()
+    extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|info| info.0.ip())
         // Only when the router runs outside our server (tests): one shared bucket.

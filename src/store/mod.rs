@@ -19,6 +19,7 @@ pub mod mail;
 pub mod outbox;
 pub mod quarantine;
 pub mod receipts;
+pub mod staff;
 pub mod turns;
 
 use std::str::FromStr;

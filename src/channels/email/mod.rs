@@ -38,6 +38,7 @@ use crate::conversation::Input;
 use crate::conversation::input::parse_command;
 use crate::conversation::vocabulary::Vocabulary;
 use crate::domain::email::EmailAddress;
+use crate::domain::text::hex;
 use crate::guard::{self, Counting, Ending, Guarded};
 use crate::service::mail as mail_book;
 use crate::service::{
@@ -416,10 +417,6 @@ pub async fn receive_guarded(service: &Service, raw: &[u8]) -> Outcome {
         ))),
         Guarded::Quarantined(reason) => Outcome::Quarantined(reason),
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -1,6 +1,10 @@
 //! The office side: the day's agenda, check-in, and the decision on an application — issuing
 //! the signed cédula or rejecting with a reason. Each action is one transaction with its audit
 //! event and the applicant's notifications in the outbox; each refuses what makes no sense.
+//!
+//! `accounts`: the staff's accounts and console sessions.
+
+pub mod accounts;
 
 use chrono::{NaiveDate, Timelike};
 use serde::Serialize;
@@ -8,6 +12,7 @@ use serde::Serialize;
 use crate::conversation::reply::Reply;
 use crate::documents::DocumentRef;
 use crate::documents::signature::Signer;
+use crate::domain::academic::Level;
 use crate::domain::application::ApplicationData;
 use crate::domain::application::Status;
 use crate::domain::cedula::{CADENA_VERSION, CedulaNumber, CedulaPayload};
@@ -235,14 +240,43 @@ pub async fn reject(
     Ok(Ok(case.folio))
 }
 
-/// The day's appointments.
+/// One appointment of the day, as the office reads it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AgendaEntry {
+    /// "09:30".
+    pub slot: String,
+    pub office_id: String,
+    pub folio: String,
+    pub status: Status,
+    pub name: String,
+    pub level: Option<Level>,
+}
+
+/// The day's appointments (of one office, or of all), by office and time.
 pub async fn agenda(
     service: &Service,
     day: NaiveDate,
     office: Option<&str>,
-) -> anyhow::Result<Vec<AgendaRow>> {
+) -> anyhow::Result<Vec<AgendaEntry>> {
     let mut reader = service.db.reader().await?;
-    Ok(store::agenda::agenda(&mut reader.conn(), day, office).await?)
+    let rows: Vec<AgendaRow> = store::agenda::agenda(&mut reader.conn(), day, office).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let data: Option<ApplicationData> = serde_json::from_str(&row.data).ok();
+            AgendaEntry {
+                slot: row.slot,
+                office_id: row.office_id,
+                folio: row.folio,
+                status: row.status,
+                name: data
+                    .as_ref()
+                    .map(|d| d.name.full_name())
+                    .unwrap_or_default(),
+                level: data.map(|d| d.academic.level),
+            }
+        })
+        .collect())
 }
 
 /// Addresses whose mail is paused by a bounce, with the reason: the office sees who is not

@@ -1,0 +1,436 @@
+//! The office console over HTTP, through the service's own router (every layer but the socket):
+//! accounts made with the library the CLI calls, login, a wrong password, throttling, the
+//! form token (CSRF), session expiry and logout, a member of one office refused another's
+//! agenda, and the day's agenda with a booked applicant; on SQLite and PostgreSQL.
+
+mod support;
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use support::{TestApp, answers_to_review, backends, spawn_app};
+use tower::ServiceExt;
+use ventanilla::domain::staff::Role;
+use ventanilla::http::{AppState, router};
+use ventanilla::service::{Clock, Service};
+use ventanilla::staff::accounts;
+
+const PASSWORD: &str = "una clave de prueba larga";
+
+/// A response, read whole.
+struct Page {
+    status: StatusCode,
+    cookies: Vec<String>,
+    location: Option<String>,
+    body: String,
+}
+
+impl Page {
+    /// The `name=value` of a cookie this response sets.
+    fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies
+            .iter()
+            .find(|c| c.starts_with(&format!("{name}=")))
+            .map(|c| c.split(';').next().unwrap().to_string())
+    }
+
+    /// The value of the hidden `csrf` input of the page's first form that has one.
+    fn csrf(&self) -> String {
+        let at = self
+            .body
+            .find("name=\"csrf\" value=\"")
+            .expect("a csrf input");
+        let rest = &self.body[at + "name=\"csrf\" value=\"".len()..];
+        rest[..rest.find('"').unwrap()].to_string()
+    }
+}
+
+async fn call(
+    service: &Service,
+    method: Method,
+    uri: &str,
+    cookies: &[String],
+    form: Option<&[(&str, &str)]>,
+) -> Page {
+    let state = AppState {
+        service: service.clone(),
+        delivery: Arc::default(),
+        telegram_webhook: None,
+    };
+    let mut request = Request::builder().method(method).uri(uri);
+    if !cookies.is_empty() {
+        request = request.header(header::COOKIE, cookies.join("; "));
+    }
+    let body = match form {
+        Some(fields) => {
+            request = request.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+            let mut encoded = url::form_urlencoded::Serializer::new(String::new());
+            for (key, value) in fields {
+                encoded.append_pair(key, value);
+            }
+            Body::from(encoded.finish())
+        }
+        None => Body::empty(),
+    };
+    let response = router(state)
+        .oneshot(request.body(body).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let cookies = response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    let location = response
+        .headers()
+        .get(header::LOCATION)
+        .map(|v| v.to_str().unwrap().to_string());
+    let bytes = axum::body::to_bytes(response.into_body(), 4 << 20)
+        .await
+        .unwrap();
+    Page {
+        status,
+        cookies,
+        location,
+        body: String::from_utf8(bytes.to_vec()).unwrap(),
+    }
+}
+
+async fn get(service: &Service, uri: &str, cookies: &[String]) -> Page {
+    call(service, Method::GET, uri, cookies, None).await
+}
+
+/// Logs in through the form; returns the login response and the session cookie, if any.
+async fn login(service: &Service, name: &str, password: &str) -> (Page, Option<String>) {
+    let form = get(service, "/oficina/entrar", &[]).await;
+    assert_eq!(form.status, StatusCode::OK);
+    let login_cookie = form.cookie("ventanilla_entrada").expect("the login cookie");
+    let csrf = form.csrf();
+    let fields = [("username", name), ("password", password), ("csrf", &csrf)];
+    let page = call(
+        service,
+        Method::POST,
+        "/oficina/entrar",
+        &[login_cookie],
+        Some(&fields),
+    )
+    .await;
+    let session = page.cookie("ventanilla_sesion").filter(|c| c.len() > 20);
+    (page, session)
+}
+
+async fn add(app: &TestApp, name: &str, role: Role, office: Option<&str>) {
+    accounts::add_user(&app.service, name, role, office, Some(PASSWORD))
+        .await
+        .unwrap()
+        .unwrap();
+}
+
+/// Takes `user` through the journey to a booked appointment (Thursday 3 December, 09:30).
+async fn booked(app: &TestApp, user: &str, key: &str) {
+    for answer in answers_to_review(key) {
+        app.say(user, &answer).await;
+    }
+    app.say(user, "Enviar solicitud").await;
+    for answer in ["1", "jue 3 dic", "9:30"] {
+        app.say(user, answer).await;
+    }
+}
+
+#[tokio::test]
+async fn a_clerk_logs_in_sees_the_day_and_logs_out() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        add(&app, "ana", Role::Clerk, Some("dgp-cdmx")).await;
+        booked(&app, "luz", "B123456789").await;
+
+        // The login page, for people and for automation.
+        let form = get(&app.service, "/oficina/entrar", &[]).await;
+        assert!(
+            form.body.contains("<title>Entrar · Ventanilla</title>"),
+            "{} {}",
+            form.status,
+            form.body
+        );
+        assert_eq!(form.body.matches("<h1>").count(), 1);
+        for field in ["name=\"username\"", "name=\"password\"", "name=\"csrf\""] {
+            assert!(form.body.contains(field), "{field}");
+        }
+        assert!(form.body.contains("<form method=\"post\""));
+        let login_cookie = form.cookies.join("\n");
+        assert!(login_cookie.contains("HttpOnly") && login_cookie.contains("SameSite=Strict"));
+
+        // Without a session, every page leads to the login.
+        let anonymous = get(&app.service, "/oficina/agenda", &[]).await;
+        assert!(anonymous.status.is_redirection(), "{:?}", backend);
+        assert_eq!(anonymous.location.as_deref(), Some("/oficina/entrar"));
+
+        let (page, session) = login(&app.service, "ana", PASSWORD).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+        assert_eq!(page.location.as_deref(), Some("/oficina/agenda"));
+        let set = page.cookies.join("\n");
+        assert!(set.contains("ventanilla_sesion=") && set.contains("HttpOnly"));
+        assert!(set.contains("SameSite=Strict") && set.contains("Path=/oficina"));
+        assert!(!set.contains("Secure"), "PUBLIC_URL is http here");
+        let session = session.expect("a session cookie");
+
+        let agenda = get(
+            &app.service,
+            "/oficina/agenda?fecha=2026-12-03&oficina=dgp-cdmx",
+            std::slice::from_ref(&session),
+        )
+        .await;
+        assert_eq!(agenda.status, StatusCode::OK, "{}", agenda.body);
+        assert!(agenda.body.contains("<h1>Agenda del jueves 3 de diciembre"));
+        assert!(agenda.body.contains("SOL-2026-000001"), "{}", agenda.body);
+        assert!(agenda.body.contains("Luz María Pérez Gómez"));
+        assert!(agenda.body.contains("Licenciatura"));
+        assert!(agenda.body.contains(">agendada<"), "status as text");
+        assert!(agenda.body.contains("<th scope=\"col\">Hora</th>"));
+        assert!(
+            agenda.body.contains("fecha=2026-12-02") && agenda.body.contains("fecha=2026-12-04")
+        );
+        assert!(agenda.body.contains("09:30"));
+
+        // Another day has no appointments; a date that cannot be read says so.
+        let empty = get(
+            &app.service,
+            "/oficina/agenda?fecha=2026-12-04",
+            std::slice::from_ref(&session),
+        )
+        .await;
+        assert!(empty.body.contains("No hay citas este d\u{ed}a"));
+        let odd = get(
+            &app.service,
+            "/oficina/agenda?fecha=3-12",
+            std::slice::from_ref(&session),
+        )
+        .await;
+        assert!(odd.body.contains("No entend\u{ed} la fecha"));
+
+        // Logout needs the session's form token; then the session is over.
+        let refused = call(
+            &app.service,
+            Method::POST,
+            "/oficina/salir",
+            std::slice::from_ref(&session),
+            Some(&[("csrf", "not-the-token")]),
+        )
+        .await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        assert!(refused.body.contains("El formulario venci\u{f3}"));
+        let csrf = agenda.csrf();
+        let out = call(
+            &app.service,
+            Method::POST,
+            "/oficina/salir",
+            std::slice::from_ref(&session),
+            Some(&[("csrf", &csrf)]),
+        )
+        .await;
+        assert_eq!(out.location.as_deref(), Some("/oficina/entrar"));
+        let after = get(
+            &app.service,
+            "/oficina/agenda",
+            std::slice::from_ref(&session),
+        )
+        .await;
+        assert_eq!(after.location.as_deref(), Some("/oficina/entrar"));
+    }
+}
+
+#[tokio::test]
+async fn wrong_passwords_are_refused_then_throttled_and_forms_need_their_token() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        add(&app, "ana", Role::Clerk, None).await;
+
+        let (page, session) = login(&app.service, "ana", "no es la clave").await;
+        assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+        assert!(page.body.contains("no son correctos"));
+        assert!(session.is_none());
+        // An unknown name gets the same answer.
+        let (unknown, _) = login(&app.service, "nadie", PASSWORD).await;
+        assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            unknown.body.replace("nadie", "ana").len(),
+            page.body.len(),
+            "the same page, whatever the name"
+        );
+
+        // A login form posted without its cookie (from another site) is refused.
+        let forged = call(
+            &app.service,
+            Method::POST,
+            "/oficina/entrar",
+            &[],
+            Some(&[("username", "ana"), ("password", PASSWORD), ("csrf", "x")]),
+        )
+        .await;
+        assert_eq!(forged.status, StatusCode::FORBIDDEN, "{backend:?}");
+        assert!(forged.cookie("ventanilla_sesion").is_none());
+
+        // Five failures for the account: even the right password waits out the window.
+        for _ in 0..4 {
+            let (page, _) = login(&app.service, "ana", "tampoco es la clave").await;
+            assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+        }
+        let (throttled, session) = login(&app.service, "ana", PASSWORD).await;
+        assert_eq!(throttled.status, StatusCode::TOO_MANY_REQUESTS);
+        assert!(throttled.body.contains("espera 15 minutos"));
+        assert!(session.is_none());
+
+        // After the window, the right password opens a session (the clock is moved, not slept).
+        let mut later = app.service.clone();
+        later.clock = Clock::Fixed(app.service.clock.now() + chrono::Duration::minutes(16));
+        let (page, session) = login(&later, "ana", PASSWORD).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+        assert!(session.is_some());
+    }
+}
+
+#[tokio::test]
+async fn sessions_end_when_idle_after_hours_and_with_the_account() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        add(&app, "ana", Role::Supervisor, None).await;
+        let start = app.service.clock.now();
+        let at = |minutes: i64| {
+            let mut service = app.service.clone();
+            service.clock = Clock::Fixed(start + chrono::Duration::minutes(minutes));
+            service
+        };
+
+        // Used every 20 minutes, the session lives until its 10 hours are up.
+        let (_, session) = login(&app.service, "ana", PASSWORD).await;
+        let session = session.unwrap();
+        let cookies = std::slice::from_ref(&session);
+        for minutes in (20..=580).step_by(20) {
+            let page = get(&at(minutes), "/oficina/agenda", cookies).await;
+            assert_eq!(page.status, StatusCode::OK, "{backend:?} at {minutes} min");
+        }
+        let late = get(&at(601), "/oficina/agenda", cookies).await;
+        assert_eq!(late.location.as_deref(), Some("/oficina/entrar"));
+
+        // Unused for more than 30 minutes, it ends.
+        let (_, session) = login(&app.service, "ana", PASSWORD).await;
+        let cookies = [session.unwrap()];
+        assert_eq!(
+            get(&at(29), "/oficina/agenda", &cookies).await.status,
+            StatusCode::OK
+        );
+        let idle = get(&at(61), "/oficina/agenda", &cookies).await;
+        assert_eq!(idle.location.as_deref(), Some("/oficina/entrar"));
+
+        // Disabling the account ends its sessions and its logins.
+        let (_, session) = login(&app.service, "ana", PASSWORD).await;
+        let cookies = [session.unwrap()];
+        accounts::disable_user(&app.service, "ana")
+            .await
+            .unwrap()
+            .unwrap();
+        let gone = get(&app.service, "/oficina/agenda", &cookies).await;
+        assert_eq!(gone.location.as_deref(), Some("/oficina/entrar"));
+        let (refused, _) = login(&app.service, "ana", PASSWORD).await;
+        assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    }
+}
+
+#[tokio::test]
+async fn a_member_of_one_office_is_refused_another_offices_agenda() {
+    let config = r#"
+[[offices]]
+id = "dgp-cdmx"
+name = "Direccion General de Profesiones"
+address = "Viaducto 551"
+time_zone = "America/Mexico_City"
+opens_at = "09:00:00"
+closes_at = "15:00:00"
+slot_minutes = 30
+daily_capacity = 50
+
+[[offices]]
+id = "dgp-gdl"
+name = "Oficina Guadalajara"
+address = "Av. Alcalde 1, Guadalajara"
+time_zone = "America/Mexico_City"
+opens_at = "09:00:00"
+closes_at = "14:00:00"
+slot_minutes = 30
+daily_capacity = 20
+"#;
+    for backend in backends() {
+        let app = support::spawn_app_with(backend, Some(support::NOW), Some(config)).await;
+        add(&app, "ana", Role::Clerk, Some("dgp-gdl")).await;
+        add(&app, "eva", Role::Admin, None).await;
+        let (_, ana) = login(&app.service, "ana", PASSWORD).await;
+        let (_, eva) = login(&app.service, "eva", PASSWORD).await;
+        let (ana, eva) = ([ana.unwrap()], [eva.unwrap()]);
+
+        let own = get(&app.service, "/oficina/agenda", &ana).await;
+        assert_eq!(own.status, StatusCode::OK);
+        assert!(
+            own.body.contains("Oficina Guadalajara"),
+            "her office by default"
+        );
+        let other = get(&app.service, "/oficina/agenda?oficina=dgp-cdmx", &ana).await;
+        assert_eq!(other.status, StatusCode::FORBIDDEN, "{backend:?}");
+        assert!(other.body.contains("otra oficina"));
+        let unknown = get(&app.service, "/oficina/agenda?oficina=dgp-marte", &eva).await;
+        assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+        assert!(
+            unknown.body.contains("No existe la oficina"),
+            "{}",
+            unknown.body
+        );
+        // A national member sees both and can choose.
+        let national = get(&app.service, "/oficina/agenda?oficina=dgp-cdmx", &eva).await;
+        assert_eq!(national.status, StatusCode::OK);
+        assert!(national.body.contains("<select id=\"oficina\""));
+    }
+}
+
+#[tokio::test]
+async fn accounts_refuse_bad_names_short_passwords_unknown_offices_and_twins() {
+    let app = spawn_app(support::Backend::Sqlite).await;
+    let add = |name: &'static str, office: Option<&'static str>, password: &'static str| {
+        let service = app.service.clone();
+        async move {
+            accounts::add_user(&service, name, Role::Clerk, office, Some(password))
+                .await
+                .unwrap()
+        }
+    };
+    use accounts::AccountRefusal::*;
+    assert_eq!(add("Ana López", None, PASSWORD).await, Err(BadName));
+    assert_eq!(add("ana", None, "corta").await, Err(ShortPassword));
+    assert_eq!(
+        add("ana", Some("dgp-marte"), PASSWORD).await,
+        Err(UnknownOffice)
+    );
+    assert_eq!(add("ana", None, PASSWORD).await, Ok(PASSWORD.to_string()));
+    assert_eq!(add("ana", None, PASSWORD).await, Err(NameTaken));
+    let generated = accounts::add_user(&app.service, "eva", Role::Admin, None, None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(generated.chars().count(), 20);
+    let (page, session) = login(&app.service, "eva", &generated).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert!(session.is_some());
+    // A new password ends the sessions and the old password.
+    let changed = accounts::set_password(&app.service, "eva", Some("otra clave bastante larga"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(changed, "otra clave bastante larga");
+    let ended = get(&app.service, "/oficina/agenda", &[session.unwrap()]).await;
+    assert_eq!(ended.location.as_deref(), Some("/oficina/entrar"));
+    assert_eq!(
+        login(&app.service, "eva", &generated).await.0.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
