@@ -434,3 +434,98 @@ async fn accounts_refuse_bad_names_short_passwords_unknown_offices_and_twins() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+/// `ventanilla staff user …` with `stdin` as its input.
+fn cli(app: &TestApp, args: &[&str], stdin: &str) -> std::process::Output {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ventanilla"))
+        .args(args)
+        .env_clear()
+        .env("DATABASE_URL", &app.service.settings.database_url)
+        .env("VENTANILLA_DATA_DIR", &app.data_dir)
+        .env("VENTANILLA_NOW", support::NOW)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[tokio::test]
+async fn the_user_commands_read_the_password_or_generate_one() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let given = cli(
+            &app,
+            &[
+                "staff", "user", "add", "ana", "--role", "clerk", "--office", "dgp-cdmx",
+            ],
+            &format!("{PASSWORD}\n"),
+        );
+        assert!(given.status.success(), "{given:?}");
+        let out = String::from_utf8_lossy(&given.stdout);
+        assert!(
+            out.contains("Cuenta \u{ab}ana\u{bb} creada") && !out.contains(PASSWORD),
+            "{out}"
+        );
+        assert!(
+            login(&app.service, "ana", PASSWORD).await.1.is_some(),
+            "{backend:?}"
+        );
+
+        // Nothing on stdin: a password is generated and printed once.
+        let generated = cli(
+            &app,
+            &["staff", "user", "add", "eva", "--role", "admin"],
+            "",
+        );
+        assert!(generated.status.success(), "{generated:?}");
+        let out = String::from_utf8_lossy(&generated.stdout).to_string();
+        let password = out
+            .lines()
+            .find_map(|line| line.rsplit_once(": ").map(|(_, p)| p.trim().to_string()))
+            .filter(|p| p.len() == 20)
+            .unwrap_or_else(|| panic!("a generated password in {out}"));
+        assert!(login(&app.service, "eva", &password).await.1.is_some());
+
+        // Refusals exit 1 with the reason; disable and password act on the account.
+        let twin = cli(
+            &app,
+            &["staff", "user", "add", "ana", "--role", "clerk"],
+            "",
+        );
+        assert_eq!(twin.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&twin.stderr).contains("Ya existe una cuenta"));
+        let bad_role = cli(&app, &["staff", "user", "add", "leo", "--role", "jefe"], "");
+        assert_eq!(bad_role.status.code(), Some(1));
+        let changed = cli(
+            &app,
+            &["staff", "user", "password", "ana"],
+            "otra clave bastante larga\n",
+        );
+        assert!(changed.status.success(), "{changed:?}");
+        assert!(
+            login(&app.service, "ana", "otra clave bastante larga")
+                .await
+                .1
+                .is_some()
+        );
+        let disabled = cli(&app, &["staff", "user", "disable", "ana"], "");
+        assert!(disabled.status.success());
+        let listed = cli(&app, &["staff", "user", "list"], "");
+        let listed = String::from_utf8_lossy(&listed.stdout);
+        assert!(
+            listed.contains("ana\tclerk\tdgp-cdmx\tdesactivada"),
+            "{listed}"
+        );
+        assert!(listed.contains("eva\tadmin\ttodas"), "{listed}");
+    }
+}

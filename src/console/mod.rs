@@ -45,13 +45,21 @@ impl Staff {
         &self.session.member
     }
 
-    /// What every page's layout shows: who is in, the form token, their office.
-    fn frame(&self) -> Frame<'_> {
+    /// What every page's layout shows: who is in, the form token, their office's name.
+    fn frame<'a>(&'a self, state: &'a AppState) -> Frame<'a> {
         let member = self.member();
+        let office = member.office_id.as_deref().map(|id| {
+            state
+                .service
+                .settings
+                .procedure
+                .office(id)
+                .map_or(id, |office| office.name.as_str())
+        });
         Frame {
             name: &member.name,
             role: member.role.as_str(),
-            office: member.office_id.as_deref(),
+            office,
             csrf: &self.session.csrf,
         }
     }
@@ -74,7 +82,7 @@ fn render(state: &AppState, staff: &Staff, template: &str, page: impl Serialize)
         page: P,
     }
     let context = Context {
-        staff: staff.frame(),
+        staff: staff.frame(state),
         page,
     };
     html(state, StatusCode::OK, template, context)

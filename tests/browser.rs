@@ -1,0 +1,271 @@
+//! The console in a real browser: headless Chromium (Debian's `chromium` and `chromium-driver`,
+//! installed by `scripts/test.sh`) driven through WebDriver with fantoccini, against the
+//! service's own HTTP server on a local port. Screenshots of each page go to
+//! `target/screenshots/` (1366×768, the office PC's screen).
+
+mod support;
+
+use std::net::TcpListener as StdListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use support::{TestApp, answers_to_review, spawn_app};
+use ventanilla::domain::staff::Role;
+use ventanilla::http::{AppState, router};
+use ventanilla::service::{Clock, Service};
+use ventanilla::staff::accounts;
+
+const PASSWORD: &str = "una clave de prueba larga";
+
+/// `chromedriver` on a free port, killed when dropped.
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    StdListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn start_driver() -> Driver {
+    let port = free_port();
+    let child = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver (Debian's chromium-driver; scripts/test.sh installs it)");
+    // Owned by the guard from here: killed and waited for however the test ends.
+    let driver = Driver { child, port };
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return driver;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("chromedriver did not start listening");
+}
+
+async fn browser(driver: &Driver) -> Client {
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--window-size=1366,768", "--lang=es-MX"],
+        }),
+    );
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+        .expect("a WebDriver session")
+}
+
+/// The service's HTTP server on a free local port; returns its base URL.
+async fn serve(service: Service) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let rules = service.settings.http.clone();
+    let app = router(AppState {
+        service,
+        delivery: Arc::default(),
+        telegram_webhook: None,
+    });
+    tokio::spawn(async move {
+        ventanilla::http::server::run(listener, app, &rules, std::future::pending()).await
+    });
+    base
+}
+
+async fn screenshot(client: &Client, name: &str) {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let png = client.screenshot().await.unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
+    std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+}
+
+/// Takes `user` through the journey to a booked appointment (Thursday 3 December, 09:30).
+async fn booked(app: &TestApp, user: &str, key: &str) {
+    for answer in answers_to_review(key) {
+        app.say(user, &answer).await;
+    }
+    app.say(user, "Enviar solicitud").await;
+    for answer in ["1", "jue 3 dic", "9:30"] {
+        app.say(user, answer).await;
+    }
+}
+
+#[tokio::test]
+async fn a_clerk_logs_in_finds_todays_applicant_and_logs_out() {
+    let app = spawn_app(support::Backend::Sqlite).await;
+    accounts::add_user(
+        &app.service,
+        "ana",
+        Role::Clerk,
+        Some("dgp-cdmx"),
+        Some(PASSWORD),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    booked(&app, "luz", "B123456789").await;
+    // The office opens on the day of the appointment.
+    let mut office_day = app.service.clone();
+    office_day.clock = Clock::Fixed("2026-12-03T09:05:00-06:00".parse().unwrap());
+    let base = serve(office_day).await;
+
+    let driver = start_driver().await;
+    let client = browser(&driver).await;
+    client
+        .goto(&format!("{base}/oficina/agenda"))
+        .await
+        .unwrap();
+    // Without a session the agenda leads to the login form.
+    assert_eq!(
+        client.current_url().await.unwrap().path(),
+        "/oficina/entrar"
+    );
+    assert_eq!(client.title().await.unwrap(), "Entrar \u{b7} Ventanilla");
+    screenshot(&client, "01-login").await;
+
+    // A wrong password is refused with an explanation.
+    let form = client
+        .form(Locator::Css("form[method=post]"))
+        .await
+        .unwrap();
+    form.set_by_name("username", "ana").await.unwrap();
+    form.set_by_name("password", "no es la clave")
+        .await
+        .unwrap();
+    form.submit().await.unwrap();
+    let alert = client.find(Locator::Css("[role=alert]")).await.unwrap();
+    assert!(alert.text().await.unwrap().contains("no son correctos"));
+    screenshot(&client, "02-login-refused").await;
+
+    // With the keyboard: the name is kept, the password typed, Enter submits.
+    let password = client.find(Locator::Id("password")).await.unwrap();
+    password
+        .send_keys(&format!("{PASSWORD}\u{e007}"))
+        .await
+        .unwrap();
+    client
+        .wait()
+        .for_url(&url::Url::parse(&format!("{base}/oficina/agenda")).unwrap())
+        .await
+        .unwrap();
+    let heading = client
+        .find(Locator::Css("h1"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        heading.starts_with("Agenda del jueves 3 de diciembre"),
+        "{heading}"
+    );
+    let table = client
+        .find(Locator::Css("table"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(table.contains("SOL-2026-000001"), "{table}");
+    assert!(
+        table.contains("Luz Mar\u{ed}a P\u{e9}rez G\u{f3}mez"),
+        "{table}"
+    );
+    assert!(table.contains("agendada"), "{table}");
+    screenshot(&client, "03-agenda").await;
+
+    // The next day, then the print view.
+    client
+        .find(Locator::LinkText("D\u{ed}a siguiente \u{2192}"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let body = client
+        .find(Locator::Css("main"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(body.contains("No hay citas este d\u{ed}a"), "{body}");
+    screenshot(&client, "04-next-day").await;
+    for link in ["\u{2190} D\u{ed}a anterior", "Vista para imprimir"] {
+        let found = client.find(Locator::LinkText(link)).await.unwrap();
+        found.click().await.unwrap();
+    }
+    // The print view: the day's table, without the console's header and forms.
+    let printed = client
+        .find(Locator::Css("table"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(printed.contains("SOL-2026-000001"), "{printed}");
+    assert!(
+        client.find(Locator::Css("header")).await.is_err(),
+        "no header to print"
+    );
+    assert!(
+        client.find(Locator::Css("form")).await.is_err(),
+        "no forms to print"
+    );
+    screenshot(&client, "05-print").await;
+    client
+        .find(Locator::LinkText("Volver a la agenda"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    // Logout: back to the login, and the agenda needs a session again.
+    client
+        .find(Locator::Css("form[action='/oficina/salir'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client
+        .wait()
+        .for_url(&url::Url::parse(&format!("{base}/oficina/entrar")).unwrap())
+        .await
+        .unwrap();
+    client
+        .goto(&format!("{base}/oficina/agenda"))
+        .await
+        .unwrap();
+    assert_eq!(
+        client.current_url().await.unwrap().path(),
+        "/oficina/entrar"
+    );
+    client.close().await.unwrap();
+}
