@@ -251,13 +251,13 @@ async fn staff_command(service: &Service, command: StaffCommand) -> anyhow::Resu
             );
             Ok(true)
         }
-        StaffCommand::Checkin { folio } => match staff::checkin(service, &folio).await? {
+        StaffCommand::Checkin { folio } => match staff::checkin(service, None, &folio).await? {
             Ok(folio) => done(serde_json::json!({ "action": "checkin", "folio": folio })),
             Err(refusal) => refused(&folio, refusal),
         },
         StaffCommand::Approve { folio } => {
             let signer = documents::signature::Signer::load(&service.settings.signing_key)?;
-            match staff::approve(service, &signer, &folio).await? {
+            match staff::approve(service, None, &signer, &folio).await? {
                 Ok(issued) => done(serde_json::json!({
                     "action": "approve", "folio": issued.folio, "number": issued.number,
                 })),
@@ -265,7 +265,7 @@ async fn staff_command(service: &Service, command: StaffCommand) -> anyhow::Resu
             }
         }
         StaffCommand::Reject { folio, reason } => {
-            match staff::reject(service, &folio, &reason).await? {
+            match staff::reject(service, None, &folio, &reason).await? {
                 Ok(folio) => done(serde_json::json!({ "action": "reject", "folio": folio })),
                 Err(refusal) => refused(&folio, refusal),
             }

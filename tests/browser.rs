@@ -96,6 +96,13 @@ async fn serve(service: Service) -> String {
     base
 }
 
+/// Clicks the submit button whose text is `text`.
+async fn button(client: &Client, text: &str) {
+    let xpath = format!("//button[normalize-space(.)='{text}']");
+    let found = client.find(Locator::XPath(&xpath)).await.unwrap();
+    found.click().await.unwrap();
+}
+
 async fn screenshot(client: &Client, name: &str) {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
     std::fs::create_dir_all(&dir).unwrap();
@@ -129,6 +136,7 @@ async fn a_clerk_logs_in_finds_todays_applicant_and_logs_out() {
     .unwrap()
     .unwrap();
     booked(&app, "luz", "B123456789").await;
+    ventanilla::documents::signature::Signer::generate(&app.service.settings.signing_key).unwrap();
     // The office opens on the day of the appointment.
     let mut office_day = app.service.clone();
     office_day.clock = Clock::Fixed("2026-12-03T09:05:00-06:00".parse().unwrap());
@@ -198,6 +206,80 @@ async fn a_clerk_logs_in_finds_todays_applicant_and_logs_out() {
     );
     assert!(table.contains("agendada"), "{table}");
     screenshot(&client, "03-agenda").await;
+
+    // The case: search by folio from the header, register the arrival, approve with its
+    // confirmation; the cédula's e-mail is then in the outbox.
+    let search = client.find(Locator::Id("q")).await.unwrap();
+    search.send_keys("sol-2026-000001\u{e007}").await.unwrap();
+    client
+        .wait()
+        .for_url(&url::Url::parse(&format!("{base}/oficina/casos/SOL-2026-000001")).unwrap())
+        .await
+        .unwrap();
+    let main = client
+        .find(Locator::Css("main"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        main.contains("PEGL890909MJCRMS08") && main.contains("agendada"),
+        "{main}"
+    );
+    assert!(
+        main.contains("recibido") && main.contains("enviado"),
+        "the timeline: {main}"
+    );
+    screenshot(&client, "06-case").await;
+    button(&client, "Registrar llegada").await;
+    let status = client.find(Locator::Css("[role=status]")).await.unwrap();
+    assert_eq!(status.text().await.unwrap(), "Llegada registrada.");
+    button(&client, "Aprobar y expedir la c\u{e9}dula").await;
+    assert_eq!(
+        client
+            .find(Locator::Css("h1"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "Aprobar la solicitud SOL-2026-000001"
+    );
+    screenshot(&client, "07-confirm").await;
+    button(&client, "Confirmar y expedir la c\u{e9}dula").await;
+    let status = client.find(Locator::Css("[role=status]")).await.unwrap();
+    let said = status.text().await.unwrap();
+    assert!(said.starts_with("C\u{e9}dula 1 expedida"), "{said}");
+    screenshot(&client, "08-issued").await;
+    let outbox = app.outbox("luz").await;
+    let cedula_mail = outbox.iter().find(|(_, message)| {
+        message
+            .attachments
+            .iter()
+            .any(|a| matches!(a, ventanilla::documents::DocumentRef::Cedula { .. }))
+    });
+    assert!(cedula_mail.is_some(), "the cédula's e-mail is queued");
+    let audit = {
+        let mut reader = app.service.db.reader().await.unwrap();
+        ventanilla::store::audit::by_event(
+            &mut reader.conn(),
+            ventanilla::store::audit::Event::CedulaIssued,
+        )
+        .await
+        .unwrap()
+    };
+    assert!(
+        audit[0].staff_id.is_some(),
+        "the clerk's id is in the audit trail"
+    );
+    client
+        .find(Locator::LinkText("Agenda"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
 
     // The next day, then the print view.
     client

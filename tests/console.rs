@@ -529,3 +529,90 @@ async fn the_user_commands_read_the_password_or_generate_one() {
         assert!(listed.contains("eva\tadmin\ttodas"), "{listed}");
     }
 }
+
+#[tokio::test]
+async fn the_case_page_and_its_actions_over_http() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        add(&app, "ana", Role::Clerk, Some("dgp-cdmx")).await;
+        booked(&app, "luz", "B123456789").await;
+        ventanilla::documents::signature::Signer::generate(&app.service.settings.signing_key)
+            .unwrap();
+        let (_, session) = login(&app.service, "ana", PASSWORD).await;
+        let cookies = [session.unwrap()];
+        let case = get(&app.service, "/oficina/casos/SOL-2026-000001", &cookies).await;
+        assert_eq!(case.status, StatusCode::OK, "{}", case.body);
+        assert!(case.body.contains("PEGL890909MJCRMS08"));
+        let csrf = case.csrf();
+        let post = |uri: &'static str, fields: Vec<(&'static str, String)>| {
+            let service = app.service.clone();
+            let cookies = cookies.clone();
+            async move {
+                let fields: Vec<(&str, &str)> =
+                    fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                call(&service, Method::POST, uri, &cookies, Some(&fields)).await
+            }
+        };
+        // Approving before the arrival is refused with the reason.
+        let early = post(
+            "/oficina/casos/SOL-2026-000001/aprobar",
+            vec![("csrf", csrf.clone())],
+        )
+        .await;
+        assert_eq!(early.status, StatusCode::CONFLICT, "{}", early.body);
+        assert!(early.body.contains("no tiene registrada la asistencia"));
+        // A form without the session's token changes nothing.
+        let forged = post(
+            "/oficina/casos/SOL-2026-000001/llegada",
+            vec![("csrf", "x".into())],
+        )
+        .await;
+        assert_eq!(forged.status, StatusCode::FORBIDDEN);
+        let arrived = post(
+            "/oficina/casos/SOL-2026-000001/llegada",
+            vec![("csrf", csrf.clone())],
+        )
+        .await;
+        assert_eq!(
+            arrived.location.as_deref(),
+            Some("/oficina/casos/SOL-2026-000001?hecho=llegada")
+        );
+        let issued = post(
+            "/oficina/casos/SOL-2026-000001/aprobar",
+            vec![("csrf", csrf.clone())],
+        )
+        .await;
+        assert_eq!(
+            issued.location.as_deref(),
+            Some("/oficina/casos/SOL-2026-000001?hecho=expedida")
+        );
+        let page = get(
+            &app.service,
+            "/oficina/casos/SOL-2026-000001?hecho=expedida",
+            &cookies,
+        )
+        .await;
+        assert!(
+            page.body.contains("C\u{e9}dula 1 expedida"),
+            "{}",
+            page.body
+        );
+        assert!(page.body.contains("cedula_issued") && page.body.contains("(cuenta "));
+        // Search: a folio goes to its case, a CURP lists it.
+        let by_folio = get(&app.service, "/oficina/buscar?q=sol-2026-000001", &cookies).await;
+        assert_eq!(
+            by_folio.location.as_deref(),
+            Some("/oficina/casos/SOL-2026-000001")
+        );
+        let by_curp = get(&app.service, "/oficina/buscar?q=PEGL890909", &cookies).await;
+        assert!(
+            by_curp
+                .body
+                .contains("href=\"/oficina/casos/SOL-2026-000001\""),
+            "{}",
+            by_curp.body
+        );
+        let unknown = get(&app.service, "/oficina/casos/SOL-2026-999999", &cookies).await;
+        assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    }
+}

@@ -86,11 +86,13 @@ async fn issuing_a_cedula_signs_it_delivers_it_by_e_mail_and_it_verifies() {
 
         // Refusals before the applicant came, and for a folio that does not exist.
         assert_eq!(
-            staff::approve(&app.service, &signer, &folio).await.unwrap(),
+            staff::approve(&app.service, None, &signer, &folio)
+                .await
+                .unwrap(),
             Err(Refusal::NotAttended)
         );
         assert_eq!(
-            staff::checkin(&app.service, "SOL-2026-999999")
+            staff::checkin(&app.service, None, "SOL-2026-999999")
                 .await
                 .unwrap(),
             Err(Refusal::UnknownFolio)
@@ -98,25 +100,29 @@ async fn issuing_a_cedula_signs_it_delivers_it_by_e_mail_and_it_verifies() {
         // The clerk may type the folio in lower case.
         let lower = folio.to_lowercase();
         assert_eq!(
-            staff::checkin(&app.service, &lower).await.unwrap(),
+            staff::checkin(&app.service, None, &lower).await.unwrap(),
             Ok(folio.clone())
         );
         assert_eq!(
-            staff::checkin(&app.service, &folio).await.unwrap(),
+            staff::checkin(&app.service, None, &folio).await.unwrap(),
             Err(Refusal::AlreadyAttended)
         );
-        let issued = staff::approve(&app.service, &signer, &folio)
+        let issued = staff::approve(&app.service, None, &signer, &folio)
             .await
             .unwrap()
             .unwrap();
         assert_eq!(issued.number, "00000001");
         assert_eq!(
-            staff::approve(&app.service, &signer, &folio).await.unwrap(),
+            staff::approve(&app.service, None, &signer, &folio)
+                .await
+                .unwrap(),
             Err(Refusal::AlreadyIssued),
             "{backend:?}: never twice"
         );
         assert_eq!(
-            staff::reject(&app.service, &folio, "x").await.unwrap(),
+            staff::reject(&app.service, None, &folio, "x")
+                .await
+                .unwrap(),
             Err(Refusal::AlreadyIssued)
         );
 
@@ -250,20 +256,26 @@ async fn a_rejection_tells_the_applicant_why_and_closes_the_case() {
     let folio = booked(&app, "ana", "ZZ11YY22XX").await;
 
     assert_eq!(
-        staff::reject(&app.service, &folio, "   ").await.unwrap(),
+        staff::reject(&app.service, None, &folio, "   ")
+            .await
+            .unwrap(),
         Err(Refusal::ReasonRequired)
     );
     let reason = "El título no coincide con el programa registrado";
     assert_eq!(
-        staff::reject(&app.service, &folio, reason).await.unwrap(),
+        staff::reject(&app.service, None, &folio, reason)
+            .await
+            .unwrap(),
         Ok(folio.clone())
     );
     assert_eq!(
-        staff::approve(&app.service, &signer, &folio).await.unwrap(),
+        staff::approve(&app.service, None, &signer, &folio)
+            .await
+            .unwrap(),
         Err(Refusal::Rejected)
     );
     assert_eq!(
-        staff::checkin(&app.service, &folio).await.unwrap(),
+        staff::checkin(&app.service, None, &folio).await.unwrap(),
         Err(Refusal::Rejected)
     );
     let told = app.outbox("ana").await;
@@ -426,8 +438,11 @@ async fn the_verification_page_publishes_what_the_registry_does_and_no_more() {
     let app = spawn_app(Backend::Sqlite).await;
     let signer = Signer::generate(&app.service.settings.signing_key).unwrap();
     let folio = booked(&app, "ivan", "PP11YY22XX").await;
-    staff::checkin(&app.service, &folio).await.unwrap().unwrap();
-    staff::approve(&app.service, &signer, &folio)
+    staff::checkin(&app.service, None, &folio)
+        .await
+        .unwrap()
+        .unwrap();
+    staff::approve(&app.service, None, &signer, &folio)
         .await
         .unwrap()
         .unwrap();
@@ -551,8 +566,11 @@ async fn a_genuine_payload_in_a_page_showing_someone_else_does_not_verify() {
     let app = spawn_app(Backend::Sqlite).await;
     let signer = Signer::generate(&app.service.settings.signing_key).unwrap();
     let folio = booked(&app, "luz", "FF11YY22XX").await;
-    staff::checkin(&app.service, &folio).await.unwrap().unwrap();
-    staff::approve(&app.service, &signer, &folio)
+    staff::checkin(&app.service, None, &folio)
+        .await
+        .unwrap()
+        .unwrap();
+    staff::approve(&app.service, None, &signer, &folio)
         .await
         .unwrap()
         .unwrap();
@@ -643,8 +661,11 @@ async fn an_attachment_that_inflates_without_end_is_refused_within_a_cap() {
     let app = spawn_app(Backend::Sqlite).await;
     let signer = Signer::generate(&app.service.settings.signing_key).unwrap();
     let folio = booked(&app, "bomba", "BB11YY22XX").await;
-    staff::checkin(&app.service, &folio).await.unwrap().unwrap();
-    staff::approve(&app.service, &signer, &folio)
+    staff::checkin(&app.service, None, &folio)
+        .await
+        .unwrap()
+        .unwrap();
+    staff::approve(&app.service, None, &signer, &folio)
         .await
         .unwrap()
         .unwrap();
@@ -863,8 +884,11 @@ async fn reenviar_sends_every_document_again() {
     let app = spawn_app(Backend::Sqlite).await;
     let signer = Signer::generate(&app.service.settings.signing_key).unwrap();
     let folio = booked(&app, "pia", "PI11YY22XX").await;
-    staff::checkin(&app.service, &folio).await.unwrap().unwrap();
-    staff::approve(&app.service, &signer, &folio)
+    staff::checkin(&app.service, None, &folio)
+        .await
+        .unwrap()
+        .unwrap();
+    staff::approve(&app.service, None, &signer, &folio)
         .await
         .unwrap()
         .unwrap();

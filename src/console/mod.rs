@@ -5,14 +5,16 @@
 //! - `auth`: login (throttled), logout, the session cookie, the form token (CSRF), and the
 //!   [`Staff`] extractor every page takes (no session: to the login page).
 //! - `agenda`: the day of an office.
+//! - `case`: a case, its timeline and its actions (arrival, approval, rejection); search.
 
 mod agenda;
 mod auth;
+mod case;
 
 use axum::Router;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde::Serialize;
 
 use crate::domain::staff::{Permission, StaffMember};
@@ -29,8 +31,16 @@ pub fn router() -> Router<AppState> {
             get(|| async { Redirect::to("/oficina/agenda") }),
         )
         .route("/oficina/entrar", get(auth::login_page).post(auth::login))
-        .route("/oficina/salir", axum::routing::post(auth::logout))
+        .route("/oficina/salir", post(auth::logout))
         .route("/oficina/agenda", get(agenda::page))
+        .route("/oficina/buscar", get(case::search))
+        .route("/oficina/casos/{folio}", get(case::page))
+        .route("/oficina/casos/{folio}/llegada", post(case::checkin))
+        .route(
+            "/oficina/casos/{folio}/aprobar",
+            get(case::confirm_approve).post(case::approve),
+        )
+        .route("/oficina/casos/{folio}/rechazar", post(case::reject))
 }
 
 /// A request of a staff member with an open session.

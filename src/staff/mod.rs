@@ -16,6 +16,7 @@ use crate::domain::academic::Level;
 use crate::domain::application::ApplicationData;
 use crate::domain::application::Status;
 use crate::domain::cedula::{CADENA_VERSION, CedulaNumber, CedulaPayload};
+use crate::domain::staff::{Permission, StaffMember};
 use crate::service::{Notice, OutgoingMessage, Priority, Service};
 use crate::store::agenda::AgendaRow;
 use crate::store::audit::Event;
@@ -43,6 +44,10 @@ pub enum Refusal {
     AlreadyAttended,
     #[error("a rejection needs a reason")]
     ReasonRequired,
+    #[error("the staff member's role does not allow it")]
+    NotAllowed,
+    #[error("the case belongs to another office")]
+    OtherOffice,
 }
 
 impl Refusal {
@@ -56,6 +61,8 @@ impl Refusal {
             Refusal::NotScheduled => "not_scheduled",
             Refusal::AlreadyAttended => "already_attended",
             Refusal::ReasonRequired => "reason_required",
+            Refusal::NotAllowed => "not_allowed",
+            Refusal::OtherOffice => "other_office",
         }
     }
 }
@@ -83,13 +90,23 @@ async fn find(conn: &mut Conn<'_>, folio: &str) -> anyhow::Result<Result<(Case, 
 }
 
 /// The applicant came to the appointment.
-pub async fn checkin(service: &Service, folio: &str) -> anyhow::Result<Result<String, Refusal>> {
+///
+/// `by` is the staff member acting from the console (their role and office are checked); the
+/// command line acts as the office itself (`None`).
+pub async fn checkin(
+    service: &Service,
+    by: By<'_>,
+    folio: &str,
+) -> anyhow::Result<Result<String, Refusal>> {
     let now = service.clock.now();
     let mut tx = service.db.begin().await?;
     let (case, status) = match find(&mut tx.conn(), folio).await? {
         Ok(found) => found,
         Err(refusal) => return Ok(Err(refusal)),
     };
+    if let Some(refusal) = allowed(service, &mut tx.conn(), by, &case, Permission::Attend).await? {
+        return Ok(Err(refusal));
+    }
     if let Some(refusal) = refuse(status, Status::Scheduled) {
         return Ok(Err(refusal));
     }
@@ -97,6 +114,7 @@ pub async fn checkin(service: &Service, folio: &str) -> anyhow::Result<Result<St
     audit(
         &mut tx.conn(),
         service,
+        by,
         &case,
         Event::CheckedIn,
         serde_json::json!({}),
@@ -118,6 +136,7 @@ pub struct Issued {
 /// and a notice on the applicant's own channel when it is not that e-mail.
 pub async fn approve(
     service: &Service,
+    by: By<'_>,
     signer: &Signer,
     folio: &str,
 ) -> anyhow::Result<Result<Issued, Refusal>> {
@@ -128,6 +147,9 @@ pub async fn approve(
         Ok(found) => found,
         Err(refusal) => return Ok(Err(refusal)),
     };
+    if let Some(refusal) = allowed(service, &mut tx.conn(), by, &case, Permission::Issue).await? {
+        return Ok(Err(refusal));
+    }
     if let Some(refusal) = refuse(status, Status::Attended) {
         return Ok(Err(refusal));
     }
@@ -167,6 +189,7 @@ pub async fn approve(
     audit(
         &mut tx.conn(),
         service,
+        by,
         &case,
         Event::CedulaIssued,
         serde_json::json!({ "number": number_text }),
@@ -199,6 +222,7 @@ pub async fn approve(
 /// Rejects the application; the applicant is told why and what to do next.
 pub async fn reject(
     service: &Service,
+    by: By<'_>,
     folio: &str,
     reason: &str,
 ) -> anyhow::Result<Result<String, Refusal>> {
@@ -212,6 +236,9 @@ pub async fn reject(
         Ok(found) => found,
         Err(refusal) => return Ok(Err(refusal)),
     };
+    if let Some(refusal) = allowed(service, &mut tx.conn(), by, &case, Permission::Issue).await? {
+        return Ok(Err(refusal));
+    }
     if matches!(
         status,
         Status::Issued | Status::Rejected | Status::Withdrawn
@@ -227,6 +254,7 @@ pub async fn reject(
     audit(
         &mut tx.conn(),
         service,
+        by,
         &case,
         Event::Rejected,
         serde_json::json!({}),
@@ -289,20 +317,54 @@ pub async fn paused_mail(service: &Service) -> anyhow::Result<Vec<store::mail::P
 async fn audit(
     conn: &mut Conn<'_>,
     service: &Service,
+    by: By<'_>,
     case: &Case,
     event: Event,
     detail: serde_json::Value,
 ) -> Result<(), sqlx::Error> {
-    store::audit::record(
+    store::audit::record_by_staff(
         conn,
         service.clock.now(),
-        "staff",
+        by.map(|member| member.id),
         Some(case.conversation_id),
         Some(case.id),
         event,
         &detail.to_string(),
     )
     .await
+}
+
+/// Who does an office action: a staff member in the console, or `None` for the command line
+/// (run by whoever operates the service).
+pub type By<'a> = Option<&'a StaffMember>;
+
+/// Why `by` may not act on `case` for `permission`: their role, or another office's case (the
+/// office of its appointment).
+async fn allowed(
+    service: &Service,
+    conn: &mut Conn<'_>,
+    by: By<'_>,
+    case: &Case,
+    permission: Permission,
+) -> anyhow::Result<Option<Refusal>> {
+    let Some(member) = by else {
+        return Ok(None);
+    };
+    let view = store::applications::view(conn, case.id).await?;
+    let office_id = view
+        .as_ref()
+        .and_then(|v| v.appointment.as_ref())
+        .map(|a| a.office_id.clone());
+    let office = office_id
+        .as_deref()
+        .and_then(|id| service.settings.procedure.office(id));
+    if let Some(id) = &office_id
+        && !member.serves(id)
+    {
+        return Ok(Some(Refusal::OtherOffice));
+    }
+    let clerks_issue = office.is_none_or(|o| o.clerks_issue);
+    Ok((!member.role.allows(permission, clerks_issue)).then_some(Refusal::NotAllowed))
 }
 
 /// Queues `reply` on the applicant's own channel and, with a document, an e-mail carrying it to

@@ -68,6 +68,9 @@ pub struct AuditEntry {
     pub application_id: Option<i64>,
     pub event: String,
     pub detail: String,
+    /// The staff member who did it (staff actions from the console).
+    #[sqlx(default)]
+    pub staff_id: Option<i64>,
 }
 
 /// One event to record.
@@ -108,10 +111,36 @@ pub async fn record(
     .map(|_| ()))
 }
 
+/// Records an event done by a staff member (`staff_id`), or by the office's command line
+/// (`None`).
+pub async fn record_by_staff(
+    conn: &mut Conn<'_>,
+    now: DateTime<Utc>,
+    staff_id: Option<i64>,
+    conversation_id: Option<i64>,
+    application_id: Option<i64>,
+    event: Event,
+    detail: &str,
+) -> Result<(), sqlx::Error> {
+    on!(conn, c => sqlx::query(
+        "INSERT INTO audit_events (at, actor, staff_id, conversation_id, application_id, event, detail)
+         VALUES ($1, 'staff', $2, $3, $4, $5, $6)",
+    )
+    .bind(now)
+    .bind(staff_id)
+    .bind(conversation_id)
+    .bind(application_id)
+    .bind(event.as_str())
+    .bind(detail)
+    .execute(c)
+    .await
+    .map(|_| ()))
+}
+
 /// The events of one kind, oldest first (for the office and tests).
 pub async fn by_event(conn: &mut Conn<'_>, event: Event) -> Result<Vec<AuditEntry>, sqlx::Error> {
     on!(conn, c => sqlx::query_as::<_, AuditEntry>(
-        "SELECT id, actor, conversation_id, application_id, event, detail FROM audit_events
+        "SELECT id, actor, conversation_id, application_id, event, detail, staff_id FROM audit_events
          WHERE event = $1 ORDER BY id",
     )
     .bind(event.as_str())
@@ -126,7 +155,7 @@ pub async fn list(
     application_id: Option<i64>,
 ) -> Result<Vec<AuditEntry>, sqlx::Error> {
     on!(conn, c => sqlx::query_as::<_, AuditEntry>(
-        "SELECT id, actor, conversation_id, application_id, event, detail FROM audit_events
+        "SELECT id, actor, conversation_id, application_id, event, detail, staff_id FROM audit_events
          WHERE ($1 IS NOT NULL AND conversation_id = $1) OR ($2 IS NOT NULL AND application_id = $2)
          ORDER BY id",
     )

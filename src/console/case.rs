@@ -1,0 +1,373 @@
+//! A case (`/oficina/casos/FOLIO`): the applicant's data and application, the appointment,
+//! the messages in and out with their delivery status, the audit trail; and its actions:
+//! register the arrival, approve (after a confirmation page: the cédula is issued and e-mailed)
+//! and reject with a reason. Each action is the library function its command calls; a refusal
+//! is said on the page.
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{Refused, Staff, forbidden, forbidden_form, render};
+use crate::conversation::Input;
+use crate::documents::signature::Signer;
+use crate::domain::application::{ApplicationData, Status};
+use crate::domain::staff::Permission;
+use crate::http::AppState;
+use crate::service::OutgoingMessage;
+use crate::staff::{self, Refusal};
+use crate::store;
+
+/// Messages shown on a case's timeline (the newest are the ones that matter at the counter).
+const TIMELINE_LIMIT: i64 = 500;
+
+#[derive(Deserialize)]
+pub struct Done {
+    hecho: Option<String>,
+}
+
+/// One line of the timeline.
+#[derive(Serialize)]
+struct Message {
+    incoming: bool,
+    channel: String,
+    at: DateTime<Utc>,
+    /// What was said: the text typed, a choice, or the first line of our message.
+    text: String,
+    /// Our message's template.
+    template: Option<String>,
+    status: Option<String>,
+    error: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Event {
+    at_id: i64,
+    actor: String,
+    staff_id: Option<i64>,
+    event: String,
+}
+
+/// The values of `console/case.html`.
+#[derive(Serialize)]
+struct CasePage {
+    folio: String,
+    status: Status,
+    data: Option<ApplicationData>,
+    submitted_at: DateTime<Utc>,
+    appointment: Option<Appointment>,
+    cedula: Option<i64>,
+    messages: Vec<Message>,
+    events: Vec<Event>,
+    done: Option<String>,
+    may_issue: bool,
+}
+
+#[derive(Serialize)]
+struct Appointment {
+    day: NaiveDate,
+    slot: String,
+    office: String,
+}
+
+fn message(row: store::cases::TimelineRow) -> Message {
+    let incoming = row.direction == "in";
+    let (text, template) = if incoming {
+        let text = match serde_json::from_str::<Input>(&row.body) {
+            Ok(Input::Text(text) | Input::Choice(text)) => text,
+            Ok(Input::Unsupported(kind)) => format!("({kind})"),
+            Ok(Input::Outcome(_)) | Err(_) => String::new(),
+        };
+        (text, None)
+    } else {
+        match serde_json::from_str::<OutgoingMessage>(&row.body) {
+            Ok(message) => {
+                let first = message.text.lines().find(|l| !l.trim().is_empty());
+                (
+                    first.unwrap_or_default().to_string(),
+                    Some(message.template),
+                )
+            }
+            Err(_) => (String::new(), None),
+        }
+    };
+    Message {
+        incoming,
+        channel: row.channel,
+        at: row.at,
+        text: text.chars().take(200).collect(),
+        template,
+        status: row.status,
+        error: row.last_error,
+    }
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(folio): Path<String>,
+    Query(done): Query<Done>,
+) -> Response {
+    match case_page(&state, &staff, &folio, done.hecho).await {
+        Ok(response) => response,
+        Err(error) => {
+            tracing::error!(error.message = %error, "case page not read");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
+}
+
+async fn case_page(
+    state: &AppState,
+    staff: &Staff,
+    folio: &str,
+    done: Option<String>,
+) -> anyhow::Result<Response> {
+    let service = &state.service;
+    let mut reader = service.db.reader().await?;
+    let mut conn = reader.conn();
+    let folio = folio.trim().to_ascii_uppercase();
+    let Some(case) = store::cases::by_folio(&mut conn, &folio).await? else {
+        let mut response = render(state, staff, "console/not_found.html", &folio);
+        *response.status_mut() = StatusCode::NOT_FOUND;
+        return Ok(response);
+    };
+    let view = store::applications::view(&mut conn, case.id).await?;
+    let procedure = &service.settings.procedure;
+    let appointment = view.as_ref().and_then(|v| v.appointment.as_ref());
+    let office = appointment.and_then(|a| procedure.office(&a.office_id));
+    if let Some(a) = appointment
+        && !staff.member().serves(&a.office_id)
+    {
+        return Ok(forbidden(state, staff, Refused::Office));
+    }
+    let messages = store::cases::timeline(&mut conn, case.conversation_id, TIMELINE_LIMIT)
+        .await?
+        .into_iter()
+        .map(message)
+        .collect();
+    let events = store::audit::list(&mut conn, Some(case.conversation_id), Some(case.id))
+        .await?
+        .into_iter()
+        .map(|e| Event {
+            at_id: e.id,
+            actor: e.actor,
+            staff_id: e.staff_id,
+            event: e.event,
+        })
+        .collect();
+    let clerks_issue = office.is_none_or(|o| o.clerks_issue);
+    let page = CasePage {
+        folio: case.folio,
+        status: case.status,
+        data: serde_json::from_str(&case.data).ok(),
+        submitted_at: case.submitted_at,
+        appointment: appointment.map(|a| Appointment {
+            day: a.day,
+            slot: crate::domain::calendar::clock_time(a.slot),
+            office: office.map_or(a.office_id.clone(), |o| o.name.clone()),
+        }),
+        cedula: view.and_then(|v| v.cedula),
+        messages,
+        events,
+        done,
+        may_issue: staff.member().role.allows(Permission::Issue, clerks_issue),
+    };
+    Ok(render(state, staff, "console/case.html", page))
+}
+
+#[derive(Deserialize)]
+pub struct TokenForm {
+    csrf: String,
+}
+
+#[derive(Deserialize)]
+pub struct RejectForm {
+    csrf: String,
+    #[serde(default)]
+    motivo: String,
+    #[serde(default)]
+    detalle: String,
+}
+
+/// What an action's refusal looks like: 409 with the reason on the page.
+fn refused(state: &AppState, staff: &Staff, folio: &str, refusal: Refusal) -> Response {
+    #[derive(Serialize)]
+    struct Page<'a> {
+        folio: &'a str,
+        kind: &'static str,
+    }
+    let text = state
+        .service
+        .templates
+        .render(
+            "staff/refused.txt",
+            serde_json::json!({ "kind": refusal.key(), "folio": folio }),
+        )
+        .unwrap_or_default();
+    #[derive(Serialize)]
+    struct WithText<'a> {
+        #[serde(flatten)]
+        page: Page<'a>,
+        text: String,
+    }
+    let page = WithText {
+        page: Page {
+            folio,
+            kind: refusal.key(),
+        },
+        text,
+    };
+    let mut response = render(state, staff, "console/refused.html", page);
+    *response.status_mut() = match refusal {
+        Refusal::NotAllowed | Refusal::OtherOffice => StatusCode::FORBIDDEN,
+        Refusal::UnknownFolio => StatusCode::NOT_FOUND,
+        _ => StatusCode::CONFLICT,
+    };
+    response
+}
+
+fn back_to(folio: &str, done: &str) -> Response {
+    Redirect::to(&format!("/oficina/casos/{folio}?hecho={done}")).into_response()
+}
+
+fn failed(error: anyhow::Error) -> Response {
+    tracing::error!(error.message = %error, "console action failed");
+    StatusCode::SERVICE_UNAVAILABLE.into_response()
+}
+
+/// Register the arrival.
+pub async fn checkin(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(folio): Path<String>,
+    Form(form): Form<TokenForm>,
+) -> Response {
+    if !staff.sent(&form.csrf) {
+        return forbidden_form(&state, &staff);
+    }
+    match staff::checkin(&state.service, Some(staff.member()), &folio).await {
+        Ok(Ok(folio)) => back_to(&folio, "llegada"),
+        Ok(Err(refusal)) => refused(&state, &staff, &folio, refusal),
+        Err(error) => failed(error),
+    }
+}
+
+/// The confirmation before issuing.
+pub async fn confirm_approve(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(folio): Path<String>,
+) -> Response {
+    render(
+        &state,
+        &staff,
+        "console/approve.html",
+        serde_json::json!({ "folio": folio }),
+    )
+}
+
+/// Approve: the cédula is issued, signed and e-mailed.
+pub async fn approve(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(folio): Path<String>,
+    Form(form): Form<TokenForm>,
+) -> Response {
+    if !staff.sent(&form.csrf) {
+        return forbidden_form(&state, &staff);
+    }
+    let signer = match Signer::load(&state.service.settings.signing_key) {
+        Ok(signer) => signer,
+        Err(error) => return failed(error),
+    };
+    match staff::approve(&state.service, Some(staff.member()), &signer, &folio).await {
+        Ok(Ok(issued)) => back_to(&issued.folio, "expedida"),
+        Ok(Err(refusal)) => refused(&state, &staff, &folio, refusal),
+        Err(error) => failed(error),
+    }
+}
+
+/// Reject with a reason: one of the common ones, or the clerk's own words (or both).
+pub async fn reject(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(folio): Path<String>,
+    Form(form): Form<RejectForm>,
+) -> Response {
+    if !staff.sent(&form.csrf) {
+        return forbidden_form(&state, &staff);
+    }
+    let reason = [form.motivo.trim(), form.detalle.trim()]
+        .into_iter()
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join(". ");
+    let reason: String = reason.chars().take(500).collect();
+    match staff::reject(&state.service, Some(staff.member()), &folio, &reason).await {
+        Ok(Ok(folio)) => back_to(&folio, "rechazada"),
+        Ok(Err(refusal)) => refused(&state, &staff, &folio, refusal),
+        Err(error) => failed(error),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SearchQuery {
+    q: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Found {
+    folio: String,
+    status: Status,
+    name: String,
+}
+
+/// Search by folio, CURP or name; one exact folio goes straight to its case.
+pub async fn search(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(query): Query<SearchQuery>,
+) -> Response {
+    let text: String = query
+        .q
+        .unwrap_or_default()
+        .trim()
+        .chars()
+        .take(64)
+        .collect();
+    let found = async {
+        let mut reader = state.service.db.reader().await?;
+        let mut conn = reader.conn();
+        if let Some(case) = store::cases::by_folio(&mut conn, &text.to_ascii_uppercase()).await? {
+            return Ok::<_, anyhow::Error>(Err(case.folio));
+        }
+        if text.chars().count() < 3 {
+            return Ok(Ok(Vec::new()));
+        }
+        let cases = store::cases::search(&mut conn, &text, 50).await?;
+        Ok(Ok(cases
+            .into_iter()
+            .map(|case| Found {
+                name: serde_json::from_str::<ApplicationData>(&case.data)
+                    .map(|d| d.name.full_name())
+                    .unwrap_or_default(),
+                folio: case.folio,
+                status: case.status,
+            })
+            .collect()))
+    };
+    match found.await {
+        Ok(Err(folio)) => Redirect::to(&format!("/oficina/casos/{folio}")).into_response(),
+        Ok(Ok(found)) => render(
+            &state,
+            &staff,
+            "console/search.html",
+            serde_json::json!({ "q": text, "found": found }),
+        ),
+        Err(error) => failed(error),
+    }
+}
