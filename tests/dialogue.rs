@@ -784,8 +784,26 @@ fn zz_every_template_was_rendered() {
         )
         .unwrap();
     assert!(summary.contains("SOL-2026-000001"));
+    // The account commands' messages (exercised through the binary in tests/console.rs).
+    for context in [
+        serde_json::json!({ "refused": "bad_name", "name": "Ana" }),
+        serde_json::json!({ "refused": "name_taken", "name": "ana" }),
+        serde_json::json!({ "refused": "no_such_user", "name": "ana" }),
+        serde_json::json!({ "refused": "unknown_office", "name": "ana", "office": "x" }),
+        serde_json::json!({ "refused": "short_password", "name": "ana" }),
+        serde_json::json!({ "refused": "long_password", "name": "ana" }),
+        serde_json::json!({ "refused": "bad_role", "name": "ana" }),
+        serde_json::json!({ "action": "added", "name": "ana", "role": "clerk", "office": null, "password": "p" }),
+        serde_json::json!({ "action": "disabled", "name": "ana" }),
+        serde_json::json!({ "action": "password", "name": "ana", "password": null }),
+        serde_json::json!({ "action": "list", "users": [] }),
+    ] {
+        let text = templates.render("staff/account.txt", &context).unwrap();
+        assert!(!text.trim().is_empty(), "{context}");
+    }
     let mut seen = rendered().lock().unwrap().clone();
     for name in [
+        "staff/account.txt",
         "staff/refused.txt",
         "staff/done.txt",
         "staff/agenda.txt",
