@@ -96,6 +96,13 @@ async fn serve(service: Service) -> String {
     base
 }
 
+/// Waits until the browser is at `base` + `path` (a click's navigation may finish after the
+/// click returns; reading the page before would read the old one).
+async fn arrived(client: &Client, base: &str, path: &str) {
+    let url = url::Url::parse(&format!("{base}{path}")).unwrap();
+    client.wait().for_url(&url).await.unwrap();
+}
+
 /// Clicks the submit button whose text is `text`.
 async fn button(client: &Client, text: &str) {
     let xpath = format!("//button[normalize-space(.)='{text}']");
@@ -166,7 +173,11 @@ async fn a_clerk_logs_in_finds_todays_applicant_and_logs_out() {
         .await
         .unwrap();
     form.submit().await.unwrap();
-    let alert = client.find(Locator::Css("[role=alert]")).await.unwrap();
+    let alert = client
+        .wait()
+        .for_element(Locator::Css("[role=alert]"))
+        .await
+        .unwrap();
     assert!(alert.text().await.unwrap().contains("no son correctos"));
     screenshot(&client, "02-login-refused").await;
 
@@ -233,9 +244,17 @@ async fn a_clerk_logs_in_finds_todays_applicant_and_logs_out() {
     );
     screenshot(&client, "06-case").await;
     button(&client, "Registrar llegada").await;
+    arrived(
+        &client,
+        &base,
+        "/oficina/casos/SOL-2026-000001?hecho=llegada",
+    )
+    .await;
     let status = client.find(Locator::Css("[role=status]")).await.unwrap();
     assert_eq!(status.text().await.unwrap(), "Llegada registrada.");
     button(&client, "Aprobar y expedir la c\u{e9}dula").await;
+    // A GET form without fields leaves an empty query.
+    arrived(&client, &base, "/oficina/casos/SOL-2026-000001/aprobar?").await;
     assert_eq!(
         client
             .find(Locator::Css("h1"))
@@ -248,6 +267,12 @@ async fn a_clerk_logs_in_finds_todays_applicant_and_logs_out() {
     );
     screenshot(&client, "07-confirm").await;
     button(&client, "Confirmar y expedir la c\u{e9}dula").await;
+    arrived(
+        &client,
+        &base,
+        "/oficina/casos/SOL-2026-000001?hecho=expedida",
+    )
+    .await;
     let status = client.find(Locator::Css("[role=status]")).await.unwrap();
     let said = status.text().await.unwrap();
     assert!(said.starts_with("C\u{e9}dula 1 expedida"), "{said}");
@@ -280,6 +305,7 @@ async fn a_clerk_logs_in_finds_todays_applicant_and_logs_out() {
         .click()
         .await
         .unwrap();
+    arrived(&client, &base, "/oficina/agenda").await;
 
     // The next day, then the print view.
     client
@@ -289,6 +315,12 @@ async fn a_clerk_logs_in_finds_todays_applicant_and_logs_out() {
         .click()
         .await
         .unwrap();
+    arrived(
+        &client,
+        &base,
+        "/oficina/agenda?fecha=2026-12-04&oficina=dgp-cdmx",
+    )
+    .await;
     let body = client
         .find(Locator::Css("main"))
         .await
@@ -301,6 +333,13 @@ async fn a_clerk_logs_in_finds_todays_applicant_and_logs_out() {
     for link in ["\u{2190} D\u{ed}a anterior", "Vista para imprimir"] {
         let found = client.find(Locator::LinkText(link)).await.unwrap();
         found.click().await.unwrap();
+        let path = match link {
+            "Vista para imprimir" => {
+                "/oficina/agenda?fecha=2026-12-03&oficina=dgp-cdmx&vista=imprimir"
+            }
+            _ => "/oficina/agenda?fecha=2026-12-03&oficina=dgp-cdmx",
+        };
+        arrived(&client, &base, path).await;
     }
     // The print view: the day's table, without the console's header and forms.
     let printed = client
@@ -327,6 +366,12 @@ async fn a_clerk_logs_in_finds_todays_applicant_and_logs_out() {
         .click()
         .await
         .unwrap();
+    arrived(
+        &client,
+        &base,
+        "/oficina/agenda?fecha=2026-12-03&oficina=dgp-cdmx",
+    )
+    .await;
 
     // Logout: back to the login, and the agenda needs a session again.
     client
