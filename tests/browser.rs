@@ -275,7 +275,7 @@ async fn a_clerk_logs_in_finds_todays_applicant_and_logs_out() {
     .await;
     let status = client.find(Locator::Css("[role=status]")).await.unwrap();
     let said = status.text().await.unwrap();
-    assert!(said.starts_with("C\u{e9}dula 1 expedida"), "{said}");
+    assert!(said.starts_with("C\u{e9}dula 00000001 expedida"), "{said}");
     screenshot(&client, "08-issued").await;
     let outbox = app.outbox("luz").await;
     let cedula_mail = outbox.iter().find(|(_, message)| {

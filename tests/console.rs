@@ -593,9 +593,13 @@ async fn the_case_page_and_its_actions_over_http() {
         )
         .await;
         assert!(
-            page.body.contains("C\u{e9}dula 1 expedida"),
+            page.body.contains("C\u{e9}dula 00000001 expedida"),
             "{}",
             page.body
+        );
+        assert!(
+            page.body.contains("2026-11-30 10:0"),
+            "times in the office's zone"
         );
         assert!(page.body.contains("cedula_issued") && page.body.contains("(cuenta "));
         // Search: a folio goes to its case, a CURP lists it.

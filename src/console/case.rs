@@ -34,7 +34,8 @@ pub struct Done {
 struct Message {
     incoming: bool,
     channel: String,
-    at: DateTime<Utc>,
+    /// In the office's zone: "2026-12-03 09:31".
+    at: String,
     /// What was said: the text typed, a choice, or the first line of our message.
     text: String,
     /// Our message's template.
@@ -57,9 +58,11 @@ struct CasePage {
     folio: String,
     status: Status,
     data: Option<ApplicationData>,
-    submitted_at: DateTime<Utc>,
+    /// In the office's zone.
+    submitted_at: String,
     appointment: Option<Appointment>,
-    cedula: Option<i64>,
+    /// The cédula's number as printed (eight digits).
+    cedula: Option<String>,
     messages: Vec<Message>,
     events: Vec<Event>,
     done: Option<String>,
@@ -73,7 +76,12 @@ struct Appointment {
     office: String,
 }
 
-fn message(row: store::cases::TimelineRow) -> Message {
+/// An instant as the office reads it: its zone's date and time to the minute.
+fn local(at: DateTime<Utc>, zone: chrono_tz::Tz) -> String {
+    at.with_timezone(&zone).format("%Y-%m-%d %H:%M").to_string()
+}
+
+fn message(row: store::cases::TimelineRow, zone: chrono_tz::Tz) -> Message {
     let incoming = row.direction == "in";
     let (text, template) = if incoming {
         let text = match serde_json::from_str::<Input>(&row.body) {
@@ -97,7 +105,7 @@ fn message(row: store::cases::TimelineRow) -> Message {
     Message {
         incoming,
         channel: row.channel,
-        at: row.at,
+        at: local(row.at, zone),
         text: text.chars().take(200).collect(),
         template,
         status: row.status,
@@ -144,10 +152,11 @@ async fn case_page(
     {
         return Ok(forbidden(state, staff, Refused::Office));
     }
+    let zone = office.map_or_else(|| procedure.zone(), |o| o.zone());
     let messages = store::cases::timeline(&mut conn, case.conversation_id, TIMELINE_LIMIT)
         .await?
         .into_iter()
-        .map(message)
+        .map(|row| message(row, zone))
         .collect();
     let events = store::audit::list(&mut conn, Some(case.conversation_id), Some(case.id))
         .await?
@@ -164,13 +173,13 @@ async fn case_page(
         folio: case.folio,
         status: case.status,
         data: serde_json::from_str(&case.data).ok(),
-        submitted_at: case.submitted_at,
+        submitted_at: local(case.submitted_at, zone),
         appointment: appointment.map(|a| Appointment {
             day: a.day,
             slot: crate::domain::calendar::clock_time(a.slot),
             office: office.map_or(a.office_id.clone(), |o| o.name.clone()),
         }),
-        cedula: view.and_then(|v| v.cedula),
+        cedula: view.and_then(|v| v.cedula).map(|n| format!("{n:08}")),
         messages,
         events,
         done,
