@@ -252,6 +252,25 @@ async fn a_clerk_logs_in_finds_todays_applicant_and_logs_out() {
     .await;
     let status = client.find(Locator::Css("[role=status]")).await.unwrap();
     assert_eq!(status.text().await.unwrap(), "Llegada registrada.");
+    // Today's page now counts her as arrived and waiting for a decision.
+    client.goto(&format!("{base}/oficina/hoy")).await.unwrap();
+    let waiting = client
+        .find(Locator::Css("main"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(waiting.contains("SOL-2026-000001"), "{waiting}");
+    screenshot(&client, "06b-today").await;
+    client
+        .find(Locator::LinkText("SOL-2026-000001"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    arrived(&client, &base, "/oficina/casos/SOL-2026-000001").await;
     button(&client, "Aprobar y expedir la c\u{e9}dula").await;
     // A GET form without fields leaves an empty query.
     arrived(&client, &base, "/oficina/casos/SOL-2026-000001/aprobar?").await;

@@ -602,6 +602,16 @@ async fn the_case_page_and_its_actions_over_http() {
             "times in the office's zone"
         );
         assert!(page.body.contains("cedula_issued") && page.body.contains("(cuenta "));
+        // Today's page (the office's day is Monday 30 November here: no appointment today),
+        // and nobody waits for a decision once the cédula is issued.
+        let today = get(&app.service, "/oficina/hoy", &cookies).await;
+        assert_eq!(today.status, StatusCode::OK, "{}", today.body);
+        assert!(
+            today.body.contains("<h1>Hoy, lunes 30 de noviembre"),
+            "{}",
+            today.body
+        );
+        assert!(today.body.contains("Nadie espera una decisi\u{f3}n"));
         // Search: a folio goes to its case, a CURP lists it.
         let by_folio = get(&app.service, "/oficina/buscar?q=sol-2026-000001", &cookies).await;
         assert_eq!(

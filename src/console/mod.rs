@@ -6,10 +6,12 @@
 //!   [`Staff`] extractor every page takes (no session: to the login page).
 //! - `agenda`: the day of an office.
 //! - `case`: a case, its timeline and its actions (arrival, approval, rejection); search.
+//! - `today`: the day's numbers, who waits for a decision, messages in trouble.
 
 mod agenda;
 mod auth;
 mod case;
+mod today;
 
 use axum::Router;
 use axum::http::{StatusCode, header};
@@ -33,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .route("/oficina/entrar", get(auth::login_page).post(auth::login))
         .route("/oficina/salir", post(auth::logout))
         .route("/oficina/agenda", get(agenda::page))
+        .route("/oficina/hoy", get(today::page))
         .route("/oficina/buscar", get(case::search))
         .route("/oficina/casos/{folio}", get(case::page))
         .route("/oficina/casos/{folio}/llegada", post(case::checkin))

@@ -288,8 +288,39 @@ pub async fn agenda(
 ) -> anyhow::Result<Vec<AgendaEntry>> {
     let mut reader = service.db.reader().await?;
     let rows: Vec<AgendaRow> = store::agenda::agenda(&mut reader.conn(), day, office).await?;
-    Ok(rows
-        .into_iter()
+    Ok(entries(rows))
+}
+
+/// The applications of `office` that came and wait for approval or rejection.
+pub async fn awaiting_decision(
+    service: &Service,
+    office: &str,
+) -> anyhow::Result<Vec<AgendaEntry>> {
+    let mut reader = service.db.reader().await?;
+    let rows = store::agenda::awaiting_decision(&mut reader.conn(), office).await?;
+    Ok(entries(rows))
+}
+
+/// The day's outbox as the office watches it: messages that failed for good, and messages
+/// paused because their address bounced.
+pub async fn troubled_messages(service: &Service) -> anyhow::Result<(i64, i64)> {
+    let mut reader = service.db.reader().await?;
+    let counts = store::outbox::counts(&mut reader.conn()).await?;
+    let of = |status| {
+        counts
+            .iter()
+            .filter(|c| c.status == status)
+            .map(|c| c.count)
+            .sum::<i64>()
+    };
+    Ok((
+        of(store::outbox::Status::Failed),
+        of(store::outbox::Status::Paused),
+    ))
+}
+
+fn entries(rows: Vec<AgendaRow>) -> Vec<AgendaEntry> {
+    rows.into_iter()
         .map(|row| {
             let data: Option<ApplicationData> = serde_json::from_str(&row.data).ok();
             AgendaEntry {
@@ -304,7 +335,7 @@ pub async fn agenda(
                 level: data.map(|d| d.academic.level),
             }
         })
-        .collect())
+        .collect()
 }
 
 /// Addresses whose mail is paused by a bounce, with the reason: the office sees who is not

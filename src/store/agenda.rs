@@ -34,3 +34,20 @@ pub async fn agenda(
     .fetch_all(c)
     .await)
 }
+
+/// Applications that came to their appointment at `office_id` and wait for the office's
+/// decision (approve or reject), oldest first.
+pub async fn awaiting_decision(
+    conn: &mut Conn<'_>,
+    office_id: &str,
+) -> Result<Vec<AgendaRow>, sqlx::Error> {
+    on!(conn, c => sqlx::query_as::<_, AgendaRow>(
+        "SELECT p.slot, p.office_id, a.folio, a.status, a.data
+         FROM applications a JOIN appointments p ON p.application_id = a.id
+         WHERE a.status = 'attended' AND p.status = 'active' AND p.office_id = $1
+         ORDER BY p.day, p.slot, a.folio",
+    )
+    .bind(office_id)
+    .fetch_all(c)
+    .await)
+}
