@@ -202,34 +202,22 @@ pub struct RejectForm {
     detalle: String,
 }
 
-/// What an action's refusal looks like: 409 with the reason on the page.
+/// What an action's refusal looks like: 409 (403, 404) with the reason on the page.
 fn refused(state: &AppState, staff: &Staff, folio: &str, refusal: Refusal) -> Response {
     #[derive(Serialize)]
     struct Page<'a> {
         folio: &'a str,
         kind: &'static str,
+        text: String,
     }
+    let kind = refusal.key();
+    let context = serde_json::json!({ "kind": kind, "folio": folio });
     let text = state
         .service
         .templates
-        .render(
-            "staff/refused.txt",
-            serde_json::json!({ "kind": refusal.key(), "folio": folio }),
-        )
+        .render("staff/refused.txt", context)
         .unwrap_or_default();
-    #[derive(Serialize)]
-    struct WithText<'a> {
-        #[serde(flatten)]
-        page: Page<'a>,
-        text: String,
-    }
-    let page = WithText {
-        page: Page {
-            folio,
-            kind: refusal.key(),
-        },
-        text,
-    };
+    let page = Page { folio, kind, text };
     let mut response = render(state, staff, "console/refused.html", page);
     *response.status_mut() = match refusal {
         Refusal::NotAllowed | Refusal::OtherOffice => StatusCode::FORBIDDEN,
@@ -237,6 +225,21 @@ fn refused(state: &AppState, staff: &Staff, folio: &str, refusal: Refusal) -> Re
         _ => StatusCode::CONFLICT,
     };
     response
+}
+
+/// An action's answer: back to the case saying what was `done`, or the refusal, or 503.
+fn answer(
+    state: &AppState,
+    staff: &Staff,
+    folio: &str,
+    done: &str,
+    result: anyhow::Result<Result<String, Refusal>>,
+) -> Response {
+    match result {
+        Ok(Ok(folio)) => back_to(&folio, done),
+        Ok(Err(refusal)) => refused(state, staff, folio, refusal),
+        Err(error) => failed(error),
+    }
 }
 
 fn back_to(folio: &str, done: &str) -> Response {
@@ -258,11 +261,8 @@ pub async fn checkin(
     if !staff.sent(&form.csrf) {
         return forbidden_form(&state, &staff);
     }
-    match staff::checkin(&state.service, Some(staff.member()), &folio).await {
-        Ok(Ok(folio)) => back_to(&folio, "llegada"),
-        Ok(Err(refusal)) => refused(&state, &staff, &folio, refusal),
-        Err(error) => failed(error),
-    }
+    let result = staff::checkin(&state.service, Some(staff.member()), &folio).await;
+    answer(&state, &staff, &folio, "llegada", result)
 }
 
 /// The confirmation before issuing.
@@ -293,11 +293,9 @@ pub async fn approve(
         Ok(signer) => signer,
         Err(error) => return failed(error),
     };
-    match staff::approve(&state.service, Some(staff.member()), &signer, &folio).await {
-        Ok(Ok(issued)) => back_to(&issued.folio, "expedida"),
-        Ok(Err(refusal)) => refused(&state, &staff, &folio, refusal),
-        Err(error) => failed(error),
-    }
+    let result = staff::approve(&state.service, Some(staff.member()), &signer, &folio).await;
+    let result = result.map(|done| done.map(|issued| issued.folio));
+    answer(&state, &staff, &folio, "expedida", result)
 }
 
 /// Reject with a reason: one of the common ones, or the clerk's own words (or both).
@@ -316,11 +314,8 @@ pub async fn reject(
         .collect::<Vec<_>>()
         .join(". ");
     let reason: String = reason.chars().take(500).collect();
-    match staff::reject(&state.service, Some(staff.member()), &folio, &reason).await {
-        Ok(Ok(folio)) => back_to(&folio, "rechazada"),
-        Ok(Err(refusal)) => refused(&state, &staff, &folio, refusal),
-        Err(error) => failed(error),
-    }
+    let result = staff::reject(&state.service, Some(staff.member()), &folio, &reason).await;
+    answer(&state, &staff, &folio, "rechazada", result)
 }
 
 #[derive(Deserialize)]

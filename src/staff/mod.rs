@@ -80,11 +80,21 @@ fn refuse(status: Status, wanted: Status) -> Option<Refusal> {
     }
 }
 
-async fn find(conn: &mut Conn<'_>, folio: &str) -> anyhow::Result<Result<(Case, Status), Refusal>> {
+/// The case of `folio` with its status, when `by` may act on it for `permission`.
+async fn find(
+    service: &Service,
+    conn: &mut Conn<'_>,
+    by: By<'_>,
+    folio: &str,
+    permission: Permission,
+) -> anyhow::Result<Result<(Case, Status), Refusal>> {
     let folio = folio.trim().to_ascii_uppercase();
     let Some(case) = store::cases::by_folio(conn, &folio).await? else {
         return Ok(Err(Refusal::UnknownFolio));
     };
+    if let Some(refusal) = allowed(service, conn, by, &case, permission).await? {
+        return Ok(Err(refusal));
+    }
     let status = case.status;
     Ok(Ok((case, status)))
 }
@@ -100,13 +110,11 @@ pub async fn checkin(
 ) -> anyhow::Result<Result<String, Refusal>> {
     let now = service.clock.now();
     let mut tx = service.db.begin().await?;
-    let (case, status) = match find(&mut tx.conn(), folio).await? {
+    let found = find(service, &mut tx.conn(), by, folio, Permission::Attend).await?;
+    let (case, status) = match found {
         Ok(found) => found,
         Err(refusal) => return Ok(Err(refusal)),
     };
-    if let Some(refusal) = allowed(service, &mut tx.conn(), by, &case, Permission::Attend).await? {
-        return Ok(Err(refusal));
-    }
     if let Some(refusal) = refuse(status, Status::Scheduled) {
         return Ok(Err(refusal));
     }
@@ -143,13 +151,11 @@ pub async fn approve(
     let now = service.clock.now();
     let issued_at = now.with_nanosecond(0).unwrap_or(now);
     let mut tx = service.db.begin().await?;
-    let (case, status) = match find(&mut tx.conn(), folio).await? {
+    let found = find(service, &mut tx.conn(), by, folio, Permission::Issue).await?;
+    let (case, status) = match found {
         Ok(found) => found,
         Err(refusal) => return Ok(Err(refusal)),
     };
-    if let Some(refusal) = allowed(service, &mut tx.conn(), by, &case, Permission::Issue).await? {
-        return Ok(Err(refusal));
-    }
     if let Some(refusal) = refuse(status, Status::Attended) {
         return Ok(Err(refusal));
     }
@@ -232,13 +238,11 @@ pub async fn reject(
     }
     let now = service.clock.now();
     let mut tx = service.db.begin().await?;
-    let (case, status) = match find(&mut tx.conn(), folio).await? {
+    let found = find(service, &mut tx.conn(), by, folio, Permission::Issue).await?;
+    let (case, status) = match found {
         Ok(found) => found,
         Err(refusal) => return Ok(Err(refusal)),
     };
-    if let Some(refusal) = allowed(service, &mut tx.conn(), by, &case, Permission::Issue).await? {
-        return Ok(Err(refusal));
-    }
     if matches!(
         status,
         Status::Issued | Status::Rejected | Status::Withdrawn
