@@ -86,6 +86,62 @@ enum StaffCommand {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// An office's calendar: hours, days of their own capacity, closures ahead.
+    Calendar { office: String },
+    /// Change an office's opening days, hours, slot length or daily capacity (what is not
+    /// given stays); refused, with the appointments concerned, when one would be left out.
+    Hours {
+        office: String,
+        /// Opening days, e.g. Mon,Tue,Wed,Thu,Fri.
+        #[arg(long, value_delimiter = ',')]
+        days: Option<Vec<chrono::Weekday>>,
+        /// Opening time, HH:MM.
+        #[arg(long)]
+        opens: Option<String>,
+        /// Closing time, HH:MM.
+        #[arg(long)]
+        closes: Option<String>,
+        /// Slot length in minutes.
+        #[arg(long)]
+        slot_minutes: Option<u32>,
+        /// Seats per day.
+        #[arg(long)]
+        capacity: Option<u32>,
+    },
+    /// Give one day its own capacity (or, with --reset, the office's again).
+    DayCapacity {
+        office: String,
+        date: chrono::NaiveDate,
+        #[arg(long, required_unless_present = "reset")]
+        capacity: Option<u32>,
+        #[arg(long)]
+        reset: bool,
+    },
+    /// Close an office from one day to another: each appointment is moved to the first free
+    /// day after and the applicant told. With --preview, only list the appointments met.
+    Close {
+        office: String,
+        #[arg(long)]
+        from: chrono::NaiveDate,
+        /// The last closed day (the first one when omitted).
+        #[arg(long)]
+        to: Option<chrono::NaiveDate>,
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        preview: bool,
+    },
+    /// What a closure did: who was moved where, who was told, whose notice failed.
+    Closure { id: i64 },
+    /// Move an applicant's appointment to another day and time (they are told).
+    Reschedule {
+        folio: String,
+        #[arg(long)]
+        date: chrono::NaiveDate,
+        /// HH:MM, one of the office's slots.
+        #[arg(long)]
+        time: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -271,6 +327,23 @@ async fn staff_command(service: &Service, command: StaffCommand) -> anyhow::Resu
             }
         }
         StaffCommand::User { command } => user_command(service, command).await,
+        StaffCommand::Reschedule { folio, date, time } => {
+            let Some(slot) = parse_time(&time) else {
+                return refused(&folio, staff::Refusal::NotBookable);
+            };
+            match staff::calendar::reschedule(service, None, &folio, date, slot).await? {
+                Ok(moved) => done(serde_json::json!({
+                    "action": "reschedule", "folio": moved.folio, "day": moved.day,
+                    "slot": moved.slot,
+                })),
+                Err(refusal) => refused(&folio, refusal),
+            }
+        }
+        StaffCommand::Calendar { .. }
+        | StaffCommand::Hours { .. }
+        | StaffCommand::DayCapacity { .. }
+        | StaffCommand::Close { .. }
+        | StaffCommand::Closure { .. } => calendar_command(service, command).await,
         StaffCommand::Keygen => {
             let path = &service.settings.signing_key;
             let signer = documents::signature::Signer::generate(path)?;
@@ -281,6 +354,136 @@ async fn staff_command(service: &Service, command: StaffCommand) -> anyhow::Resu
             }))
         }
     }
+}
+
+fn parse_time(text: &str) -> Option<chrono::NaiveTime> {
+    chrono::NaiveTime::parse_from_str(text.trim(), "%H:%M").ok()
+}
+
+/// The calendar commands: what they did, or why not (with the appointments concerned).
+async fn calendar_command(service: &Service, command: StaffCommand) -> anyhow::Result<bool> {
+    use ventanilla::staff::calendar::{self, ClosureRequest};
+    let templates = &service.templates;
+    let refused = |refused: calendar::Refused| -> anyhow::Result<bool> {
+        let text = templates.render("staff/calendar_refused.txt", &refused)?;
+        eprint!("{text}");
+        Ok(false)
+    };
+    let show = |context: serde_json::Value| -> anyhow::Result<bool> {
+        print!("{}", templates.render("staff/calendar.txt", context)?);
+        Ok(true)
+    };
+    let outcome = match command {
+        StaffCommand::Calendar { office } => {
+            let Some(calendar) = calendar::calendar(service, &office).await? else {
+                return refused(calendar::Refused::UnknownOffice);
+            };
+            return show(serde_json::json!({
+                "action": "show",
+                "office": calendar.office.id,
+                "hours": calendar.office.hours(),
+                "days": calendar.office.exceptions.capacity,
+                "closures": calendar.closures.iter().map(|c| serde_json::json!({
+                    "id": c.id, "first": c.first_day, "last": c.last_day, "reason": c.reason,
+                })).collect::<Vec<_>>(),
+            }));
+        }
+        StaffCommand::Hours {
+            office,
+            days,
+            opens,
+            closes,
+            slot_minutes,
+            capacity,
+        } => {
+            let Some(calendar) = calendar::calendar(service, &office).await? else {
+                return refused(calendar::Refused::UnknownOffice);
+            };
+            let mut hours = calendar.office.hours();
+            let time = |text: Option<String>, current| match text {
+                None => Ok(current),
+                Some(text) => parse_time(&text).ok_or_else(|| anyhow::anyhow!("{text}: HH:MM")),
+            };
+            hours.opening_days = days.unwrap_or(hours.opening_days);
+            hours.opens_at = time(opens, hours.opens_at)?;
+            hours.closes_at = time(closes, hours.closes_at)?;
+            hours.slot_minutes = slot_minutes.unwrap_or(hours.slot_minutes);
+            hours.daily_capacity = capacity.unwrap_or(hours.daily_capacity);
+            calendar::set_hours(service, None, &office, &hours)
+                .await?
+                .map(
+                    |()| serde_json::json!({ "action": "hours", "office": office, "hours": hours }),
+                )
+        }
+        StaffCommand::DayCapacity {
+            office,
+            date,
+            capacity,
+            reset,
+        } => {
+            let capacity = if reset { None } else { capacity };
+            calendar::set_day_capacity(service, None, &office, date, capacity)
+                .await?
+                .map(|()| {
+                    serde_json::json!({
+                        "action": "day", "office": office, "day": date, "capacity": capacity,
+                    })
+                })
+        }
+        StaffCommand::Close {
+            office,
+            from,
+            to,
+            reason,
+            preview,
+        } => {
+            let request = ClosureRequest {
+                office_id: &office,
+                first: from,
+                last: to.unwrap_or(from),
+                reason: &reason,
+            };
+            if preview {
+                calendar::closure_preview(service, None, &request).await?.map(|rows| {
+                    serde_json::json!({ "action": "preview", "office": office, "rows": rows })
+                })
+            } else {
+                match calendar::close(service, None, &request).await? {
+                    Ok(id) => return closure_report(service, id).await,
+                    Err(refusal) => Err(refusal),
+                }
+            }
+        }
+        StaffCommand::Closure { id } => return closure_report(service, id).await,
+        _ => unreachable!("only calendar commands come here"),
+    };
+    match outcome {
+        Ok(context) => show(context),
+        Err(refusal) => refused(refusal),
+    }
+}
+
+async fn closure_report(service: &Service, id: i64) -> anyhow::Result<bool> {
+    let Some(report) = ventanilla::staff::calendar::closure_report(service, id).await? else {
+        anyhow::bail!("no closure has id {id}");
+    };
+    let closure = &report.closure;
+    print!(
+        "{}",
+        service.templates.render(
+            "staff/calendar.txt",
+            serde_json::json!({
+                "action": "closure",
+                "id": closure.id,
+                "office": closure.office_id,
+                "first": closure.first_day,
+                "last": closure.last_day,
+                "reason": closure.reason,
+                "moves": report.moves,
+            }),
+        )?
+    );
+    Ok(true)
 }
 
 /// The password given on stdin (its first line), or `None` to generate one (nothing given, or

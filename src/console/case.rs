@@ -67,6 +67,8 @@ struct CasePage {
     events: Vec<Event>,
     done: Option<String>,
     may_issue: bool,
+    /// Supervisors may move the appointment for the applicant.
+    may_reschedule: bool,
 }
 
 #[derive(Serialize)]
@@ -184,6 +186,7 @@ async fn case_page(
         events,
         done,
         may_issue: staff.member().role.allows(Permission::Issue, clerks_issue),
+        may_reschedule: staff.member().role.allows(Permission::Supervise, false),
     };
     Ok(render(state, staff, "console/case.html", page))
 }
@@ -246,7 +249,7 @@ fn back_to(folio: &str, done: &str) -> Response {
     Redirect::to(&format!("/oficina/casos/{folio}?hecho={done}")).into_response()
 }
 
-fn failed(error: anyhow::Error) -> Response {
+pub(super) fn failed(error: anyhow::Error) -> Response {
     tracing::error!(error.message = %error, "console action failed");
     StatusCode::SERVICE_UNAVAILABLE.into_response()
 }
@@ -316,6 +319,35 @@ pub async fn reject(
     let reason: String = reason.chars().take(500).collect();
     let result = staff::reject(&state.service, Some(staff.member()), &folio, &reason).await;
     answer(&state, &staff, &folio, "rechazada", result)
+}
+
+#[derive(Deserialize)]
+pub struct RescheduleForm {
+    csrf: String,
+    fecha: String,
+    hora: String,
+}
+
+/// Move the appointment for the applicant (supervisors): they are told on their channel.
+pub async fn reschedule(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(folio): Path<String>,
+    Form(form): Form<RescheduleForm>,
+) -> Response {
+    if !staff.sent(&form.csrf) {
+        return forbidden_form(&state, &staff);
+    }
+    let day = NaiveDate::parse_from_str(form.fecha.trim(), "%Y-%m-%d");
+    let slot = chrono::NaiveTime::parse_from_str(form.hora.trim(), "%H:%M");
+    let (Ok(day), Ok(slot)) = (day, slot) else {
+        return refused(&state, &staff, &folio, Refusal::NotBookable);
+    };
+    let member = Some(staff.member());
+    let result = crate::staff::calendar::reschedule(&state.service, member, &folio, day, slot)
+        .await
+        .map(|done| done.map(|moved| moved.folio));
+    answer(&state, &staff, &folio, "reprogramada", result)
 }
 
 #[derive(Deserialize)]

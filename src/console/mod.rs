@@ -7,9 +7,11 @@
 //! - `agenda`: the day of an office.
 //! - `case`: a case, its timeline and its actions (arrival, approval, rejection); search.
 //! - `today`: the day's numbers, who waits for a decision, messages in trouble.
+//! - `calendar`: an office's hours and capacity, one day's capacity, closures (supervisors).
 
 mod agenda;
 mod auth;
+mod calendar;
 mod case;
 mod today;
 
@@ -44,6 +46,13 @@ pub fn router() -> Router<AppState> {
             get(case::confirm_approve).post(case::approve),
         )
         .route("/oficina/casos/{folio}/rechazar", post(case::reject))
+        .route("/oficina/casos/{folio}/reprogramar", post(case::reschedule))
+        .route("/oficina/capacidad", get(calendar::page))
+        .route("/oficina/capacidad/horario", post(calendar::set_hours))
+        .route("/oficina/capacidad/dia", post(calendar::set_day))
+        .route("/oficina/cierres", post(calendar::preview))
+        .route("/oficina/cierres/confirmar", post(calendar::confirm))
+        .route("/oficina/cierres/{id}", get(calendar::report))
 }
 
 /// A request of a staff member with an open session.

@@ -74,7 +74,7 @@ fn cancel(state: &State, ctx: &Context<'_>) -> Outcome {
             vec![Reply::new("nothing_changed")],
             ctx,
         ),
-        State::Tracking(_) => match ctx.application.as_ref() {
+        State::Tracking(_) | State::Moved(_) => match ctx.application.as_ref() {
             Some(v) if v.status.is_open() && v.appointment.is_some() => {
                 confirm(state, Confirmable::CancelAppointment, ctx)
             }

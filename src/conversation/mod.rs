@@ -44,6 +44,7 @@ use reply::Reply;
 use state::State;
 
 pub use step::step;
+pub use steps::moved::office_moved;
 
 /// What arrived from the applicant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -33,6 +33,7 @@ pub(super) enum Action {
     OtherDay,
     Book,
     Reschedule,
+    KeepAppointment,
     CancelAppointment,
     Withdraw,
 }
@@ -62,6 +63,7 @@ impl Action {
             Action::OtherDay => "other_day",
             Action::Book => "book",
             Action::Reschedule => "reschedule",
+            Action::KeepAppointment => "keep_appointment",
             Action::CancelAppointment => "cancel_appointment",
             Action::Withdraw => "withdraw",
         }
@@ -91,6 +93,7 @@ impl Action {
             Action::OtherDay => "choice.other_day",
             Action::Book => "choice.book",
             Action::Reschedule => "choice.reschedule",
+            Action::KeepAppointment => "choice.keep_appointment",
             Action::CancelAppointment => "choice.cancel_appointment",
             Action::Withdraw => "choice.withdraw",
         }

@@ -39,6 +39,8 @@ pub enum State {
     ChoosingSlot(ChoosingSlot),
     /// Following a submitted application (with or without an appointment; the store knows).
     Tracking(Tracking),
+    /// The office moved the appointment; keeping it or choosing another day.
+    Moved(Moved),
     /// A yes/no confirmation before something that cannot be undone.
     Confirming(Confirming),
     /// The conversation ended (consent declined, draft abandoned, application withdrawn).
@@ -97,6 +99,13 @@ pub struct Tracking {
     pub app: AppRef,
 }
 
+/// The office moved the appointment (it closed that day, or rescheduled for the applicant):
+/// the applicant keeps the new one or chooses another day.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Moved {
+    pub app: AppRef,
+}
+
 /// Asking yes or no before `action`; `resume` is where the conversation goes back to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Confirming {
@@ -128,6 +137,7 @@ into_state!(
     ChoosingDay,
     ChoosingSlot,
     Tracking,
+    Moved,
     Confirming,
     Closed
 );
@@ -307,7 +317,8 @@ impl State {
             State::ChoosingOffice(ChoosingOffice { app, .. })
             | State::ChoosingDay(ChoosingDay { app, .. })
             | State::ChoosingSlot(ChoosingSlot { app, .. })
-            | State::Tracking(Tracking { app }) => Some(app),
+            | State::Tracking(Tracking { app })
+            | State::Moved(Moved { app }) => Some(app),
             State::Closed(Closed { app }) => app.as_ref(),
             State::Confirming(Confirming { resume, .. }) => resume.app(),
             _ => None,
@@ -345,6 +356,7 @@ impl State {
             State::ChoosingDay(_) => "choosing_day",
             State::ChoosingSlot(_) => "choosing_slot",
             State::Tracking(_) => "tracking",
+            State::Moved(_) => "moved",
             State::Confirming(_) => "confirming",
             State::Closed(_) => "closed",
         }
@@ -356,7 +368,8 @@ impl State {
             State::ChoosingOffice(_)
             | State::ChoosingDay(_)
             | State::ChoosingSlot(_)
-            | State::Tracking(_) => true,
+            | State::Tracking(_)
+            | State::Moved(_) => true,
             State::Confirming(Confirming { resume, .. }) => resume.needs_availability(),
             _ => false,
         }

@@ -32,6 +32,7 @@ pub fn step(state: &State, input: &Input, ctx: &Context<'_>) -> Outcome {
         State::ChoosingDay(s) => s.on_text(&text, ctx),
         State::ChoosingSlot(s) => s.on_text(&text, ctx),
         State::Tracking(s) => s.on_text(&text, ctx),
+        State::Moved(s) => s.on_text(&text, ctx),
         State::Confirming(s) => s.on_text(&text, ctx),
     }
 }

@@ -3,7 +3,7 @@
 //! are not; the first is a number of business days after payment; the window is bounded).
 //! Seats themselves are counted in the database (see `store::appointments`).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc, Weekday};
 use chrono_tz::Tz;
@@ -35,6 +35,87 @@ pub struct Office {
     /// we adopt: they may).
     #[serde(default = "clerks_issue_by_default")]
     pub clerks_issue: bool,
+    /// Days the office closed or gave another capacity (from the store, not the settings).
+    #[serde(skip)]
+    pub exceptions: DayExceptions,
+}
+
+/// What the office decided for single days: closures (a reason each, kept by the store) and
+/// capacity overrides.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DayExceptions {
+    pub closed: BTreeSet<NaiveDate>,
+    pub capacity: BTreeMap<NaiveDate, u32>,
+}
+
+/// The part of an office's calendar the office itself may change (console or command line):
+/// opening days, hours, slot length and daily capacity. Its configured values hold until then.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hours {
+    pub opening_days: Vec<Weekday>,
+    pub opens_at: NaiveTime,
+    pub closes_at: NaiveTime,
+    pub slot_minutes: u32,
+    pub daily_capacity: u32,
+}
+
+/// Why new hours cannot be used as they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, thiserror::Error)]
+#[serde(rename_all = "snake_case")]
+pub enum HoursError {
+    #[error("the office must open at least one day of the week")]
+    NoDays,
+    #[error("the office must close after it opens, leaving room for one slot")]
+    NoSlots,
+    #[error("the slot length is out of range")]
+    SlotLength,
+    #[error("the capacity is out of range")]
+    Capacity,
+}
+
+/// Bounds of what an office may set (rule we adopt: a slot of 5 minutes to 4 hours, at most
+/// 2,000 seats a day).
+pub const SLOT_MINUTES: std::ops::RangeInclusive<u32> = 5..=240;
+pub const MAX_DAILY_CAPACITY: u32 = 2_000;
+
+impl Hours {
+    pub fn check(&self) -> Result<(), HoursError> {
+        if self.opening_days.is_empty() {
+            return Err(HoursError::NoDays);
+        }
+        if !SLOT_MINUTES.contains(&self.slot_minutes) {
+            return Err(HoursError::SlotLength);
+        }
+        if self.daily_capacity == 0 || self.daily_capacity > MAX_DAILY_CAPACITY {
+            return Err(HoursError::Capacity);
+        }
+        let step = Duration::minutes(i64::from(self.slot_minutes));
+        if self.closes_at <= self.opens_at || self.opens_at + step > self.closes_at {
+            return Err(HoursError::NoSlots);
+        }
+        Ok(())
+    }
+}
+
+/// An active appointment, as a calendar change must keep it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Held {
+    pub day: NaiveDate,
+    pub slot: NaiveTime,
+}
+
+/// Why an appointment would not fit a changed calendar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Misfit {
+    /// The office would not open that day.
+    Closed,
+    /// Its time would no longer be a slot of the day.
+    NoSuchSlot,
+    /// The day would hold more appointments than its capacity.
+    DayOver,
+    /// Its slot would hold more appointments than a slot's capacity.
+    SlotOver,
 }
 
 fn clerks_issue_by_default() -> bool {
@@ -81,8 +162,80 @@ impl Office {
     /// Seats per slot: the day's capacity spread over its slots, rounded up, so the day's
     /// capacity (counted separately) is what binds when every slot is used.
     pub fn slot_capacity(&self) -> u32 {
+        self.slot_capacity_on_capacity(self.daily_capacity)
+    }
+
+    /// The seats of `day`: its override, or the daily capacity.
+    pub fn capacity_on(&self, day: NaiveDate) -> u32 {
+        self.exceptions
+            .capacity
+            .get(&day)
+            .copied()
+            .unwrap_or(self.daily_capacity)
+    }
+
+    /// The seats of each slot of `day`.
+    pub fn slot_capacity_on(&self, day: NaiveDate) -> u32 {
+        self.slot_capacity_on_capacity(self.capacity_on(day))
+    }
+
+    fn slot_capacity_on_capacity(&self, capacity: u32) -> u32 {
         let slots = self.slots().len().max(1) as u32;
-        self.daily_capacity.div_ceil(slots)
+        capacity.div_ceil(slots)
+    }
+
+    /// The part of the calendar the office may change.
+    pub fn hours(&self) -> Hours {
+        Hours {
+            opening_days: self.opening_days.clone(),
+            opens_at: self.opens_at,
+            closes_at: self.closes_at,
+            slot_minutes: self.slot_minutes,
+            daily_capacity: self.daily_capacity,
+        }
+    }
+
+    /// The office with other hours.
+    pub fn with_hours(&self, hours: &Hours) -> Office {
+        Office {
+            opening_days: hours.opening_days.clone(),
+            opens_at: hours.opens_at,
+            closes_at: hours.closes_at,
+            slot_minutes: hours.slot_minutes,
+            daily_capacity: hours.daily_capacity,
+            ..self.clone()
+        }
+    }
+
+    /// The appointments (by position in `held`) that would not fit this calendar, each with
+    /// why: a day it does not open, a time that is not one of its slots, a day or a slot over
+    /// its capacity (every appointment of such a day or slot is listed: the office decides
+    /// which to move).
+    pub fn misfits(&self, rules: &BookingRules, held: &[Held]) -> Vec<(usize, Misfit)> {
+        let slots: BTreeSet<NaiveTime> = self.slots().into_iter().collect();
+        let mut per_day: HashMap<NaiveDate, u32> = HashMap::new();
+        let mut per_slot: HashMap<(NaiveDate, NaiveTime), u32> = HashMap::new();
+        for h in held {
+            *per_day.entry(h.day).or_default() += 1;
+            *per_slot.entry((h.day, h.slot)).or_default() += 1;
+        }
+        held.iter()
+            .enumerate()
+            .filter_map(|(i, h)| {
+                let misfit = if !rules.is_open(self, h.day) {
+                    Misfit::Closed
+                } else if !slots.contains(&h.slot) {
+                    Misfit::NoSuchSlot
+                } else if per_day[&h.day] > self.capacity_on(h.day) {
+                    Misfit::DayOver
+                } else if per_slot[&(h.day, h.slot)] > self.slot_capacity_on(h.day) {
+                    Misfit::SlotOver
+                } else {
+                    return None;
+                };
+                Some((i, misfit))
+            })
+            .collect()
     }
 }
 
@@ -128,6 +281,7 @@ impl BookingRules {
         office.opening_days.contains(&date.weekday())
             && !is_federal_rest_day(date)
             && !self.closures.contains(&date)
+            && !office.exceptions.closed.contains(&date)
     }
 
     /// A business day for the payment delay: Monday to Friday, not a rest day or closure.
@@ -171,7 +325,7 @@ impl BookingRules {
             DayStatus::Closed
         } else if date < window.0 || date > window.1 {
             DayStatus::OutOfWindow
-        } else if taken >= office.daily_capacity {
+        } else if taken >= office.capacity_on(date) {
             DayStatus::Full
         } else {
             DayStatus::Available
@@ -265,6 +419,7 @@ mod tests {
             slot_minutes: 30,
             daily_capacity: 50,
             clerks_issue: true,
+            exceptions: DayExceptions::default(),
         }
     }
 
@@ -327,6 +482,94 @@ mod tests {
             rules.day_status(&office, d(2026, 12, 1), window, 0),
             DayStatus::OutOfWindow
         );
+    }
+
+    #[test]
+    fn day_exceptions_close_a_day_and_change_its_capacity() {
+        let rules = BookingRules::default();
+        let mut office = office();
+        office.exceptions.closed.insert(d(2026, 12, 3));
+        office.exceptions.capacity.insert(d(2026, 12, 4), 12);
+        assert!(!rules.is_open(&office, d(2026, 12, 3)));
+        assert_eq!(office.capacity_on(d(2026, 12, 4)), 12);
+        assert_eq!(office.slot_capacity_on(d(2026, 12, 4)), 1);
+        assert_eq!(office.capacity_on(d(2026, 12, 7)), 50);
+        let window = (d(2026, 12, 2), d(2027, 1, 26));
+        assert_eq!(
+            rules.day_status(&office, d(2026, 12, 4), window, 12),
+            DayStatus::Full
+        );
+    }
+
+    #[test]
+    fn misfits_name_each_appointment_a_change_would_leave_out() {
+        let rules = BookingRules::default();
+        let t = |h, m| NaiveTime::from_hms_opt(h, m, 0).unwrap();
+        let held = [
+            Held {
+                day: d(2026, 12, 7),
+                slot: t(9, 0),
+            },
+            Held {
+                day: d(2026, 12, 7),
+                slot: t(9, 0),
+            },
+            Held {
+                day: d(2026, 12, 8),
+                slot: t(14, 30),
+            },
+            Held {
+                day: d(2026, 12, 9),
+                slot: t(10, 0),
+            },
+        ];
+        assert!(office().misfits(&rules, &held).is_empty());
+        // Closing at 14:00 leaves the 14:30 appointment out.
+        let mut hours = office().hours();
+        hours.closes_at = t(14, 0);
+        assert_eq!(
+            office().with_hours(&hours).misfits(&rules, &held),
+            vec![(2, Misfit::NoSuchSlot)]
+        );
+        // One seat a slot: the two at 9:00 on the 7th do not fit.
+        hours = office().hours();
+        hours.daily_capacity = 12;
+        assert_eq!(
+            office().with_hours(&hours).misfits(&rules, &held),
+            vec![(0, Misfit::SlotOver), (1, Misfit::SlotOver)]
+        );
+        // Closing on Wednesdays.
+        hours = office().hours();
+        hours.opening_days.retain(|day| *day != Weekday::Wed);
+        assert_eq!(
+            office().with_hours(&hours).misfits(&rules, &held),
+            vec![(3, Misfit::Closed)]
+        );
+        // A day override of one seat on the 7th.
+        let mut small = office();
+        small.exceptions.capacity.insert(d(2026, 12, 7), 1);
+        assert_eq!(
+            small.misfits(&rules, &held),
+            vec![(0, Misfit::DayOver), (1, Misfit::DayOver)]
+        );
+    }
+
+    #[test]
+    fn hours_are_checked() {
+        let t = |h, m| NaiveTime::from_hms_opt(h, m, 0).unwrap();
+        let mut hours = office().hours();
+        assert_eq!(hours.check(), Ok(()));
+        hours.closes_at = t(9, 10);
+        assert_eq!(hours.check(), Err(HoursError::NoSlots));
+        hours = office().hours();
+        hours.slot_minutes = 1;
+        assert_eq!(hours.check(), Err(HoursError::SlotLength));
+        hours = office().hours();
+        hours.daily_capacity = 0;
+        assert_eq!(hours.check(), Err(HoursError::Capacity));
+        hours = office().hours();
+        hours.opening_days.clear();
+        assert_eq!(hours.check(), Err(HoursError::NoDays));
     }
 
     #[test]

@@ -51,22 +51,38 @@ impl Service {
                 slot,
                 ..
             } => {
-                let Some(office) = procedure.office(office_id) else {
+                if procedure.office(office_id).is_none() {
                     return Ok(RequestOutcome::NotOpen);
-                };
+                }
                 let open = store::applications::view(conn, *application_id)
                     .await?
                     .is_some_and(|a| a.status.is_open());
                 if !open {
                     return Ok(RequestOutcome::NotOpen);
                 }
+                // The office's calendar as it is now (held until commit), not as the step saw it.
+                store::calendar::hold_hours(conn, office_id).await?;
+                let current = store::calendar::effective(conn, procedure, *day, *day).await?;
+                let Some(office) = current.office(office_id) else {
+                    return Ok(RequestOutcome::NotOpen);
+                };
+                // Closed or re-timed meanwhile: the step shows the calendar as it is now.
+                if !current.booking.is_open(office, *day) {
+                    return Ok(RequestOutcome::DayFull { day: *day });
+                }
+                if !office.slots().contains(slot) {
+                    return Ok(RequestOutcome::SlotFull {
+                        day: *day,
+                        slot: *slot,
+                    });
+                }
                 let seat = SeatRequest {
                     application_id: *application_id,
                     office_id,
                     day: *day,
                     slot: *slot,
-                    day_capacity: office.daily_capacity,
-                    slot_capacity: office.slot_capacity(),
+                    day_capacity: office.capacity_on(*day),
+                    slot_capacity: office.slot_capacity_on(*day),
                 };
                 match store::appointments::book(conn, &seat, now).await? {
                     Booking::Booked(appointment) => {

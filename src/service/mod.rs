@@ -196,14 +196,14 @@ impl Service {
     }
 
     /// Queues messages for a conversation outside a turn (the office's notices, a paused
-    /// address), in `priority`'s lane, within the caller's transaction.
+    /// address), in `priority`'s lane, within the caller's transaction; the ids of the rows.
     pub async fn queue(
         &self,
         conn: &mut Conn<'_>,
         conversation_id: i64,
         notices: &[Notice<'_>],
         priority: Priority,
-    ) -> Result<(), sqlx::Error> {
+    ) -> Result<Vec<i64>, sqlx::Error> {
         let messages: Vec<NewMessage<'_>> = notices
             .iter()
             .map(|notice| NewMessage {

@@ -10,6 +10,7 @@ use crate::conversation::state::State;
 use crate::conversation::{self, ChannelKind, Context, Input, RequestOutcome};
 use crate::domain::application::ApplicationView;
 use crate::domain::calendar::Availability;
+use crate::domain::procedure::Procedure;
 use crate::store::audit::{self, Event};
 use crate::store::outbox::{NewMessage, Priority};
 use crate::store::turns::{TurnWrite, WriteOutcome};
@@ -191,7 +192,7 @@ impl Service {
             Some(app) => store::applications::view(conn, app.id).await?,
             None => None,
         };
-        let availability = if state.needs_availability() {
+        let (procedure, availability) = if state.needs_availability() {
             // From the earliest of the offices' todays (they may be in different zones).
             let procedure = &self.settings.procedure;
             let today = procedure
@@ -202,14 +203,49 @@ impl Service {
                 .unwrap_or_else(|| procedure.today(now));
             let window = i64::from(procedure.booking.window_days) + 31;
             let to = today + chrono::Duration::days(window);
-            store::appointments::availability(conn, today, to).await?
+            (
+                Some(store::calendar::effective(conn, procedure, today, to).await?),
+                store::appointments::availability(conn, today, to).await?,
+            )
         } else {
-            Availability::default()
+            (None, Availability::default())
         };
         Ok(ContextData {
             application,
             availability,
+            procedure,
         })
+    }
+}
+
+impl Service {
+    /// The context of a notice the office sends outside a turn (an appointment it moved),
+    /// with `procedure` as the office has it now.
+    pub fn notice_context<'a>(
+        &'a self,
+        procedure: &'a Procedure,
+        channel: &str,
+        address: &str,
+        conversation_id: i64,
+        application: ApplicationView,
+    ) -> Context<'a> {
+        let channel = match channel {
+            "telegram" => ChannelKind::Telegram,
+            "email" => crate::domain::email::EmailAddress::parse(address)
+                .map(ChannelKind::Email)
+                .unwrap_or(ChannelKind::Terminal),
+            _ => ChannelKind::Terminal,
+        };
+        Context {
+            now: self.clock.now(),
+            procedure,
+            labels: self.templates.labels(),
+            public_url: &self.settings.public_url,
+            channel,
+            conversation_id,
+            application: Some(application),
+            availability: Availability::default(),
+        }
     }
 }
 
@@ -250,11 +286,13 @@ async fn write_record(
 pub(super) struct ContextData {
     application: Option<ApplicationView>,
     availability: Availability,
+    /// The procedure with the offices' own calendar decisions, when seats are shown.
+    procedure: Option<Procedure>,
 }
 
 impl ContextData {
     fn context<'a>(
-        &self,
+        &'a self,
         service: &'a Service,
         now: DateTime<Utc>,
         channel: ChannelKind,
@@ -262,7 +300,10 @@ impl ContextData {
     ) -> Context<'a> {
         Context {
             now,
-            procedure: &service.settings.procedure,
+            procedure: self
+                .procedure
+                .as_ref()
+                .unwrap_or(&service.settings.procedure),
             labels: service.templates.labels(),
             public_url: &service.settings.public_url,
             channel,

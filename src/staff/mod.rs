@@ -5,6 +5,7 @@
 //! `accounts`: the staff's accounts and console sessions.
 
 pub mod accounts;
+pub mod calendar;
 
 use chrono::{NaiveDate, Timelike};
 use serde::Serialize;
@@ -48,6 +49,10 @@ pub enum Refusal {
     NotAllowed,
     #[error("the case belongs to another office")]
     OtherOffice,
+    #[error("the office does not open that day or at that time")]
+    NotBookable,
+    #[error("that day or time is full")]
+    Full,
 }
 
 impl Refusal {
@@ -63,12 +68,14 @@ impl Refusal {
             Refusal::ReasonRequired => "reason_required",
             Refusal::NotAllowed => "not_allowed",
             Refusal::OtherOffice => "other_office",
+            Refusal::NotBookable => "not_bookable",
+            Refusal::Full => "full",
         }
     }
 }
 
 /// The refusal that a case's status implies for an action needing `wanted`.
-fn refuse(status: Status, wanted: Status) -> Option<Refusal> {
+pub(crate) fn refuse(status: Status, wanted: Status) -> Option<Refusal> {
     match status {
         s if s == wanted => None,
         Status::Issued => Some(Refusal::AlreadyIssued),
@@ -81,7 +88,7 @@ fn refuse(status: Status, wanted: Status) -> Option<Refusal> {
 }
 
 /// The case of `folio` with its status, when `by` may act on it for `permission`.
-async fn find(
+pub(crate) async fn find(
     service: &Service,
     conn: &mut Conn<'_>,
     by: By<'_>,
@@ -349,7 +356,7 @@ pub async fn paused_mail(service: &Service) -> anyhow::Result<Vec<store::mail::P
     Ok(store::mail::paused(&mut reader.conn()).await?)
 }
 
-async fn audit(
+pub(crate) async fn audit(
     conn: &mut Conn<'_>,
     service: &Service,
     by: By<'_>,

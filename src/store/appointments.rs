@@ -30,8 +30,9 @@ pub struct SeatRequest<'a> {
     pub slot_capacity: u32,
 }
 
-/// Takes one seat of a day (`slot` = None) or of a slot, if fewer than `capacity` are taken:
-/// one upsert whose update only applies below the capacity.
+/// Takes one seat of a day (`slot` = None) or of a slot, if fewer than `capacity` are taken
+/// (a day's own capacity, set by the office, wins over `capacity`; 0 when it closed): one
+/// upsert whose update only applies below the capacity.
 async fn take_seat(
     conn: &mut Conn<'_>,
     office_id: &str,
@@ -44,7 +45,8 @@ async fn take_seat(
         None => on!(conn, c => sqlx::query(
             "INSERT INTO day_seats (office_id, day, taken) VALUES ($1, $2, 1)
              ON CONFLICT (office_id, day)
-             DO UPDATE SET taken = day_seats.taken + 1 WHERE day_seats.taken < $3",
+             DO UPDATE SET taken = day_seats.taken + 1
+             WHERE day_seats.taken < COALESCE(day_seats.capacity, $3)",
         )
         .bind(office_id)
         .bind(day)

@@ -25,6 +25,14 @@ pub enum Event {
     CheckedIn,
     CedulaIssued,
     Rejected,
+    /// The office moved the appointment (a closure, or for the applicant).
+    AppointmentMoved,
+    /// The office changed its hours, slot length or daily capacity.
+    HoursChanged,
+    /// The office gave one day its own capacity (or the usual one again).
+    DayCapacityChanged,
+    /// The office closed a day or a range of days.
+    OfficeClosed,
     /// A paused address wrote again: its mail resumes.
     AddressReachable,
     /// A delivery report about a message of ours: mail to the address is paused.
@@ -51,6 +59,10 @@ impl Event {
             Event::CheckedIn => "checked_in",
             Event::CedulaIssued => "cedula_issued",
             Event::Rejected => "rejected",
+            Event::AppointmentMoved => "appointment_moved",
+            Event::HoursChanged => "hours_changed",
+            Event::DayCapacityChanged => "day_capacity_changed",
+            Event::OfficeClosed => "office_closed",
             Event::AddressReachable => "address_reachable",
             Event::AddressBounced => "address_bounced",
             Event::Unreachable => "unreachable",

@@ -12,6 +12,7 @@ pub mod agenda;
 pub mod applications;
 pub mod appointments;
 pub mod audit;
+pub mod calendar;
 pub mod cases;
 pub mod cedulas;
 pub mod conversations;

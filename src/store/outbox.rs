@@ -99,9 +99,9 @@ pub async fn enqueue(
     conn: &mut Conn<'_>,
     messages: &[NewMessage<'_>],
     now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
+) -> Result<Vec<i64>, sqlx::Error> {
     if messages.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let due = millis(now);
     on!(conn, c => {
@@ -116,7 +116,8 @@ pub async fn enqueue(
                 .push_bind(now)
                 .push_bind(m.priority.as_i64());
         });
-        builder.build().execute(c).await.map(|_| ())
+        builder.push(" RETURNING id");
+        builder.build_query_scalar::<i64>().fetch_all(c).await
     })
 }
 

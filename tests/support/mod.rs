@@ -3,6 +3,7 @@
 //! to talk to it.
 #![allow(dead_code)]
 
+pub mod console;
 pub mod mail;
 pub mod mail_styles;
 pub mod telegram;

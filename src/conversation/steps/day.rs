@@ -1,7 +1,7 @@
 //! The calendar: a month of the office's days, the bookable ones offered, with the previous
 //! and the next month within the booking window. Dates are the office's own (its time zone).
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 
 use super::slot::enter_day;
@@ -133,6 +133,19 @@ impl ChoosingDay {
         options
     }
 
+    /// A day typed rather than picked (one that is not offered: full, closed, out of the
+    /// window), with or without its year: without one, the first such day from the month shown.
+    fn typed_day(&self, text: &str, ctx: &Context<'_>) -> Option<NaiveDate> {
+        let vocabulary = ctx.vocabulary();
+        if let Ok(day) = input::parse_date(vocabulary, text) {
+            return Some(day);
+        }
+        let year = self.month.year();
+        (year..=year + 1)
+            .filter_map(|year| input::parse_date(vocabulary, &format!("{text} {year}")).ok())
+            .find(|day| *day >= self.month)
+    }
+
     pub(super) fn prompt(&self, ctx: &Context<'_>) -> Reply {
         let (first, last) = window(&self.office, ctx);
         let statuses = ctx
@@ -188,7 +201,7 @@ impl ChoosingDay {
             Picked::One(DayOption::NextMonth) => return month(calendar::next_month(self.month)),
             Picked::One(DayOption::Day(day)) => Some(day),
             Picked::Ambiguous(_) => None,
-            Picked::None => input::parse_date(ctx.vocabulary(), text).ok(),
+            Picked::None => self.typed_day(text, ctx),
         };
         let Some(day) = chosen else {
             return stay(

@@ -12,6 +12,7 @@
 //! | `ChoosingDay` | `day.rs` |
 //! | `ChoosingSlot` | `slot.rs` |
 //! | `Tracking` | `tracking.rs` |
+//! | `Moved` | `moved.rs` |
 //! | `Confirming` | `confirming.rs` |
 //! | `Closed` | `closed.rs` |
 
@@ -21,6 +22,7 @@ pub(super) mod confirming;
 pub(super) mod consent;
 pub(super) mod correction;
 pub(super) mod day;
+pub(super) mod moved;
 pub(super) mod office;
 pub(super) mod review;
 pub(super) mod slot;
@@ -41,6 +43,7 @@ pub(super) fn prompt(state: &State, ctx: &Context<'_>) -> Reply {
         State::ChoosingDay(s) => s.prompt(ctx),
         State::ChoosingSlot(s) => s.prompt(ctx),
         State::Tracking(s) => s.prompt(ctx),
+        State::Moved(s) => s.prompt(ctx),
         State::Confirming(s) => s.prompt(ctx),
         State::Closed(s) => s.prompt(ctx),
     }

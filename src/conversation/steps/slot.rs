@@ -42,7 +42,7 @@ pub(super) fn enter_day(
     before: Vec<Reply>,
     ctx: &Context<'_>,
 ) -> Outcome {
-    let capacity = office.slot_capacity();
+    let capacity = office.slot_capacity_on(day);
     let offered: Vec<NaiveTime> = office
         .slots()
         .into_iter()
