@@ -12,13 +12,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fantoccini::{Client, ClientBuilder, Locator};
-use support::{TestApp, answers_to_review, spawn_app};
+use support::console::{PASSWORD, booked};
+use support::spawn_app;
 use ventanilla::domain::staff::Role;
 use ventanilla::http::{AppState, router};
 use ventanilla::service::{Clock, Service};
 use ventanilla::staff::accounts;
-
-const PASSWORD: &str = "una clave de prueba larga";
 
 /// `chromedriver` on a free port, killed when dropped.
 struct Driver {
@@ -116,17 +115,6 @@ async fn screenshot(client: &Client, name: &str) {
     let png = client.screenshot().await.unwrap();
     assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
     std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
-}
-
-/// Takes `user` through the journey to a booked appointment (Thursday 3 December, 09:30).
-async fn booked(app: &TestApp, user: &str, key: &str) {
-    for answer in answers_to_review(key) {
-        app.say(user, &answer).await;
-    }
-    app.say(user, "Enviar solicitud").await;
-    for answer in ["1", "jue 3 dic", "9:30"] {
-        app.say(user, answer).await;
-    }
 }
 
 #[tokio::test]
@@ -413,5 +401,112 @@ async fn a_clerk_logs_in_finds_todays_applicant_and_logs_out() {
         client.current_url().await.unwrap().path(),
         "/oficina/entrar"
     );
+    client.close().await.unwrap();
+}
+
+/// Logs `name` in through the login form with the keyboard; waits for the agenda.
+async fn log_in(client: &Client, base: &str, name: &str) {
+    client
+        .goto(&format!("{base}/oficina/entrar"))
+        .await
+        .unwrap();
+    let form = client
+        .form(Locator::Css("form[method=post]"))
+        .await
+        .unwrap();
+    form.set_by_name("username", name).await.unwrap();
+    form.set_by_name("password", PASSWORD).await.unwrap();
+    form.submit().await.unwrap();
+    arrived(client, base, "/oficina/agenda").await;
+}
+
+#[tokio::test]
+async fn a_supervisor_closes_a_day_and_sees_the_moved_applicants() {
+    let app = spawn_app(support::Backend::Sqlite).await;
+    accounts::add_user(
+        &app.service,
+        "sara",
+        Role::Supervisor,
+        Some("dgp-cdmx"),
+        Some(PASSWORD),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    for (n, user) in ["luz", "eva", "rosa"].iter().enumerate() {
+        booked(&app, user, &format!("B12345678{n}")).await;
+    }
+    let base = serve(app.service.clone()).await;
+    let driver = start_driver().await;
+    let client = browser(&driver).await;
+    log_in(&client, &base, "sara").await;
+
+    // From the header to the capacity page.
+    client
+        .find(Locator::LinkText("Capacidad y cierres"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    arrived(&client, &base, "/oficina/capacidad").await;
+    let heading = client.find(Locator::Css("h1")).await.unwrap();
+    assert!(
+        heading
+            .text()
+            .await
+            .unwrap()
+            .starts_with("Capacidad y cierres")
+    );
+    screenshot(&client, "11-capacity").await;
+
+    // The closure form: the day and the reason, then the preview.
+    client
+        .find(Locator::Id("desde"))
+        .await
+        .unwrap()
+        .send_keys("2026-12-03")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Id("motivo"))
+        .await
+        .unwrap()
+        .send_keys("fumigación del edificio")
+        .await
+        .unwrap();
+    button(&client, "Ver las citas afectadas").await;
+    arrived(&client, &base, "/oficina/cierres").await;
+    let preview = client.find(Locator::Css("main")).await.unwrap();
+    let text = preview.text().await.unwrap();
+    assert!(text.contains("3 citas se mover"), "{text}");
+    for n in 1..=3 {
+        assert!(text.contains(&format!("SOL-2026-00000{n}")), "{text}");
+    }
+    screenshot(&client, "12-closure-preview").await;
+
+    // Confirmed: the closure's page lists each applicant moved, with the new day.
+    button(&client, "Confirmar el cierre").await;
+    arrived(&client, &base, "/oficina/cierres/1").await;
+    let rows = client
+        .find_all(Locator::Css("main table tbody tr"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 3);
+    for row in rows {
+        let text = row.text().await.unwrap();
+        assert!(text.contains("jueves 3 de diciembre"), "{text}");
+        assert!(text.contains("viernes 4 de diciembre 09:30"), "{text}");
+        assert!(text.contains("en cola"), "{text}");
+    }
+    let counts = client.find(Locator::Css("ul.counts")).await.unwrap();
+    assert!(counts.text().await.unwrap().contains("Movidas: 3"));
+    screenshot(&client, "13-closure-done").await;
+    let mut reader = app.service.db.reader().await.unwrap();
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 3).unwrap();
+    let taken = ventanilla::store::appointments::day_taken(&mut reader.conn(), "dgp-cdmx", day)
+        .await
+        .unwrap();
+    assert_eq!(taken, 0, "nobody is left on the closed day");
     client.close().await.unwrap();
 }
