@@ -69,6 +69,9 @@ enum StaffCommand {
     },
     /// The applicant came to the appointment.
     Checkin { folio: String },
+    /// The applicant did not come (after the appointment's time); they are told how to book
+    /// again.
+    NoShow { folio: String },
     /// Issue the cédula: number, signature, PDF, delivery by e-mail.
     Approve { folio: String },
     /// Reject the application; the applicant is told the reason.
@@ -309,6 +312,10 @@ async fn staff_command(service: &Service, command: StaffCommand) -> anyhow::Resu
         }
         StaffCommand::Checkin { folio } => match staff::checkin(service, None, &folio).await? {
             Ok(folio) => done(serde_json::json!({ "action": "checkin", "folio": folio })),
+            Err(refusal) => refused(&folio, refusal),
+        },
+        StaffCommand::NoShow { folio } => match staff::no_show(service, None, &folio).await? {
+            Ok(folio) => done(serde_json::json!({ "action": "no_show", "folio": folio })),
             Err(refusal) => refused(&folio, refusal),
         },
         StaffCommand::Approve { folio } => {

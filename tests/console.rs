@@ -479,3 +479,87 @@ async fn the_case_page_and_its_actions_over_http() {
         assert_eq!(unknown.status, StatusCode::NOT_FOUND);
     }
 }
+
+#[tokio::test]
+async fn a_clerk_marks_a_no_show_after_its_time_and_the_applicant_is_told() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        add(&app, "ana", Role::Clerk, Some("dgp-cdmx")).await;
+        booked(&app, "luz", "B123456789").await;
+        let at = |instant: &str| {
+            let mut service = app.service.clone();
+            service.clock = Clock::Fixed(instant.parse().unwrap());
+            service
+        };
+
+        // Before the appointment's time (09:30 in Mexico City): refused, saying why.
+        let early = at("2026-12-03T09:20:00-06:00");
+        let (_, session) = login(&early, "ana", PASSWORD).await;
+        let cookies = vec![session.unwrap()];
+        let case = get(&early, "/oficina/casos/SOL-2026-000001", &cookies).await;
+        assert!(
+            case.body.contains("Marcar que no se present"),
+            "{} {:?} {}",
+            case.status,
+            case.location,
+            case.body
+        );
+        let csrf = case.csrf();
+        let form = [("csrf", csrf.as_str())];
+        let uri = "/oficina/casos/SOL-2026-000001/no-se-presento";
+        let refused = call(&early, Method::POST, uri, &cookies, Some(&form)).await;
+        assert_eq!(refused.status, StatusCode::CONFLICT, "{backend:?}");
+        assert!(
+            refused.body.contains("todav\u{ed}a no llega"),
+            "{}",
+            refused.body
+        );
+
+        // After it: marked, kept in the agenda as such, the applicant told, free to book again.
+        let later = at("2026-12-03T09:40:00-06:00");
+        let done = call(&later, Method::POST, uri, &cookies, Some(&form)).await;
+        assert_eq!(
+            done.location.as_deref(),
+            Some("/oficina/casos/SOL-2026-000001?hecho=no_se_presento")
+        );
+        let agenda = get(
+            &later,
+            "/oficina/agenda?fecha=2026-12-03&oficina=dgp-cdmx",
+            &cookies,
+        )
+        .await;
+        assert!(
+            agenda.body.contains(">no se present\u{f3}<"),
+            "{} {:?} {}",
+            agenda.status,
+            agenda.location,
+            agenda.body
+        );
+        let today = get(&later, "/oficina/hoy", &cookies).await;
+        assert!(today.body.contains("No se presentaron"));
+        let outbox = app.outbox("luz").await;
+        let (_, notice) = outbox.last().unwrap();
+        assert_eq!(notice.template, "no_show");
+        let mut reader = app.service.db.reader().await.unwrap();
+        let case = ventanilla::store::cases::by_folio(&mut reader.conn(), "SOL-2026-000001")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            case.status,
+            ventanilla::domain::application::Status::Submitted
+        );
+        let events = ventanilla::store::audit::by_event(
+            &mut reader.conn(),
+            ventanilla::store::audit::Event::NoShow,
+        )
+        .await
+        .unwrap();
+        assert_eq!(events.len(), 1);
+        assert!(events[0].staff_id.is_some());
+        drop(reader);
+        // Twice: refused (nothing is scheduled any more).
+        let again = call(&later, Method::POST, uri, &cookies, Some(&form)).await;
+        assert_eq!(again.status, StatusCode::CONFLICT);
+    }
+}

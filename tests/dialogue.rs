@@ -801,8 +801,42 @@ fn zz_every_template_was_rendered() {
         let text = templates.render("staff/account.txt", &context).unwrap();
         assert!(!text.trim().is_empty(), "{context}");
     }
+    // What the office says when a closure leaves no free day, and the question of a moved
+    // appointment asked again (the closure flow of tests/calendar.rs does not reach them).
+    let closed = templates
+        .render(
+            "conversation/appointment_closed.txt",
+            serde_json::json!({ "folio": "SOL-2026-000001", "reason": "obras" }),
+        )
+        .unwrap();
+    assert!(
+        closed.contains("SOL-2026-000001") && closed.contains("(obras)"),
+        "{closed}"
+    );
+    let question = templates
+        .render(
+            "conversation/move_question.txt",
+            serde_json::json!({
+                "folio": "SOL-2026-000001", "day": "2026-12-04", "slot": "09:30",
+                "office": "DGP", "address": "Viaducto", "reason": null, "asks": true,
+            }),
+        )
+        .unwrap();
+    assert!(
+        question.contains("viernes 4 de diciembre a las 09:30"),
+        "{question}"
+    );
     let mut seen = rendered().lock().unwrap().clone();
     for name in [
+        "conversation/appointment_closed.txt",
+        "conversation/move_question.txt",
+        // Rendered by tests/calendar.rs and tests/console.rs (the office's notices, the
+        // calendar commands' and pages' texts).
+        "conversation/appointment_moved.txt",
+        "conversation/move_accepted.txt",
+        "conversation/no_show.txt",
+        "staff/calendar.txt",
+        "staff/calendar_refused.txt",
         "staff/account.txt",
         "staff/refused.txt",
         "staff/done.txt",

@@ -1,4 +1,4 @@
--- The office's own changes to its calendar (console or `ventanilla staff capacity`): its hours
+-- The office's own changes to its calendar (console or `ventanilla staff hours`): its hours
 -- as JSON (opening days, opening and closing time, slot length, daily capacity; NULL: the
 -- configured ones). One row per office, written at startup, so that a booking can hold it
 -- (PostgreSQL: FOR SHARE) while a change waits for it, and the other way round.
@@ -11,7 +11,7 @@ CREATE TABLE office_calendars (
 
 -- A day's own capacity (a one-day override, or 0 for a closed day), checked by the same
 -- conditional update that takes a seat.
-ALTER TABLE day_seats ADD COLUMN capacity INTEGER CHECK (capacity >= 0);
+ALTER TABLE day_seats ADD COLUMN capacity BIGINT CHECK (capacity >= 0);
 
 -- Days or ranges an office closes, with the reason, who closed and when.
 CREATE TABLE closures (

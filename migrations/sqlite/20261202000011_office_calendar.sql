@@ -1,4 +1,4 @@
--- The office's own changes to its calendar (console or `ventanilla staff capacity`): its hours
+-- The office's own changes to its calendar (console or `ventanilla staff hours`): its hours
 -- as JSON (opening days, opening and closing time, slot length, daily capacity; NULL: the
 -- configured ones). One row per office, written at startup, so that a booking can hold it
 -- (PostgreSQL: FOR SHARE) while a change waits for it, and the other way round.

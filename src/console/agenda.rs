@@ -85,7 +85,12 @@ pub async fn page(
     };
     let mut counts = BTreeMap::new();
     for entry in &entries {
-        *counts.entry(entry.status.as_str()).or_insert(0) += 1;
+        let key = if entry.no_show {
+            "no_show"
+        } else {
+            entry.status.as_str()
+        };
+        *counts.entry(key).or_insert(0) += 1;
     }
     let offices = procedure
         .offices

@@ -268,6 +268,20 @@ pub async fn checkin(
     answer(&state, &staff, &folio, "llegada", result)
 }
 
+/// The applicant did not come.
+pub async fn no_show(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(folio): Path<String>,
+    Form(form): Form<TokenForm>,
+) -> Response {
+    if !staff.sent(&form.csrf) {
+        return forbidden_form(&state, &staff);
+    }
+    let result = staff::no_show(&state.service, Some(staff.member()), &folio).await;
+    answer(&state, &staff, &folio, "no_se_presento", result)
+}
+
 /// The confirmation before issuing.
 pub async fn confirm_approve(
     State(state): State<AppState>,

@@ -41,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .route("/oficina/buscar", get(case::search))
         .route("/oficina/casos/{folio}", get(case::page))
         .route("/oficina/casos/{folio}/llegada", post(case::checkin))
+        .route("/oficina/casos/{folio}/no-se-presento", post(case::no_show))
         .route(
             "/oficina/casos/{folio}/aprobar",
             get(case::confirm_approve).post(case::approve),
@@ -182,7 +183,8 @@ mod tests {
                 "offices": [{ "id": "dgp-cdmx", "name": "DGP", "selected": true }],
                 "entries": [{
                     "slot": "09:30", "office_id": "dgp-cdmx", "folio": "SOL-2026-000001",
-                    "status": "scheduled", "name": "Luz <Pérez>", "level": "licenciatura",
+                    "status": "scheduled", "no_show": false, "name": "Luz <Pérez>",
+                    "level": "licenciatura",
                 }],
                 "counts": { "scheduled": 1 }, "print": false, "bad_date": false,
             },

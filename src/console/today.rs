@@ -18,6 +18,7 @@ struct Numbers {
     attended: usize,
     issued: usize,
     rejected: usize,
+    no_show: usize,
 }
 
 #[derive(Serialize)]
@@ -58,6 +59,10 @@ pub async fn page(State(state): State<AppState>, staff: Staff) -> Response {
     };
     let mut counts = Numbers::default();
     for entry in &entries {
+        if entry.no_show {
+            counts.no_show += 1;
+            continue;
+        }
         match entry.status {
             Status::Scheduled => counts.scheduled += 1,
             Status::Attended => counts.attended += 1,

@@ -53,6 +53,8 @@ pub enum Refusal {
     NotBookable,
     #[error("that day or time is full")]
     Full,
+    #[error("the appointment has not happened yet")]
+    NotYet,
 }
 
 impl Refusal {
@@ -70,6 +72,7 @@ impl Refusal {
             Refusal::OtherOffice => "other_office",
             Refusal::NotBookable => "not_bookable",
             Refusal::Full => "full",
+            Refusal::NotYet => "not_yet",
         }
     }
 }
@@ -135,6 +138,59 @@ pub async fn checkin(
         serde_json::json!({}),
     )
     .await?;
+    tx.commit().await?;
+    Ok(Ok(case.folio))
+}
+
+/// The applicant did not come to the appointment: it is marked so (the agenda keeps it), the
+/// application waits for a new appointment, and the applicant is told how to book again.
+pub async fn no_show(
+    service: &Service,
+    by: By<'_>,
+    folio: &str,
+) -> anyhow::Result<Result<String, Refusal>> {
+    let now = service.clock.now();
+    let mut tx = service.db.begin().await?;
+    let found = find(service, &mut tx.conn(), by, folio, Permission::Attend).await?;
+    let (case, status) = match found {
+        Ok(found) => found,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    if let Some(refusal) = refuse(status, Status::Scheduled) {
+        return Ok(Err(refusal));
+    }
+    let view = store::applications::view(&mut tx.conn(), case.id).await?;
+    let Some(appointment) = view.and_then(|v| v.appointment) else {
+        return Ok(Err(Refusal::NotScheduled));
+    };
+    // Not before the appointment's time, in its office's zone.
+    let procedure = &service.settings.procedure;
+    let zone = procedure
+        .office(&appointment.office_id)
+        .map_or_else(|| procedure.zone(), |o| o.zone());
+    let local = now.with_timezone(&zone).naive_local();
+    if local < appointment.day.and_time(appointment.slot) {
+        return Ok(Err(Refusal::NotYet));
+    }
+    store::appointments::mark_no_show(&mut tx.conn(), case.id, now).await?;
+    store::applications::set_status(&mut tx.conn(), case.id, Status::Submitted, now).await?;
+    audit(
+        &mut tx.conn(),
+        service,
+        by,
+        &case,
+        Event::NoShow,
+        serde_json::json!({ "appointment": appointment.id }),
+    )
+    .await?;
+    let reply = Reply::new("no_show")
+        .with("folio", &case.folio)
+        .with("day", appointment.day)
+        .with(
+            "slot",
+            crate::domain::calendar::clock_time(appointment.slot),
+        );
+    notify(&mut tx.conn(), service, &case, &reply, None).await?;
     tx.commit().await?;
     Ok(Ok(case.folio))
 }
@@ -287,6 +343,8 @@ pub struct AgendaEntry {
     pub office_id: String,
     pub folio: String,
     pub status: Status,
+    /// The applicant did not come (the application is back to waiting for an appointment).
+    pub no_show: bool,
     pub name: String,
     pub level: Option<Level>,
 }
@@ -339,6 +397,7 @@ fn entries(rows: Vec<AgendaRow>) -> Vec<AgendaEntry> {
                 office_id: row.office_id,
                 folio: row.folio,
                 status: row.status,
+                no_show: row.appointment_status == "no_show",
                 name: data
                     .as_ref()
                     .map(|d| d.name.full_name())

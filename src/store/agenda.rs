@@ -1,4 +1,4 @@
-//! The office's day: the active appointments of a date, by office and time.
+//! The office's day: the appointments of a date (held, or missed), by office and time.
 
 use chrono::NaiveDate;
 use sqlx::FromRow;
@@ -15,18 +15,21 @@ pub struct AgendaRow {
     #[sqlx(try_from = "String")]
     pub status: Status,
     pub data: String,
+    /// The appointment's own status: `active`, or `no_show` when the applicant did not come.
+    pub appointment_status: String,
 }
 
-/// The active appointments of a day (of one office, or all), by time.
+/// The appointments of a day that are held or were missed (of one office, or all), by time.
 pub async fn agenda(
     conn: &mut Conn<'_>,
     day: NaiveDate,
     office_id: Option<&str>,
 ) -> Result<Vec<AgendaRow>, sqlx::Error> {
     on!(conn, c => sqlx::query_as::<_, AgendaRow>(
-        "SELECT p.slot, p.office_id, a.folio, a.status, a.data
+        "SELECT p.slot, p.office_id, a.folio, a.status, a.data, p.status AS appointment_status
          FROM appointments p JOIN applications a ON a.id = p.application_id
-         WHERE p.day = $1 AND p.status = 'active' AND ($2 IS NULL OR p.office_id = $2)
+         WHERE p.day = $1 AND p.status IN ('active', 'no_show')
+           AND ($2 IS NULL OR p.office_id = $2)
          ORDER BY p.office_id, p.slot, a.folio",
     )
     .bind(day)
@@ -42,7 +45,7 @@ pub async fn awaiting_decision(
     office_id: &str,
 ) -> Result<Vec<AgendaRow>, sqlx::Error> {
     on!(conn, c => sqlx::query_as::<_, AgendaRow>(
-        "SELECT p.slot, p.office_id, a.folio, a.status, a.data
+        "SELECT p.slot, p.office_id, a.folio, a.status, a.data, p.status AS appointment_status
          FROM applications a JOIN appointments p ON p.application_id = a.id
          WHERE a.status = 'attended' AND p.status = 'active' AND p.office_id = $1
          ORDER BY p.day, p.slot, a.folio",

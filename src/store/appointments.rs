@@ -185,6 +185,18 @@ pub async fn cancel_active(
 
 const CANCEL_BY_ID: &str = "UPDATE appointments SET status = 'cancelled', cancelled_at = $1
     WHERE id = $2 AND status = 'active' RETURNING office_id, day, slot";
+/// The application's active appointment passed without the applicant: marked `no_show`, its
+/// seat freed. Returns false if it had none.
+pub async fn mark_no_show(
+    conn: &mut Conn<'_>,
+    application_id: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    cancel_where(conn, NO_SHOW_BY_APPLICATION, application_id, now).await
+}
+
+const NO_SHOW_BY_APPLICATION: &str = "UPDATE appointments SET status = 'no_show', cancelled_at = $1
+    WHERE application_id = $2 AND status = 'active' RETURNING office_id, day, slot";
 const CANCEL_BY_APPLICATION: &str =
     "UPDATE appointments SET status = 'cancelled', cancelled_at = $1
     WHERE application_id = $2 AND status = 'active' RETURNING office_id, day, slot";
@@ -301,6 +313,8 @@ pub async fn active_count(
 pub enum AppointmentStatus {
     Active,
     Cancelled,
+    /// The day passed without the applicant.
+    NoShow,
 }
 
 impl TryFrom<String> for AppointmentStatus {
@@ -310,6 +324,7 @@ impl TryFrom<String> for AppointmentStatus {
         match value.as_str() {
             "active" => Ok(AppointmentStatus::Active),
             "cancelled" => Ok(AppointmentStatus::Cancelled),
+            "no_show" => Ok(AppointmentStatus::NoShow),
             _ => Err(format!("unknown appointment status {value:?}")),
         }
     }

@@ -25,6 +25,8 @@ pub enum Event {
     CheckedIn,
     CedulaIssued,
     Rejected,
+    /// The applicant did not come to the appointment.
+    NoShow,
     /// The office moved the appointment (a closure, or for the applicant).
     AppointmentMoved,
     /// The office changed its hours, slot length or daily capacity.
@@ -59,6 +61,7 @@ impl Event {
             Event::CheckedIn => "checked_in",
             Event::CedulaIssued => "cedula_issued",
             Event::Rejected => "rejected",
+            Event::NoShow => "no_show",
             Event::AppointmentMoved => "appointment_moved",
             Event::HoursChanged => "hours_changed",
             Event::DayCapacityChanged => "day_capacity_changed",
