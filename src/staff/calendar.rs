@@ -516,16 +516,12 @@ pub async fn reschedule(
     let procedure = &service.settings.procedure;
     let now = service.clock.now();
     let mut tx = service.db.begin().await?;
-    let found = super::find(service, &mut tx.conn(), by, folio, Permission::Supervise).await?;
-    let (case, status) = match found {
-        Ok(found) => found,
+    let (permission, wanted) = (Permission::Supervise, Status::Scheduled);
+    let found = super::find_in(service, &mut tx.conn(), by, folio, permission, wanted).await?;
+    let case = match found {
+        Ok(case) => case,
         Err(refusal) => return Ok(Err(refusal)),
     };
-    if status != Status::Scheduled {
-        return Ok(Err(
-            super::refuse(status, Status::Scheduled).unwrap_or(Refusal::NotScheduled)
-        ));
-    }
     let view = store::applications::view(&mut tx.conn(), case.id).await?;
     let Some(old) = view.and_then(|v| v.appointment) else {
         return Ok(Err(Refusal::NotScheduled));

@@ -78,7 +78,7 @@ impl Refusal {
 }
 
 /// The refusal that a case's status implies for an action needing `wanted`.
-pub(crate) fn refuse(status: Status, wanted: Status) -> Option<Refusal> {
+fn refuse(status: Status, wanted: Status) -> Option<Refusal> {
     match status {
         s if s == wanted => None,
         Status::Issued => Some(Refusal::AlreadyIssued),
@@ -91,7 +91,7 @@ pub(crate) fn refuse(status: Status, wanted: Status) -> Option<Refusal> {
 }
 
 /// The case of `folio` with its status, when `by` may act on it for `permission`.
-pub(crate) async fn find(
+async fn find(
     service: &Service,
     conn: &mut Conn<'_>,
     by: By<'_>,
@@ -109,6 +109,24 @@ pub(crate) async fn find(
     Ok(Ok((case, status)))
 }
 
+/// The case of `folio` when `by` may act on it for `permission` and it is in status `wanted`.
+pub(crate) async fn find_in(
+    service: &Service,
+    conn: &mut Conn<'_>,
+    by: By<'_>,
+    folio: &str,
+    permission: Permission,
+    wanted: Status,
+) -> anyhow::Result<Result<Case, Refusal>> {
+    Ok(match find(service, conn, by, folio, permission).await? {
+        Ok((case, status)) => match refuse(status, wanted) {
+            Some(refusal) => Err(refusal),
+            None => Ok(case),
+        },
+        Err(refusal) => Err(refusal),
+    })
+}
+
 /// The applicant came to the appointment.
 ///
 /// `by` is the staff member acting from the console (their role and office are checked); the
@@ -120,14 +138,19 @@ pub async fn checkin(
 ) -> anyhow::Result<Result<String, Refusal>> {
     let now = service.clock.now();
     let mut tx = service.db.begin().await?;
-    let found = find(service, &mut tx.conn(), by, folio, Permission::Attend).await?;
-    let (case, status) = match found {
-        Ok(found) => found,
+    let case = match find_in(
+        service,
+        &mut tx.conn(),
+        by,
+        folio,
+        Permission::Attend,
+        Status::Scheduled,
+    )
+    .await?
+    {
+        Ok(case) => case,
         Err(refusal) => return Ok(Err(refusal)),
     };
-    if let Some(refusal) = refuse(status, Status::Scheduled) {
-        return Ok(Err(refusal));
-    }
     store::applications::set_status(&mut tx.conn(), case.id, Status::Attended, now).await?;
     audit(
         &mut tx.conn(),
@@ -151,14 +174,19 @@ pub async fn no_show(
 ) -> anyhow::Result<Result<String, Refusal>> {
     let now = service.clock.now();
     let mut tx = service.db.begin().await?;
-    let found = find(service, &mut tx.conn(), by, folio, Permission::Attend).await?;
-    let (case, status) = match found {
-        Ok(found) => found,
+    let case = match find_in(
+        service,
+        &mut tx.conn(),
+        by,
+        folio,
+        Permission::Attend,
+        Status::Scheduled,
+    )
+    .await?
+    {
+        Ok(case) => case,
         Err(refusal) => return Ok(Err(refusal)),
     };
-    if let Some(refusal) = refuse(status, Status::Scheduled) {
-        return Ok(Err(refusal));
-    }
     let view = store::applications::view(&mut tx.conn(), case.id).await?;
     let Some(appointment) = view.and_then(|v| v.appointment) else {
         return Ok(Err(Refusal::NotScheduled));
@@ -214,14 +242,19 @@ pub async fn approve(
     let now = service.clock.now();
     let issued_at = now.with_nanosecond(0).unwrap_or(now);
     let mut tx = service.db.begin().await?;
-    let found = find(service, &mut tx.conn(), by, folio, Permission::Issue).await?;
-    let (case, status) = match found {
-        Ok(found) => found,
+    let case = match find_in(
+        service,
+        &mut tx.conn(),
+        by,
+        folio,
+        Permission::Issue,
+        Status::Attended,
+    )
+    .await?
+    {
+        Ok(case) => case,
         Err(refusal) => return Ok(Err(refusal)),
     };
-    if let Some(refusal) = refuse(status, Status::Attended) {
-        return Ok(Err(refusal));
-    }
     let data: ApplicationData = serde_json::from_str(&case.data)?;
     let number = store::cedulas::next_number(&mut tx.conn()).await?;
     let number = CedulaNumber::new(u32::try_from(number)?)?;
