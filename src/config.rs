@@ -106,7 +106,7 @@ pub struct HttpRules {
     pub trust_forwarded_for: bool,
 }
 
-/// The staff console (`[console]`): sessions and login throttling.
+/// The staff console (`[console]`): sessions, login throttling, the counter's checklist.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConsoleRules {
@@ -120,6 +120,10 @@ pub struct ConsoleRules {
     pub max_failures_per_account: u32,
     /// Beyond this many failures from one client address in the window, it cannot log in.
     pub max_failures_per_address: u32,
+    /// What the clerk checks at the counter (keys of `[checklist]` in the labels).
+    pub checklist: Vec<String>,
+    /// Whether a cédula is issued only once every item of the checklist was seen.
+    pub checklist_before_issuing: bool,
 }
 
 /// `MAIL_FROM` when unset: good for the embedded defaults (`.eml` files), not for real mail.
@@ -352,6 +356,23 @@ impl Settings {
         }
         if self.procedure.booking.window_days == 0 {
             bail!("booking.window_days must be at least 1");
+        }
+        let checklist = &self.console.checklist;
+        let key = |k: &String| {
+            (1..=40).contains(&k.len())
+                && k.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        };
+        if checklist.len() > 20 || !checklist.iter().all(key) {
+            bail!(
+                "console.checklist: at most 20 keys of 1-40 lower-case letters, digits or '_' \
+                 (each named in templates/es-MX/labels.toml, [checklist])"
+            );
+        }
+        let mut keys: Vec<&String> = checklist.iter().collect();
+        keys.sort_unstable();
+        if keys.windows(2).any(|w| w[0] == w[1]) {
+            bail!("console.checklist: each item once");
         }
         Ok(())
     }

@@ -80,6 +80,21 @@ enum StaffCommand {
         #[arg(long)]
         reason: String,
     },
+    /// The counter's checklist of an application: with --seen / --unseen, mark items (the
+    /// applicant must have been checked in); without, show it.
+    Checklist {
+        folio: String,
+        /// Items presented (keys of [console] checklist, comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        seen: Vec<String>,
+        /// Items to mark as not seen.
+        #[arg(long, value_delimiter = ',')]
+        unseen: Vec<String>,
+    },
+    /// Send the applicant their documents again (request, appointment, cédula) on their channel.
+    Resend { folio: String },
+    /// Reopen a rejected application: it waits for an appointment again, the applicant is told.
+    Reopen { folio: String },
     /// Create the cédula signing key (VENTANILLA_SIGNING_KEY).
     Keygen,
     /// Addresses whose mail is paused because a message we sent them bounced.
@@ -333,6 +348,40 @@ async fn staff_command(service: &Service, command: StaffCommand) -> anyhow::Resu
                 Err(refusal) => refused(&folio, refusal),
             }
         }
+        StaffCommand::Checklist {
+            folio,
+            seen,
+            unseen,
+        } => {
+            let changes: Vec<(String, bool)> = seen
+                .into_iter()
+                .map(|key| (key, true))
+                .chain(unseen.into_iter().map(|key| (key, false)))
+                .collect();
+            let result = if changes.is_empty() {
+                staff::counter::checklist(service, None, &folio).await?
+            } else {
+                staff::counter::check(service, None, &folio, &changes).await?
+            };
+            match result {
+                Ok((folio, items)) => done(serde_json::json!({
+                    "action": "checklist", "folio": folio, "items": items,
+                })),
+                Err(refusal) => refused(&folio, refusal),
+            }
+        }
+        StaffCommand::Resend { folio } => {
+            match staff::counter::resend(service, None, &folio).await? {
+                Ok((folio, count)) => done(serde_json::json!({
+                    "action": "resend", "folio": folio, "count": count,
+                })),
+                Err(refusal) => refused(&folio, refusal),
+            }
+        }
+        StaffCommand::Reopen { folio } => match staff::reopen(service, None, &folio).await? {
+            Ok(folio) => done(serde_json::json!({ "action": "reopen", "folio": folio })),
+            Err(refusal) => refused(&folio, refusal),
+        },
         StaffCommand::User { command } => user_command(service, command).await,
         StaffCommand::Reschedule { folio, date, time } => {
             let Some(slot) = parse_time(&time) else {

@@ -259,6 +259,41 @@ async fn a_clerk_logs_in_finds_todays_applicant_and_logs_out() {
         .await
         .unwrap();
     arrived(&client, &base, "/oficina/casos/SOL-2026-000001").await;
+    // The counter's checklist: each item's label ticks its box.
+    for key in [
+        "title_original",
+        "title_copies",
+        "payment_receipts",
+        "identification",
+    ] {
+        client
+            .find(Locator::Css(&format!("label[for=visto-{key}]")))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+    screenshot(&client, "06c-checklist").await;
+    button(&client, "Guardar la revisi\u{f3}n de documentos").await;
+    arrived(
+        &client,
+        &base,
+        "/oficina/casos/SOL-2026-000001?hecho=documentos",
+    )
+    .await;
+    let saved = client
+        .find(Locator::Css("main"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        saved.contains("Revisi\u{f3}n de documentos guardada."),
+        "{saved}"
+    );
+    assert_eq!(saved.matches("(revisado ").count(), 4, "{saved}");
     button(&client, "Aprobar y expedir la c\u{e9}dula").await;
     // A GET form without fields leaves an empty query.
     arrived(&client, &base, "/oficina/casos/SOL-2026-000001/aprobar?").await;

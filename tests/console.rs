@@ -426,6 +426,89 @@ async fn the_case_page_and_its_actions_over_http() {
             arrived.location.as_deref(),
             Some("/oficina/casos/SOL-2026-000001?hecho=llegada")
         );
+        // The counter's checklist: the page offers it once the applicant came; approving
+        // before every item was seen says what is missing and is refused.
+        let case = get(&app.service, "/oficina/casos/SOL-2026-000001", &cookies).await;
+        assert!(case.body.contains("Guardar la revisi\u{f3}n de documentos"));
+        assert!(
+            case.body.contains("value=\"title_original\""),
+            "{}",
+            case.body
+        );
+        let seen = post(
+            "/oficina/casos/SOL-2026-000001/documentos-revisados",
+            vec![
+                ("csrf", csrf.clone()),
+                ("visto", "title_original".into()),
+                ("visto", "payment_receipts".into()),
+            ],
+        )
+        .await;
+        assert_eq!(
+            seen.location.as_deref(),
+            Some("/oficina/casos/SOL-2026-000001?hecho=documentos")
+        );
+        let confirm = get(
+            &app.service,
+            "/oficina/casos/SOL-2026-000001/aprobar",
+            &cookies,
+        )
+        .await;
+        assert!(
+            confirm.body.contains("Copias del t\u{ed}tulo")
+                && !confirm.body.contains("Confirmar y expedir"),
+            "{}",
+            confirm.body
+        );
+        let early = post(
+            "/oficina/casos/SOL-2026-000001/aprobar",
+            vec![("csrf", csrf.clone())],
+        )
+        .await;
+        assert_eq!(early.status, StatusCode::CONFLICT, "{}", early.body);
+        assert!(early.body.contains("revisados"), "{}", early.body);
+        let crafted = post(
+            "/oficina/casos/SOL-2026-000001/documentos-revisados",
+            vec![("csrf", csrf.clone()), ("visto", "<script>".into())],
+        )
+        .await;
+        assert_eq!(crafted.status, StatusCode::CONFLICT, "{}", crafted.body);
+        let all = [
+            "title_original",
+            "title_copies",
+            "payment_receipts",
+            "identification",
+        ];
+        let mut fields = vec![("csrf", csrf.clone())];
+        fields.extend(all.iter().map(|key| ("visto", key.to_string())));
+        let seen = post(
+            "/oficina/casos/SOL-2026-000001/documentos-revisados",
+            fields,
+        )
+        .await;
+        assert!(seen.status.is_redirection(), "{}", seen.body);
+        {
+            let mut reader = app.service.db.reader().await.unwrap();
+            let case = ventanilla::store::cases::by_folio(&mut reader.conn(), "SOL-2026-000001")
+                .await
+                .unwrap()
+                .unwrap();
+            let checks = ventanilla::store::cases::checks(&mut reader.conn(), case.id)
+                .await
+                .unwrap();
+            assert_eq!(checks.len(), 4);
+            assert!(
+                checks.iter().all(|c| c.checked_by.is_some()),
+                "who, per item"
+            );
+            let events = ventanilla::store::audit::by_event(
+                &mut reader.conn(),
+                ventanilla::store::audit::Event::DocumentsChecked,
+            )
+            .await
+            .unwrap();
+            assert_eq!(events.len(), 2, "two saves that changed something");
+        }
         let issued = post(
             "/oficina/casos/SOL-2026-000001/aprobar",
             vec![("csrf", csrf.clone())],
@@ -451,6 +534,46 @@ async fn the_case_page_and_its_actions_over_http() {
             "times in the office's zone"
         );
         assert!(page.body.contains("cedula_issued") && page.body.contains("(cuenta "));
+        // The documents open from the case, rendered again; the cédula is among them now.
+        for (name, kind, start) in [
+            ("solicitud", "application/pdf", &b"%PDF"[..]),
+            ("comprobante", "application/pdf", b"%PDF"),
+            ("invitacion", "text/calendar", b"BEGIN:VCALENDAR"),
+            ("cedula", "application/pdf", b"%PDF"),
+        ] {
+            assert!(
+                page.body.contains(&format!("/documentos/{name}\"")),
+                "{name}"
+            );
+            let uri = format!("/oficina/casos/SOL-2026-000001/documentos/{name}");
+            let document = get(&app.service, &uri, &cookies).await;
+            assert_eq!(document.status, StatusCode::OK, "{name}: {}", document.body);
+            assert!(document.content_type.unwrap().starts_with(kind), "{name}");
+            assert!(document.bytes.starts_with(start), "{name}");
+        }
+        let missing = get(
+            &app.service,
+            "/oficina/casos/SOL-2026-000001/documentos/..%2f..%2fetc",
+            &cookies,
+        )
+        .await;
+        assert_eq!(missing.status, StatusCode::NOT_FOUND);
+        // Resending: one message on the applicant's channel with the four documents.
+        let before = app.outbox("luz").await.len();
+        let resent = post(
+            "/oficina/casos/SOL-2026-000001/reenviar",
+            vec![("csrf", csrf.clone())],
+        )
+        .await;
+        assert_eq!(
+            resent.location.as_deref(),
+            Some("/oficina/casos/SOL-2026-000001?hecho=reenviados")
+        );
+        let outbox = app.outbox("luz").await;
+        assert_eq!(outbox.len(), before + 1);
+        let (_, message) = outbox.last().unwrap();
+        assert_eq!(message.template, "office_resent");
+        assert_eq!(message.attachments.len(), 4, "{:?}", message.attachments);
         // Today's page (the office's day is Monday 30 November here: no appointment today),
         // and nobody waits for a decision once the cédula is issued.
         let today = get(&app.service, "/oficina/hoy", &cookies).await;
@@ -561,5 +684,93 @@ async fn a_clerk_marks_a_no_show_after_its_time_and_the_applicant_is_told() {
         // Twice: refused (nothing is scheduled any more).
         let again = call(&later, Method::POST, uri, &cookies, Some(&form)).await;
         assert_eq!(again.status, StatusCode::CONFLICT);
+    }
+}
+
+#[tokio::test]
+async fn a_supervisor_reopens_a_rejected_case_and_the_applicant_books_again() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        add(&app, "ana", Role::Clerk, Some("dgp-cdmx")).await;
+        add(&app, "sara", Role::Supervisor, Some("dgp-cdmx")).await;
+        booked(&app, "luz", "B123456789").await;
+        let folio = "SOL-2026-000001";
+        ventanilla::staff::reject(&app.service, None, folio, "El pago no corresponde")
+            .await
+            .unwrap()
+            .unwrap();
+        let uri = "/oficina/casos/SOL-2026-000001/reabrir";
+
+        // A clerk may not reopen: 403 with the reason, nothing changes.
+        let (_, clerk) = login(&app.service, "ana", PASSWORD).await;
+        let clerk = [clerk.unwrap()];
+        let page = get(&app.service, "/oficina/casos/SOL-2026-000001", &clerk).await;
+        assert!(!page.body.contains("Reabrir la solicitud"), "{}", page.body);
+        let form = [("csrf", page.csrf())];
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let refused = call(&app.service, Method::POST, uri, &clerk, Some(&form)).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+
+        let (_, supervisor) = login(&app.service, "sara", PASSWORD).await;
+        let supervisor = [supervisor.unwrap()];
+        let page = get(&app.service, "/oficina/casos/SOL-2026-000001", &supervisor).await;
+        assert!(page.body.contains("Reabrir la solicitud"), "{}", page.body);
+        let form = [("csrf", page.csrf())];
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let done = call(&app.service, Method::POST, uri, &supervisor, Some(&form)).await;
+        assert_eq!(
+            done.location.as_deref(),
+            Some("/oficina/casos/SOL-2026-000001?hecho=reabierta"),
+            "{}",
+            done.body
+        );
+        {
+            let mut reader = app.service.db.reader().await.unwrap();
+            let case = ventanilla::store::cases::by_folio(&mut reader.conn(), folio)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                case.status,
+                ventanilla::domain::application::Status::Submitted
+            );
+            let events = ventanilla::store::audit::by_event(
+                &mut reader.conn(),
+                ventanilla::store::audit::Event::Reopened,
+            )
+            .await
+            .unwrap();
+            assert_eq!(events.len(), 1);
+            assert!(events[0].staff_id.is_some());
+        }
+        // The applicant is told, with the choice to book, and books again.
+        let outbox = app.outbox("luz").await;
+        let (_, notice) = outbox.last().unwrap();
+        assert_eq!(notice.template, "application_reopened");
+        assert!(notice.text.contains(folio), "{}", notice.text);
+        assert!(
+            notice.choices.iter().any(|c| c.id == "book"),
+            "{:?}",
+            notice.choices
+        );
+        let replies = app.say("luz", "Agendar mi cita").await;
+        assert!(
+            replies
+                .iter()
+                .any(|r| r.template == "choose_office" || r.template == "choose_day"),
+            "{:?}",
+            replies.iter().map(|r| &r.template).collect::<Vec<_>>()
+        );
+        // Twice: refused, it is not rejected any more.
+        let again = call(&app.service, Method::POST, uri, &supervisor, Some(&form)).await;
+        assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+        assert!(
+            again.body.contains("no est\u{e1} rechazada"),
+            "{}",
+            again.body
+        );
+        // The same from the command line, refused the same way.
+        let cli_again = cli(&app, &["staff", "reopen", folio], "");
+        assert_eq!(cli_again.status.code(), Some(1), "{cli_again:?}");
     }
 }

@@ -695,6 +695,16 @@ fn zz_every_template_was_rendered() {
         "not_scheduled",
         "already_attended",
         "reason_required",
+        "not_allowed",
+        "other_office",
+        "not_bookable",
+        "not_yet",
+        "full",
+        "unknown_item",
+        "checklist_incomplete",
+        "no_documents",
+        "not_rejected",
+        "superseded",
     ] {
         let text = templates
             .render(
@@ -702,12 +712,26 @@ fn zz_every_template_was_rendered() {
                 serde_json::json!({ "kind": kind, "folio": "SOL-2026-000001" }),
             )
             .unwrap();
-        assert!(!text.trim().is_empty(), "{kind}");
+        // Each refusal has its own explanation, not the catch-all.
+        assert!(
+            !text.trim().is_empty() && !text.contains("No se pudo hacer lo que pediste"),
+            "{kind}"
+        );
     }
-    for action in ["checkin", "approve", "reject", "keygen"] {
+    for action in [
+        "checkin",
+        "approve",
+        "reject",
+        "keygen",
+        "no_show",
+        "reschedule",
+        "resend",
+        "reopen",
+    ] {
         let context = serde_json::json!({
             "action": action, "folio": "SOL-2026-000001", "number": "00000001",
-            "path": "/k", "public_key": "AAAA",
+            "path": "/k", "public_key": "AAAA", "count": 3, "day": "2026-12-04",
+            "slot": "09:30",
         });
         assert!(
             !templates
@@ -835,6 +859,8 @@ fn zz_every_template_was_rendered() {
         "conversation/appointment_moved.txt",
         "conversation/move_accepted.txt",
         "conversation/no_show.txt",
+        "conversation/application_reopened.txt",
+        "conversation/office_resent.txt",
         "staff/calendar.txt",
         "staff/calendar_refused.txt",
         "staff/account.txt",

@@ -27,6 +27,23 @@ async fn booked(app: &TestApp, user: &str, key: &str) -> String {
     text[at..at + 15].to_string()
 }
 
+/// The clerk marks every item of the counter's checklist as seen.
+async fn all_seen(app: &TestApp, folio: &str) {
+    let changes: Vec<(String, bool)> = app
+        .service
+        .settings
+        .console
+        .checklist
+        .iter()
+        .map(|key| (key.clone(), true))
+        .collect();
+    let (_, items) = staff::counter::check(&app.service, None, folio, &changes)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(items.iter().all(|item| item.seen), "{items:?}");
+}
+
 fn documents(app: &TestApp) -> Documents {
     Documents::new(
         app.service.db.clone(),
@@ -107,6 +124,34 @@ async fn issuing_a_cedula_signs_it_delivers_it_by_e_mail_and_it_verifies() {
             staff::checkin(&app.service, None, &folio).await.unwrap(),
             Err(Refusal::AlreadyAttended)
         );
+        // Not before the counter saw every document; an item nobody configured is refused.
+        assert_eq!(
+            staff::approve(&app.service, None, &signer, &folio)
+                .await
+                .unwrap(),
+            Err(Refusal::ChecklistIncomplete)
+        );
+        let unknown = [("passport_photo".to_string(), true)];
+        assert_eq!(
+            staff::counter::check(&app.service, None, &folio, &unknown)
+                .await
+                .unwrap(),
+            Err(Refusal::UnknownItem)
+        );
+        let first = [("title_original".to_string(), true)];
+        let (_, items) = staff::counter::check(&app.service, None, &folio, &first)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(items.iter().filter(|i| i.seen).count(), 1, "{items:?}");
+        assert_eq!(
+            staff::approve(&app.service, None, &signer, &folio)
+                .await
+                .unwrap(),
+            Err(Refusal::ChecklistIncomplete),
+            "one item seen is not all"
+        );
+        all_seen(&app, &folio).await;
         let issued = staff::approve(&app.service, None, &signer, &folio)
             .await
             .unwrap()
@@ -333,6 +378,28 @@ async fn the_staff_commands_and_verify_on_the_command_line() {
     assert_eq!(unknown.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("No existe"));
     assert!(cli(&app, &["staff", "checkin", &folio]).status.success());
+    let incomplete = cli(&app, &["staff", "approve", &folio]);
+    assert_eq!(incomplete.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&incomplete.stderr).contains("revisados"));
+    let partly = cli(
+        &app,
+        &["staff", "checklist", &folio, "--seen", "title_original"],
+    );
+    let listed = String::from_utf8_lossy(&partly.stdout);
+    assert!(partly.status.success(), "{partly:?}");
+    assert!(
+        listed.contains("[x] T\u{ed}tulo original")
+            && listed.contains("[ ] Copias del t\u{ed}tulo"),
+        "{listed}"
+    );
+    let typo = cli(&app, &["staff", "checklist", &folio, "--seen", "titulo"]);
+    assert_eq!(typo.status.code(), Some(1), "{typo:?}");
+    let all = "title_original,title_copies,payment_receipts,identification";
+    assert!(
+        cli(&app, &["staff", "checklist", &folio, "--seen", all])
+            .status
+            .success()
+    );
     let approved = cli(&app, &["staff", "approve", &folio]);
     assert!(approved.status.success(), "{approved:?}");
     assert!(String::from_utf8_lossy(&approved.stdout).contains("00000001"));
@@ -442,6 +509,7 @@ async fn the_verification_page_publishes_what_the_registry_does_and_no_more() {
         .await
         .unwrap()
         .unwrap();
+    all_seen(&app, &folio).await;
     staff::approve(&app.service, None, &signer, &folio)
         .await
         .unwrap()
@@ -570,6 +638,7 @@ async fn a_genuine_payload_in_a_page_showing_someone_else_does_not_verify() {
         .await
         .unwrap()
         .unwrap();
+    all_seen(&app, &folio).await;
     staff::approve(&app.service, None, &signer, &folio)
         .await
         .unwrap()
@@ -665,6 +734,7 @@ async fn an_attachment_that_inflates_without_end_is_refused_within_a_cap() {
         .await
         .unwrap()
         .unwrap();
+    all_seen(&app, &folio).await;
     staff::approve(&app.service, None, &signer, &folio)
         .await
         .unwrap()
@@ -888,6 +958,7 @@ async fn reenviar_sends_every_document_again() {
         .await
         .unwrap()
         .unwrap();
+    all_seen(&app, &folio).await;
     staff::approve(&app.service, None, &signer, &folio)
         .await
         .unwrap()

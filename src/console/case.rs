@@ -6,7 +6,7 @@
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -67,8 +67,22 @@ struct CasePage {
     events: Vec<Event>,
     done: Option<String>,
     may_issue: bool,
-    /// Supervisors may move the appointment for the applicant.
+    /// Supervisors may move the appointment for the applicant and reopen a rejected case.
     may_reschedule: bool,
+    /// The counter's checklist.
+    checklist: Vec<CheckLine>,
+    /// The documents the applicant has, by their name in the address.
+    documents: Vec<&'static str>,
+}
+
+/// An item of the checklist on the case page.
+#[derive(Serialize)]
+struct CheckLine {
+    key: String,
+    seen: bool,
+    /// When it was marked, in the office's zone.
+    at: Option<String>,
+    by: Option<i64>,
 }
 
 #[derive(Serialize)]
@@ -170,6 +184,21 @@ async fn case_page(
             event: e.event,
         })
         .collect();
+    let checklist = staff::counter::items(service, &mut conn, case.id)
+        .await?
+        .into_iter()
+        .map(|item| CheckLine {
+            key: item.key,
+            seen: item.seen,
+            at: item.at.map(|at| local(at, zone)),
+            by: item.by,
+        })
+        .collect();
+    let documents = staff::counter::documents(&mut conn, case.id)
+        .await?
+        .into_iter()
+        .map(|document| document.name)
+        .collect();
     let clerks_issue = office.is_none_or(|o| o.clerks_issue);
     let page = CasePage {
         folio: case.folio,
@@ -187,6 +216,8 @@ async fn case_page(
         done,
         may_issue: staff.member().role.allows(Permission::Issue, clerks_issue),
         may_reschedule: staff.member().role.allows(Permission::Supervise, false),
+        checklist,
+        documents,
     };
     Ok(render(state, staff, "console/case.html", page))
 }
@@ -288,11 +319,24 @@ pub async fn confirm_approve(
     staff: Staff,
     Path(folio): Path<String>,
 ) -> Response {
+    let service = &state.service;
+    let (folio, items) =
+        match staff::counter::checklist(service, Some(staff.member()), &folio).await {
+            Ok(Ok(found)) => found,
+            Ok(Err(refusal)) => return refused(&state, &staff, &folio, refusal),
+            Err(error) => return failed(error),
+        };
+    let missing: Vec<String> = items
+        .into_iter()
+        .filter(|item| !item.seen)
+        .map(|item| item.key)
+        .collect();
+    let required = service.settings.console.checklist_before_issuing;
     render(
         &state,
         &staff,
         "console/approve.html",
-        serde_json::json!({ "folio": folio }),
+        serde_json::json!({ "folio": folio, "missing": missing, "required": required }),
     )
 }
 
@@ -362,6 +406,114 @@ pub async fn reschedule(
         .await
         .map(|done| done.map(|moved| moved.folio));
     answer(&state, &staff, &folio, "reprogramada", result)
+}
+
+/// The checklist as the form sends it: `csrf` and one `visto` per item marked (unmarked
+/// checkboxes send nothing).
+pub async fn checklist(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(folio): Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let csrf = fields.iter().find(|(name, _)| name == "csrf");
+    if !csrf.is_some_and(|(_, token)| staff.sent(token)) {
+        return forbidden_form(&state, &staff);
+    }
+    let seen: Vec<&str> = fields
+        .iter()
+        .filter(|(name, _)| name == "visto")
+        .map(|(_, key)| key.as_str())
+        .take(64)
+        .collect();
+    let configured = &state.service.settings.console.checklist;
+    let mut changes: Vec<(String, bool)> = configured
+        .iter()
+        .map(|key| (key.clone(), seen.contains(&key.as_str())))
+        .collect();
+    // A key the form cannot offer is passed on, to be refused as such.
+    if let Some(unknown) = seen
+        .iter()
+        .find(|key| !configured.iter().any(|c| c == *key))
+    {
+        changes.push(((*unknown).to_string(), true));
+    }
+    let result = staff::counter::check(&state.service, Some(staff.member()), &folio, &changes)
+        .await
+        .map(|done| done.map(|(folio, _)| folio));
+    answer(&state, &staff, &folio, "documentos", result)
+}
+
+/// Opens one of the case's documents (the request, the receipt, the invitation, the cédula),
+/// rendered again from its records.
+pub async fn document(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path((folio, name)): Path<(String, String)>,
+) -> Response {
+    let service = &state.service;
+    let documents =
+        match staff::counter::case_documents(service, Some(staff.member()), &folio).await {
+            Ok(Ok(documents)) => documents,
+            Ok(Err(refusal)) => return refused(&state, &staff, &folio, refusal),
+            Err(error) => return failed(error),
+        };
+    let Some(found) = documents.into_iter().find(|d| d.name == name) else {
+        let mut response = render(&state, &staff, "console/not_found.html", &folio);
+        *response.status_mut() = StatusCode::NOT_FOUND;
+        return response;
+    };
+    let renderer = crate::documents::Documents::new(
+        service.db.clone(),
+        service.templates.clone(),
+        &service.settings,
+    );
+    match renderer.render(&found.document).await {
+        Ok(rendered) => (
+            [
+                (header::CONTENT_TYPE, rendered.content_type.to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("inline; filename=\"{}\"", rendered.file_name),
+                ),
+                (header::CACHE_CONTROL, "no-store".to_string()),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+            ],
+            rendered.bytes,
+        )
+            .into_response(),
+        Err(error) => failed(error),
+    }
+}
+
+/// Sends the applicant their documents again.
+pub async fn resend(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(folio): Path<String>,
+    Form(form): Form<TokenForm>,
+) -> Response {
+    if !staff.sent(&form.csrf) {
+        return forbidden_form(&state, &staff);
+    }
+    let result = staff::counter::resend(&state.service, Some(staff.member()), &folio)
+        .await
+        .map(|done| done.map(|(folio, _)| folio));
+    answer(&state, &staff, &folio, "reenviados", result)
+}
+
+/// Reopens a rejected case (supervisors): the applicant is asked to book again.
+pub async fn reopen(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(folio): Path<String>,
+    Form(form): Form<TokenForm>,
+) -> Response {
+    if !staff.sent(&form.csrf) {
+        return forbidden_form(&state, &staff);
+    }
+    let result = staff::reopen(&state.service, Some(staff.member()), &folio).await;
+    answer(&state, &staff, &folio, "reabierta", result)
 }
 
 #[derive(Deserialize)]

@@ -48,6 +48,16 @@ pub fn router() -> Router<AppState> {
         )
         .route("/oficina/casos/{folio}/rechazar", post(case::reject))
         .route("/oficina/casos/{folio}/reprogramar", post(case::reschedule))
+        .route(
+            "/oficina/casos/{folio}/documentos-revisados",
+            post(case::checklist),
+        )
+        .route(
+            "/oficina/casos/{folio}/documentos/{name}",
+            get(case::document),
+        )
+        .route("/oficina/casos/{folio}/reenviar", post(case::resend))
+        .route("/oficina/casos/{folio}/reabrir", post(case::reopen))
         .route("/oficina/capacidad", get(calendar::page))
         .route("/oficina/capacidad/horario", post(calendar::set_hours))
         .route("/oficina/capacidad/dia", post(calendar::set_day))

@@ -117,15 +117,7 @@ fn resend(state: &State, ctx: &Context<'_>) -> Reply {
         ));
     }
     if let (Some(_), Some(view)) = (current.app(), ctx.application.as_ref()) {
-        documents.push(DocumentRef::Request {
-            application_id: view.id,
-        });
-        if let Some(appointment) = &view.appointment {
-            documents.extend(DocumentRef::appointment(appointment.id));
-        }
-        if let Some(number) = view.cedula {
-            documents.push(DocumentRef::Cedula { number });
-        }
+        documents.extend(DocumentRef::of_application(view));
     }
     if documents.is_empty() {
         return Reply::new("nothing_to_resend");

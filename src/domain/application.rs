@@ -69,6 +69,7 @@ impl Status {
                 | (Scheduled, Rejected)
                 | (Submitted, Withdrawn)
                 | (Scheduled, Withdrawn)
+                | (Rejected, Submitted)
         )
     }
 
@@ -207,12 +208,15 @@ mod tests {
             (Submitted, Scheduled),
             (Scheduled, Attended),
             (Attended, Issued),
+            (Rejected, Submitted),
         ];
         let refused = [
             (Rejected, Issued),
             (Issued, Rejected),
             (Withdrawn, Scheduled),
             (Submitted, Issued),
+            (Rejected, Scheduled),
+            (Issued, Submitted),
         ];
         for (from, to) in allowed {
             assert!(from.can_become(to), "{from:?} → {to:?}");

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::domain::academic::Level;
+use crate::domain::application::ApplicationView;
 use crate::domain::fees::Concept;
 
 /// A document, by the records that make it.
@@ -43,6 +44,21 @@ impl DocumentRef {
                 year,
             })
             .collect()
+    }
+
+    /// The documents a submitted application has: the request, the active appointment's
+    /// receipt and invitation, the cédula once issued.
+    pub fn of_application(view: &ApplicationView) -> Vec<DocumentRef> {
+        let mut documents = vec![DocumentRef::Request {
+            application_id: view.id,
+        }];
+        if let Some(appointment) = &view.appointment {
+            documents.extend(DocumentRef::appointment(appointment.id));
+        }
+        if let Some(number) = view.cedula {
+            documents.push(DocumentRef::Cedula { number });
+        }
+        documents
     }
 
     /// What a booked appointment comes with: its receipt and its calendar invitation.

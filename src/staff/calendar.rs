@@ -9,7 +9,7 @@ use chrono::{Duration, NaiveDate, NaiveTime};
 use serde::Serialize;
 
 use super::{By, Refusal};
-use crate::conversation::state::{AppRef, State};
+use crate::conversation::state::AppRef;
 use crate::domain::application::{ApplicationData, Status};
 use crate::domain::calendar::{
     Availability, BookingRules, Held, Hours, HoursError, MAX_DAILY_CAPACITY, Misfit, Office,
@@ -17,7 +17,7 @@ use crate::domain::calendar::{
 };
 use crate::domain::procedure::Procedure;
 use crate::domain::staff::Permission;
-use crate::service::{Notice, Priority, Service};
+use crate::service::Service;
 use crate::store::appointments::{Booking, SeatRequest};
 use crate::store::audit::Event;
 use crate::store::calendar::ActiveRow;
@@ -454,54 +454,26 @@ async fn tell_moved(
         id: view.id,
         folio: view.folio.clone(),
     };
-    for _ in 0..3 {
-        let conversation = store::conversations::get(conn, row.conversation_id)
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("the application has a conversation"))?;
-        let state = State::from_json(&conversation.state)?;
-        let ctx = service.notice_context(
-            current,
-            &conversation.channel,
-            &conversation.address,
-            conversation.id,
-            view.clone(),
-        );
-        let (next, reply) = match view.appointment {
-            Some(_) => crate::conversation::office_moved(&state, &app, &view, reason, &ctx),
-            None => (
-                state.clone(),
-                crate::conversation::reply::Reply::new("appointment_closed")
-                    .with("folio", app.folio.to_string())
-                    .with("reason", reason.unwrap_or_default()),
-            ),
-        };
-        if next != state {
-            let json = next.to_json();
-            let now = service.clock.now();
-            let written = store::conversations::update_state(
-                conn,
-                conversation.id,
-                conversation.version,
-                &json,
-                now,
-            )
-            .await?;
-            if !written {
-                // The applicant's turn came in between: read the state again.
-                continue;
-            }
-        }
-        let message = service.render(&reply)?;
-        let notice = Notice {
-            channel: &conversation.channel,
-            address: &conversation.address,
-            message: &message,
-        };
-        return Ok(service
-            .queue(conn, conversation.id, &[notice], Priority::Reply)
-            .await?);
-    }
-    anyhow::bail!("the conversation kept changing while the office told it")
+    let told = super::tell(
+        conn,
+        service,
+        current,
+        row.conversation_id,
+        &view,
+        |state, ctx| {
+            Some(match view.appointment {
+                Some(_) => crate::conversation::office_moved(state, &app, &view, reason, ctx),
+                None => (
+                    state.clone(),
+                    crate::conversation::reply::Reply::new("appointment_closed")
+                        .with("folio", app.folio.to_string())
+                        .with("reason", reason.unwrap_or_default()),
+                ),
+            })
+        },
+    )
+    .await?;
+    Ok(told.unwrap_or_default())
 }
 
 /// Moves the appointment of `folio` to `day` at `slot` for the applicant (a supervisor, at

@@ -6,17 +6,20 @@
 
 pub mod accounts;
 pub mod calendar;
+pub mod counter;
 
 use chrono::{NaiveDate, Timelike};
 use serde::Serialize;
 
 use crate::conversation::reply::Reply;
+use crate::conversation::state::{AppRef, State};
 use crate::documents::DocumentRef;
 use crate::documents::signature::Signer;
 use crate::domain::academic::Level;
-use crate::domain::application::ApplicationData;
 use crate::domain::application::Status;
+use crate::domain::application::{ApplicationData, ApplicationView};
 use crate::domain::cedula::{CADENA_VERSION, CedulaNumber, CedulaPayload};
+use crate::domain::procedure::Procedure;
 use crate::domain::staff::{Permission, StaffMember};
 use crate::service::{Notice, OutgoingMessage, Priority, Service};
 use crate::store::agenda::AgendaRow;
@@ -55,6 +58,16 @@ pub enum Refusal {
     Full,
     #[error("the appointment has not happened yet")]
     NotYet,
+    #[error("the checklist has no such item")]
+    UnknownItem,
+    #[error("not every item of the checklist was seen")]
+    ChecklistIncomplete,
+    #[error("the application has no documents yet")]
+    NoDocuments,
+    #[error("the application was not rejected")]
+    NotRejected,
+    #[error("the applicant has gone on with a newer application or draft")]
+    Superseded,
 }
 
 impl Refusal {
@@ -73,6 +86,11 @@ impl Refusal {
             Refusal::NotBookable => "not_bookable",
             Refusal::Full => "full",
             Refusal::NotYet => "not_yet",
+            Refusal::UnknownItem => "unknown_item",
+            Refusal::ChecklistIncomplete => "checklist_incomplete",
+            Refusal::NoDocuments => "no_documents",
+            Refusal::NotRejected => "not_rejected",
+            Refusal::Superseded => "superseded",
         }
     }
 }
@@ -255,6 +273,9 @@ pub async fn approve(
         Ok(case) => case,
         Err(refusal) => return Ok(Err(refusal)),
     };
+    if !counter::ready_to_issue(service, &mut tx.conn(), case.id).await? {
+        return Ok(Err(Refusal::ChecklistIncomplete));
+    }
     let data: ApplicationData = serde_json::from_str(&case.data)?;
     let number = store::cedulas::next_number(&mut tx.conn()).await?;
     let number = CedulaNumber::new(u32::try_from(number)?)?;
@@ -364,6 +385,68 @@ pub async fn reject(
         .with("folio", &case.folio)
         .with("reason", reason);
     notify(&mut tx.conn(), service, &case, &reply, None).await?;
+    tx.commit().await?;
+    Ok(Ok(case.folio))
+}
+
+/// Reopens a rejected application (a supervisor, once what was wrong is cleared up): it waits
+/// for an appointment again, what the counter had checked is cleared for the next visit, and
+/// the applicant, whose conversation follows it again, is asked to book. Refused when the
+/// applicant has gone on with a newer application or a new draft.
+pub async fn reopen(
+    service: &Service,
+    by: By<'_>,
+    folio: &str,
+) -> anyhow::Result<Result<String, Refusal>> {
+    let now = service.clock.now();
+    let mut tx = service.db.begin().await?;
+    let found = find(service, &mut tx.conn(), by, folio, Permission::Supervise).await?;
+    let (case, status) = match found {
+        Ok(found) => found,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    if status != Status::Rejected {
+        return Ok(Err(Refusal::NotRejected));
+    }
+    if store::cases::newer_in_conversation(&mut tx.conn(), &case).await? {
+        return Ok(Err(Refusal::Superseded));
+    }
+    if store::applications::set_status(&mut tx.conn(), case.id, Status::Submitted, now)
+        .await?
+        .is_none()
+    {
+        anyhow::bail!("a rejected application could not be reopened");
+    }
+    store::cases::reopen(&mut tx.conn(), case.id).await?;
+    let view = store::applications::view(&mut tx.conn(), case.id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the application exists"))?;
+    let app = AppRef {
+        id: case.id,
+        folio: view.folio.clone(),
+    };
+    let procedure = &service.settings.procedure;
+    let told = tell(
+        &mut tx.conn(),
+        service,
+        procedure,
+        case.conversation_id,
+        &view,
+        |state, ctx| crate::conversation::office_reopened(state, &app, &view, ctx),
+    )
+    .await?;
+    if told.is_none() {
+        return Ok(Err(Refusal::Superseded));
+    }
+    audit(
+        &mut tx.conn(),
+        service,
+        by,
+        &case,
+        Event::Reopened,
+        serde_json::json!({}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Ok(case.folio))
 }
@@ -499,6 +582,67 @@ async fn allowed(
     }
     let clerks_issue = office.is_none_or(|o| o.clerks_issue);
     Ok((!member.role.allows(permission, clerks_issue)).then_some(Refusal::NotAllowed))
+}
+
+/// Tells the applicant of `conversation_id` what the office did: `decide` gives the state
+/// their conversation goes to and the notice (or `None`: nothing is said, nothing changes).
+/// Their own turn may write the state meanwhile: it is read again then. Returns the notice's
+/// outbox ids.
+pub(crate) async fn tell<F>(
+    conn: &mut Conn<'_>,
+    service: &Service,
+    procedure: &Procedure,
+    conversation_id: i64,
+    view: &ApplicationView,
+    decide: F,
+) -> anyhow::Result<Option<Vec<i64>>>
+where
+    F: Fn(&State, &crate::conversation::Context<'_>) -> Option<(State, Reply)>,
+{
+    for _ in 0..3 {
+        let conversation = store::conversations::get(conn, conversation_id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("the application has a conversation"))?;
+        let state = State::from_json(&conversation.state)?;
+        let ctx = service.notice_context(
+            procedure,
+            &conversation.channel,
+            &conversation.address,
+            conversation.id,
+            view.clone(),
+        );
+        let Some((next, reply)) = decide(&state, &ctx) else {
+            return Ok(None);
+        };
+        if next != state {
+            let json = next.to_json();
+            let now = service.clock.now();
+            let written = store::conversations::update_state(
+                conn,
+                conversation.id,
+                conversation.version,
+                &json,
+                now,
+            )
+            .await?;
+            if !written {
+                // The applicant's turn came in between: read the state again.
+                continue;
+            }
+        }
+        let message = service.render(&reply)?;
+        let notice = Notice {
+            channel: &conversation.channel,
+            address: &conversation.address,
+            message: &message,
+        };
+        return Ok(Some(
+            service
+                .queue(conn, conversation.id, &[notice], Priority::Reply)
+                .await?,
+        ));
+    }
+    anyhow::bail!("the conversation kept changing while the office told it")
 }
 
 /// Queues `reply` on the applicant's own channel and, with a document, an e-mail carrying it to

@@ -35,6 +35,12 @@ pub enum Event {
     DayCapacityChanged,
     /// The office closed a day or a range of days.
     OfficeClosed,
+    /// The clerk marked items of the counter's checklist as seen or not (`{seen, unseen}`).
+    DocumentsChecked,
+    /// The office sent the applicant their documents again.
+    DocumentsResent,
+    /// A supervisor reopened a rejected application.
+    Reopened,
     /// A paused address wrote again: its mail resumes.
     AddressReachable,
     /// A delivery report about a message of ours: mail to the address is paused.
@@ -66,6 +72,9 @@ impl Event {
             Event::HoursChanged => "hours_changed",
             Event::DayCapacityChanged => "day_capacity_changed",
             Event::OfficeClosed => "office_closed",
+            Event::DocumentsChecked => "documents_checked",
+            Event::DocumentsResent => "documents_resent",
+            Event::Reopened => "reopened",
             Event::AddressReachable => "address_reachable",
             Event::AddressBounced => "address_bounced",
             Event::Unreachable => "unreachable",

@@ -109,3 +109,80 @@ pub async fn search(conn: &mut Conn<'_>, text: &str, limit: i64) -> Result<Vec<C
     .fetch_all(c)
     .await)
 }
+
+/// An item of the counter's checklist marked as seen.
+#[derive(Debug, Clone, FromRow)]
+pub struct Check {
+    pub item: String,
+    pub checked_by: Option<i64>,
+    pub checked_at: DateTime<Utc>,
+}
+
+/// The items of the checklist seen for an application.
+pub async fn checks(conn: &mut Conn<'_>, application_id: i64) -> Result<Vec<Check>, sqlx::Error> {
+    on!(conn, c => sqlx::query_as::<_, Check>(
+        "SELECT item, checked_by, checked_at FROM document_checks
+         WHERE application_id = $1 ORDER BY item",
+    )
+    .bind(application_id)
+    .fetch_all(c)
+    .await)
+}
+
+/// Marks `item` as seen (or not); whether that changed anything.
+pub async fn set_check(
+    conn: &mut Conn<'_>,
+    application_id: i64,
+    item: &str,
+    seen: Option<(Option<i64>, DateTime<Utc>)>,
+) -> Result<bool, sqlx::Error> {
+    let done = match seen {
+        Some((by, at)) => on!(conn, c => sqlx::query(
+            "INSERT INTO document_checks (application_id, item, checked_by, checked_at)
+             VALUES ($1, $2, $3, $4) ON CONFLICT (application_id, item) DO NOTHING",
+        )
+        .bind(application_id)
+        .bind(item)
+        .bind(by)
+        .bind(at)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())),
+        None => on!(conn, c => sqlx::query(
+            "DELETE FROM document_checks WHERE application_id = $1 AND item = $2",
+        )
+        .bind(application_id)
+        .bind(item)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())),
+    };
+    Ok(done? > 0)
+}
+
+/// Whether the case's conversation went on to a newer application.
+pub async fn newer_in_conversation(conn: &mut Conn<'_>, case: &Case) -> Result<bool, sqlx::Error> {
+    let newer = on!(conn, c => sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM applications WHERE conversation_id = $1 AND id > $2",
+    )
+    .bind(case.conversation_id)
+    .bind(case.id)
+    .fetch_one(c)
+    .await)?;
+    Ok(newer > 0)
+}
+
+/// A reopened application: no rejection reason, and nothing checked at the counter (the next
+/// visit checks again).
+pub async fn reopen(conn: &mut Conn<'_>, application_id: i64) -> Result<(), sqlx::Error> {
+    on!(conn, c => sqlx::query("UPDATE applications SET rejection_reason = NULL WHERE id = $1")
+        .bind(application_id)
+        .execute(c)
+        .await
+        .map(|_| ()))?;
+    on!(conn, c => sqlx::query("DELETE FROM document_checks WHERE application_id = $1")
+        .bind(application_id)
+        .execute(c)
+        .await
+        .map(|_| ()))
+}

@@ -21,7 +21,10 @@ pub struct Page {
     pub status: StatusCode,
     pub cookies: Vec<String>,
     pub location: Option<String>,
+    pub content_type: Option<String>,
+    /// The body as text (lossy for a PDF; `bytes` holds it as sent).
     pub body: String,
+    pub bytes: Vec<u8>,
 }
 
 impl Page {
@@ -86,14 +89,21 @@ pub async fn call(
         .headers()
         .get(header::LOCATION)
         .map(|v| v.to_str().unwrap().to_string());
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap().to_string());
     let bytes = axum::body::to_bytes(response.into_body(), 4 << 20)
         .await
-        .unwrap();
+        .unwrap()
+        .to_vec();
     Page {
         status,
         cookies,
         location,
-        body: String::from_utf8(bytes.to_vec()).unwrap(),
+        content_type,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+        bytes,
     }
 }
 

@@ -8,7 +8,7 @@ use super::{go, stay};
 use crate::conversation::offer::{Action, Options, Picked};
 use crate::conversation::reply::Reply;
 use crate::conversation::state::{
-    AppRef, ChoosingOffice, Confirmable, Confirming, State, Tracking,
+    AppRef, ChoosingOffice, Confirmable, Confirming, Moved, State, Tracking,
 };
 use crate::conversation::{Context, Outcome};
 use crate::domain::application::ApplicationView;
@@ -62,6 +62,27 @@ pub(in crate::conversation) fn status_reply(
             address: office.map(|o| o.address.as_str()),
         })
         .choices(Options::actions(actions(view), ctx).into_choices())
+}
+
+/// The office reopened the rejected application `app`: the conversation follows it again and
+/// the notice offers to book. `None` when the applicant has gone on with a new draft (the
+/// office does not take it from them).
+pub fn office_reopened(
+    state: &State,
+    app: &AppRef,
+    view: &ApplicationView,
+    ctx: &Context<'_>,
+) -> Option<(State, Reply)> {
+    match state.beneath() {
+        State::Tracking(Tracking { app: a }) | State::Moved(Moved { app: a }) if a.id == app.id => {
+        }
+        State::New | State::Closed(_) => {}
+        _ => return None,
+    }
+    let reply = Reply::new("application_reopened")
+        .with("folio", app.folio.to_string())
+        .choices(Options::actions(actions(Some(view)), ctx).into_choices());
+    Some((Tracking { app: app.clone() }.into(), reply))
 }
 
 /// Asks yes or no before `action`, coming back to `state` on no.
