@@ -132,6 +132,7 @@ async fn run(appointments: usize, renders: usize) {
 
     accounts::add_user(
         &service,
+        None,
         "ana",
         Role::Clerk,
         None,

@@ -578,8 +578,15 @@ async fn user_command(service: &Service, command: UserCommand) -> anyhow::Result
             };
             let given = password_from_stdin()?;
             let generated = given.is_none();
-            match accounts::add_user(service, &name, role, office.as_deref(), given.as_deref())
-                .await?
+            match accounts::add_user(
+                service,
+                None,
+                &name,
+                role,
+                office.as_deref(),
+                given.as_deref(),
+            )
+            .await?
             {
                 Ok(password) => report(
                     serde_json::json!({
@@ -594,20 +601,22 @@ async fn user_command(service: &Service, command: UserCommand) -> anyhow::Result
                 ),
             }
         }
-        UserCommand::Disable { name } => match accounts::disable_user(service, &name).await? {
-            Ok(()) => report(
-                serde_json::json!({ "action": "disabled", "name": name }),
-                true,
-            ),
-            Err(refusal) => report(
-                serde_json::json!({ "refused": refusal.key(), "name": name }),
-                false,
-            ),
-        },
+        UserCommand::Disable { name } => {
+            match accounts::disable_user(service, None, &name).await? {
+                Ok(()) => report(
+                    serde_json::json!({ "action": "disabled", "name": name }),
+                    true,
+                ),
+                Err(refusal) => report(
+                    serde_json::json!({ "refused": refusal.key(), "name": name }),
+                    false,
+                ),
+            }
+        }
         UserCommand::Password { name } => {
             let given = password_from_stdin()?;
             let generated = given.is_none();
-            match accounts::set_password(service, &name, given.as_deref()).await? {
+            match accounts::set_password(service, None, &name, given.as_deref()).await? {
                 Ok(password) => report(
                     serde_json::json!({
                         "action": "password", "name": name,

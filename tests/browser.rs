@@ -122,6 +122,7 @@ async fn a_clerk_logs_in_finds_todays_applicant_and_logs_out() {
     let app = spawn_app(support::Backend::Sqlite).await;
     accounts::add_user(
         &app.service,
+        None,
         "ana",
         Role::Clerk,
         Some("dgp-cdmx"),
@@ -441,6 +442,10 @@ async fn a_clerk_logs_in_finds_todays_applicant_and_logs_out() {
 
 /// Logs `name` in through the login form with the keyboard; waits for the agenda.
 async fn log_in(client: &Client, base: &str, name: &str) {
+    log_in_with(client, base, name, PASSWORD).await;
+}
+
+async fn log_in_with(client: &Client, base: &str, name: &str, password: &str) {
     client
         .goto(&format!("{base}/oficina/entrar"))
         .await
@@ -450,7 +455,7 @@ async fn log_in(client: &Client, base: &str, name: &str) {
         .await
         .unwrap();
     form.set_by_name("username", name).await.unwrap();
-    form.set_by_name("password", PASSWORD).await.unwrap();
+    form.set_by_name("password", password).await.unwrap();
     form.submit().await.unwrap();
     arrived(client, base, "/oficina/agenda").await;
 }
@@ -460,6 +465,7 @@ async fn a_supervisor_closes_a_day_and_sees_the_moved_applicants() {
     let app = spawn_app(support::Backend::Sqlite).await;
     accounts::add_user(
         &app.service,
+        None,
         "sara",
         Role::Supervisor,
         Some("dgp-cdmx"),
@@ -543,5 +549,136 @@ async fn a_supervisor_closes_a_day_and_sees_the_moved_applicants() {
         .await
         .unwrap();
     assert_eq!(taken, 0, "nobody is left on the closed day");
+    client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_admin_creates_an_account_and_reopens_a_rejected_case() {
+    let app = spawn_app(support::Backend::Sqlite).await;
+    accounts::add_user(
+        &app.service,
+        None,
+        "root",
+        Role::Admin,
+        None,
+        Some(PASSWORD),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    booked(&app, "luz", "B123456780").await;
+    ventanilla::staff::reject(
+        &app.service,
+        None,
+        "SOL-2026-000001",
+        "El pago no corresponde al nivel",
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let base = serve(app.service.clone()).await;
+    let driver = start_driver().await;
+    let client = browser(&driver).await;
+    log_in(&client, &base, "root").await;
+
+    // The users page, from the header: a supervisor account with a generated password.
+    client
+        .find(Locator::LinkText("Usuarios"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    arrived(&client, &base, "/oficina/usuarios").await;
+    screenshot(&client, "14-users").await;
+    client
+        .find(Locator::Id("nombre"))
+        .await
+        .unwrap()
+        .send_keys("beto")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("#rol option[value=supervisor]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    button(&client, "Crear la cuenta").await;
+    let heading = client.find(Locator::Css("h1")).await.unwrap();
+    assert_eq!(
+        heading.text().await.unwrap(),
+        "Cuenta \u{ab}beto\u{bb} creada"
+    );
+    let password = client
+        .find(Locator::Id("clave"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(password.chars().count(), 20, "{password}");
+    screenshot(&client, "15-user-created").await;
+    client
+        .find(Locator::LinkText("Volver a los usuarios"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let table = client
+        .find(Locator::Css("main table"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        table.contains("beto") && table.contains("supervisi\u{f3}n"),
+        "{table}"
+    );
+
+    // The new account logs in with the password shown, and reopens the rejected case.
+    button(&client, "Salir").await;
+    log_in_with(&client, &base, "beto", &password).await;
+    client
+        .goto(&format!("{base}/oficina/casos/SOL-2026-000001"))
+        .await
+        .unwrap();
+    let main = client
+        .find(Locator::Css("main"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        main.contains("Estado: rechazada")
+            && main.contains("Motivo del rechazo: El pago no corresponde al nivel"),
+        "{main}"
+    );
+    screenshot(&client, "16-rejected-case").await;
+    button(&client, "Reabrir la solicitud").await;
+    arrived(
+        &client,
+        &base,
+        "/oficina/casos/SOL-2026-000001?hecho=reabierta",
+    )
+    .await;
+    let main = client
+        .find(Locator::Css("main"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        main.contains("Solicitud reabierta") && main.contains("Estado: sin cita"),
+        "{main}"
+    );
+    screenshot(&client, "17-reopened").await;
+    let outbox = app.outbox("luz").await;
+    assert_eq!(outbox.last().unwrap().1.template, "application_reopened");
     client.close().await.unwrap();
 }

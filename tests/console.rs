@@ -200,7 +200,7 @@ async fn sessions_end_when_idle_after_hours_and_with_the_account() {
         // Disabling the account ends its sessions and its logins.
         let (_, session) = login(&app.service, "ana", PASSWORD).await;
         let cookies = [session.unwrap()];
-        accounts::disable_user(&app.service, "ana")
+        accounts::disable_user(&app.service, None, "ana")
             .await
             .unwrap()
             .unwrap();
@@ -211,9 +211,7 @@ async fn sessions_end_when_idle_after_hours_and_with_the_account() {
     }
 }
 
-#[tokio::test]
-async fn a_member_of_one_office_is_refused_another_offices_agenda() {
-    let config = r#"
+const TWO_OFFICES: &str = r#"
 [[offices]]
 id = "dgp-cdmx"
 name = "Direccion General de Profesiones"
@@ -234,8 +232,11 @@ closes_at = "14:00:00"
 slot_minutes = 30
 daily_capacity = 20
 "#;
+
+#[tokio::test]
+async fn a_member_of_one_office_is_refused_another_offices_agenda() {
     for backend in backends() {
-        let app = support::spawn_app_with(backend, Some(support::NOW), Some(config)).await;
+        let app = support::spawn_app_with(backend, Some(support::NOW), Some(TWO_OFFICES)).await;
         add(&app, "ana", Role::Clerk, Some("dgp-gdl")).await;
         add(&app, "eva", Role::Admin, None).await;
         let (_, ana) = login(&app.service, "ana", PASSWORD).await;
@@ -271,7 +272,7 @@ async fn accounts_refuse_bad_names_short_passwords_unknown_offices_and_twins() {
     let add = |name: &'static str, office: Option<&'static str>, password: &'static str| {
         let service = app.service.clone();
         async move {
-            accounts::add_user(&service, name, Role::Clerk, office, Some(password))
+            accounts::add_user(&service, None, name, Role::Clerk, office, Some(password))
                 .await
                 .unwrap()
         }
@@ -285,7 +286,7 @@ async fn accounts_refuse_bad_names_short_passwords_unknown_offices_and_twins() {
     );
     assert_eq!(add("ana", None, PASSWORD).await, Ok(PASSWORD.to_string()));
     assert_eq!(add("ana", None, PASSWORD).await, Err(NameTaken));
-    let generated = accounts::add_user(&app.service, "eva", Role::Admin, None, None)
+    let generated = accounts::add_user(&app.service, None, "eva", Role::Admin, None, None)
         .await
         .unwrap()
         .unwrap();
@@ -294,10 +295,11 @@ async fn accounts_refuse_bad_names_short_passwords_unknown_offices_and_twins() {
     assert_eq!(page.status, StatusCode::SEE_OTHER);
     assert!(session.is_some());
     // A new password ends the sessions and the old password.
-    let changed = accounts::set_password(&app.service, "eva", Some("otra clave bastante larga"))
-        .await
-        .unwrap()
-        .unwrap();
+    let changed =
+        accounts::set_password(&app.service, None, "eva", Some("otra clave bastante larga"))
+            .await
+            .unwrap()
+            .unwrap();
     assert_eq!(changed, "otra clave bastante larga");
     let ended = get(&app.service, "/oficina/agenda", &[session.unwrap()]).await;
     assert_eq!(ended.location.as_deref(), Some("/oficina/entrar"));
@@ -772,5 +774,217 @@ async fn a_supervisor_reopens_a_rejected_case_and_the_applicant_books_again() {
         // The same from the command line, refused the same way.
         let cli_again = cli(&app, &["staff", "reopen", folio], "");
         assert_eq!(cli_again.status.code(), Some(1), "{cli_again:?}");
+    }
+}
+
+/// The generated password a users page shows once.
+fn shown_password(page: &support::console::Page) -> String {
+    let at = page
+        .body
+        .find("<code id=\"clave\"")
+        .expect("the password is shown");
+    let rest = &page.body[at..];
+    let start = rest.find('>').unwrap() + 1;
+    rest[start..rest.find("</code>").unwrap()].to_string()
+}
+
+#[tokio::test]
+async fn an_admin_manages_the_accounts_of_the_console() {
+    for backend in backends() {
+        let app = support::spawn_app_with(backend, Some(support::NOW), Some(TWO_OFFICES)).await;
+        add(&app, "root", Role::Admin, None).await;
+        add(&app, "olga", Role::Admin, Some("dgp-gdl")).await;
+        add(&app, "ana", Role::Clerk, Some("dgp-cdmx")).await;
+        add(&app, "gus", Role::Clerk, Some("dgp-gdl")).await;
+        let session = |name: &'static str| {
+            let service = app.service.clone();
+            async move { [login(&service, name, PASSWORD).await.1.unwrap()] }
+        };
+        let (root, olga, ana) = (
+            session("root").await,
+            session("olga").await,
+            session("ana").await,
+        );
+        let post = |uri: String, cookies: [String; 1], fields: Vec<(&'static str, String)>| {
+            let service = app.service.clone();
+            async move {
+                let fields: Vec<(&str, &str)> =
+                    fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                call(&service, Method::POST, &uri, &cookies, Some(&fields)).await
+            }
+        };
+
+        // A clerk is refused the page; the header links it for admins only.
+        let refused = get(&app.service, "/oficina/usuarios", &ana).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        assert!(
+            refused.body.contains("administraci\u{f3}n"),
+            "{}",
+            refused.body
+        );
+        assert!(!refused.body.contains("href=\"/oficina/usuarios\""));
+
+        // The national admin sees every account and creates one; its password is shown once
+        // and opens a session.
+        let page = get(&app.service, "/oficina/usuarios", &root).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        for name in ["root", "olga", "ana", "gus"] {
+            assert!(page.body.contains(&format!("<td>{name}</td>")), "{name}");
+        }
+        let csrf = page.csrf();
+        let form = |name: &str, role: &str, office: &str| {
+            vec![
+                ("csrf", csrf.clone()),
+                ("nombre", name.to_string()),
+                ("rol", role.to_string()),
+                ("oficina", office.to_string()),
+            ]
+        };
+        let created = post(
+            "/oficina/usuarios".into(),
+            root.clone(),
+            form("beto", "clerk", "dgp-cdmx"),
+        )
+        .await;
+        assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+        let password = shown_password(&created);
+        assert_eq!(password.chars().count(), 20);
+        let (_, beto) = login(&app.service, "beto", &password).await;
+        let beto = [beto.expect("the shown password works")];
+        assert_eq!(
+            get(&app.service, "/oficina/agenda", &beto).await.status,
+            StatusCode::OK
+        );
+        // Refusals say why, and change nothing.
+        let twin = post(
+            "/oficina/usuarios".into(),
+            root.clone(),
+            form("beto", "clerk", ""),
+        )
+        .await;
+        assert_eq!(twin.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            twin.body.contains("Ya existe una cuenta llamada"),
+            "{}",
+            twin.body
+        );
+        let bad = post(
+            "/oficina/usuarios".into(),
+            root.clone(),
+            form("Beto \u{d1}", "clerk", ""),
+        )
+        .await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(bad.body.contains("no sirve"), "{}", bad.body);
+        let role = post(
+            "/oficina/usuarios".into(),
+            root.clone(),
+            form("beta", "root", ""),
+        )
+        .await;
+        assert_eq!(role.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let yourself = post(
+            "/oficina/usuarios/root/desactivar".into(),
+            root.clone(),
+            vec![("csrf", csrf.clone())],
+        )
+        .await;
+        assert_eq!(yourself.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            yourself.body.contains("tu propia cuenta"),
+            "{}",
+            yourself.body
+        );
+
+        // A new password ends the account's sessions; disabling too.
+        let reset = post(
+            "/oficina/usuarios/beto/clave".into(),
+            root.clone(),
+            vec![("csrf", csrf.clone())],
+        )
+        .await;
+        assert_eq!(reset.status, StatusCode::OK, "{}", reset.body);
+        let new_password = shown_password(&reset);
+        assert_ne!(new_password, password);
+        assert!(
+            get(&app.service, "/oficina/agenda", &beto)
+                .await
+                .status
+                .is_redirection()
+        );
+        assert!(login(&app.service, "beto", &password).await.1.is_none());
+        let (_, beto) = login(&app.service, "beto", &new_password).await;
+        let beto = [beto.unwrap()];
+        let disabled = post(
+            "/oficina/usuarios/beto/desactivar".into(),
+            root.clone(),
+            vec![("csrf", csrf.clone())],
+        )
+        .await;
+        assert_eq!(
+            disabled.location.as_deref(),
+            Some("/oficina/usuarios?hecho=desactivada&cuenta=beto")
+        );
+        assert!(
+            get(&app.service, "/oficina/agenda", &beto)
+                .await
+                .status
+                .is_redirection()
+        );
+        assert!(login(&app.service, "beto", &new_password).await.1.is_none());
+
+        // An admin of one office sees and manages only its accounts.
+        let page = get(&app.service, "/oficina/usuarios", &olga).await;
+        assert!(page.body.contains("<td>gus</td>") && !page.body.contains("<td>ana</td>"));
+        assert!(
+            !page.body.contains("Todas las oficinas"),
+            "no national accounts from here"
+        );
+        let csrf = page.csrf();
+        let national = post(
+            "/oficina/usuarios".into(),
+            olga.clone(),
+            vec![
+                ("csrf", csrf.clone()),
+                ("nombre", "zoe".into()),
+                ("rol", "admin".into()),
+                ("oficina", String::new()),
+            ],
+        )
+        .await;
+        assert_eq!(national.status, StatusCode::FORBIDDEN, "{}", national.body);
+        let other = post(
+            "/oficina/usuarios/ana/desactivar".into(),
+            olga.clone(),
+            vec![("csrf", csrf.clone())],
+        )
+        .await;
+        assert_eq!(other.status, StatusCode::FORBIDDEN);
+        assert!(
+            login(&app.service, "ana", PASSWORD).await.1.is_some(),
+            "ana is untouched"
+        );
+
+        // Every change is in the audit trail with who made it.
+        let mut reader = app.service.db.reader().await.unwrap();
+        let root_id = accounts::users(&app.service)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|u| u.name == "root")
+            .unwrap()
+            .id;
+        for (event, count) in [
+            (ventanilla::store::audit::Event::AccountAdded, 5),
+            (ventanilla::store::audit::Event::PasswordReset, 1),
+            (ventanilla::store::audit::Event::AccountDisabled, 1),
+        ] {
+            let rows = ventanilla::store::audit::by_event(&mut reader.conn(), event)
+                .await
+                .unwrap();
+            assert_eq!(rows.len(), count, "{event:?}");
+            let last = rows.last().unwrap();
+            assert_eq!(last.staff_id, Some(root_id), "{event:?}: made by root");
+        }
     }
 }

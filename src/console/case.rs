@@ -69,6 +69,8 @@ struct CasePage {
     may_issue: bool,
     /// Supervisors may move the appointment for the applicant and reopen a rejected case.
     may_reschedule: bool,
+    /// Why the office rejected it (while rejected).
+    rejection_reason: Option<String>,
     /// The counter's checklist.
     checklist: Vec<CheckLine>,
     /// The documents the applicant has, by their name in the address.
@@ -199,6 +201,10 @@ async fn case_page(
         .into_iter()
         .map(|document| document.name)
         .collect();
+    let rejection_reason = match case.status {
+        Status::Rejected => store::cases::rejection_reason(&mut conn, case.id).await?,
+        _ => None,
+    };
     let clerks_issue = office.is_none_or(|o| o.clerks_issue);
     let page = CasePage {
         folio: case.folio,
@@ -216,6 +222,7 @@ async fn case_page(
         done,
         may_issue: staff.member().role.allows(Permission::Issue, clerks_issue),
         may_reschedule: staff.member().role.allows(Permission::Supervise, false),
+        rejection_reason,
         checklist,
         documents,
     };

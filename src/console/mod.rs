@@ -5,15 +5,18 @@
 //! - `auth`: login (throttled), logout, the session cookie, the form token (CSRF), and the
 //!   [`Staff`] extractor every page takes (no session: to the login page).
 //! - `agenda`: the day of an office.
-//! - `case`: a case, its timeline and its actions (arrival, approval, rejection); search.
+//! - `case`: a case, its timeline, its documents and its actions (arrival, no-show, the
+//!   checklist, approval, rejection, resending, rescheduling, reopening); search.
 //! - `today`: the day's numbers, who waits for a decision, messages in trouble.
 //! - `calendar`: an office's hours and capacity, one day's capacity, closures (supervisors).
+//! - `users`: the staff accounts (admins).
 
 mod agenda;
 mod auth;
 mod calendar;
 mod case;
 mod today;
+mod users;
 
 use axum::Router;
 use axum::http::{StatusCode, header};
@@ -64,6 +67,9 @@ pub fn router() -> Router<AppState> {
         .route("/oficina/cierres", post(calendar::preview))
         .route("/oficina/cierres/confirmar", post(calendar::confirm))
         .route("/oficina/cierres/{id}", get(calendar::report))
+        .route("/oficina/usuarios", get(users::page).post(users::add))
+        .route("/oficina/usuarios/{name}/clave", post(users::password))
+        .route("/oficina/usuarios/{name}/desactivar", post(users::disable))
 }
 
 /// A request of a staff member with an open session.

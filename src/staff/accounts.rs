@@ -13,10 +13,12 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::{Algorithm, Argon2, Params, Version};
 use sha2::{Digest, Sha256};
 
-use crate::domain::staff::{Role, StaffMember};
+use super::By;
+use crate::domain::staff::{Permission, Role, StaffMember};
 use crate::domain::text::hex;
 use crate::service::Service;
-use crate::store::{self, millis};
+use crate::store::audit::Event;
+use crate::store::{self, Conn, millis};
 
 /// Passwords shorter than this are refused (NIST SP 800-63B asks at least 8; the console is
 /// single-factor, so we ask more). Longer than the maximum, hashing would be a cost anyone
@@ -34,6 +36,14 @@ pub enum AccountRefusal {
     UnknownOffice,
     ShortPassword,
     LongPassword,
+    /// Roles are clerk, supervisor and admin.
+    BadRole,
+    /// Only an admin manages accounts.
+    NotAllowed,
+    /// An admin of one office manages only that office's accounts (and no national one).
+    OtherOffice,
+    /// An admin does not disable their own account (someone else must).
+    Yourself,
 }
 
 impl AccountRefusal {
@@ -46,6 +56,10 @@ impl AccountRefusal {
             AccountRefusal::UnknownOffice => "unknown_office",
             AccountRefusal::ShortPassword => "short_password",
             AccountRefusal::LongPassword => "long_password",
+            AccountRefusal::BadRole => "bad_role",
+            AccountRefusal::NotAllowed => "not_allowed",
+            AccountRefusal::OtherOffice => "other_office",
+            AccountRefusal::Yourself => "yourself",
         }
     }
 }
@@ -121,11 +135,15 @@ pub fn generate_password() -> String {
 /// Creates an account with `password` (or a generated one); returns the password set.
 pub async fn add_user(
     service: &Service,
+    by: By<'_>,
     name: &str,
     role: Role,
     office_id: Option<&str>,
     password: Option<&str>,
 ) -> anyhow::Result<Result<String, AccountRefusal>> {
+    if let Err(refusal) = manages(by, office_id) {
+        return Ok(Err(refusal));
+    }
     if let Err(refusal) = check_name(name) {
         return Ok(Err(refusal));
     }
@@ -141,21 +159,33 @@ pub async fn add_user(
     let now = service.clock.now();
     let created =
         store::staff::insert_user(&mut tx.conn(), name, &hash, role, office_id, now).await?;
+    let Some(id) = created else {
+        return Ok(Err(AccountRefusal::NameTaken));
+    };
+    let detail = serde_json::json!({ "account": id, "role": role.as_str(), "office": office_id });
+    record(&mut tx.conn(), service, by, Event::AccountAdded, detail).await?;
     tx.commit().await?;
-    Ok(created.map(|_| password).ok_or(AccountRefusal::NameTaken))
+    Ok(Ok(password))
 }
 
 /// Disables the account and ends its sessions.
 pub async fn disable_user(
     service: &Service,
+    by: By<'_>,
     name: &str,
 ) -> anyhow::Result<Result<(), AccountRefusal>> {
     let mut tx = service.db.begin().await?;
-    let Some(user) = store::staff::user_by_name(&mut tx.conn(), name).await? else {
-        return Ok(Err(AccountRefusal::NoSuchUser));
+    let user = match account(&mut tx.conn(), by, name).await? {
+        Ok(user) => user,
+        Err(refusal) => return Ok(Err(refusal)),
     };
+    if by.is_some_and(|member| member.id == user.id) {
+        return Ok(Err(AccountRefusal::Yourself));
+    }
     store::staff::disable(&mut tx.conn(), name, service.clock.now()).await?;
     store::staff::end_sessions_of(&mut tx.conn(), user.id).await?;
+    let detail = serde_json::json!({ "account": user.id });
+    record(&mut tx.conn(), service, by, Event::AccountDisabled, detail).await?;
     tx.commit().await?;
     Ok(Ok(()))
 }
@@ -163,6 +193,7 @@ pub async fn disable_user(
 /// Sets a new password (or a generated one) and ends the account's sessions; returns it.
 pub async fn set_password(
     service: &Service,
+    by: By<'_>,
     name: &str,
     password: Option<&str>,
 ) -> anyhow::Result<Result<String, AccountRefusal>> {
@@ -172,13 +203,75 @@ pub async fn set_password(
     }
     let hash = hash_password(password.clone()).await?;
     let mut tx = service.db.begin().await?;
-    let Some(user) = store::staff::user_by_name(&mut tx.conn(), name).await? else {
-        return Ok(Err(AccountRefusal::NoSuchUser));
+    let user = match account(&mut tx.conn(), by, name).await? {
+        Ok(user) => user,
+        Err(refusal) => return Ok(Err(refusal)),
     };
     store::staff::set_password(&mut tx.conn(), name, &hash).await?;
     store::staff::end_sessions_of(&mut tx.conn(), user.id).await?;
+    let detail = serde_json::json!({ "account": user.id });
+    record(&mut tx.conn(), service, by, Event::PasswordReset, detail).await?;
     tx.commit().await?;
     Ok(Ok(password))
+}
+
+/// Whether `by` may manage an account of `office_id` (`None`: national): the command line
+/// and a national admin manage every account, an admin of one office only that office's.
+fn manages(by: By<'_>, office_id: Option<&str>) -> Result<(), AccountRefusal> {
+    let Some(member) = by else {
+        return Ok(());
+    };
+    if !member.role.allows(Permission::Administer, false) {
+        return Err(AccountRefusal::NotAllowed);
+    }
+    match (&member.office_id, office_id) {
+        (None, _) => Ok(()),
+        (Some(own), Some(office)) if own == office => Ok(()),
+        _ => Err(AccountRefusal::OtherOffice),
+    }
+}
+
+/// The account `name`, when `by` manages it.
+async fn account(
+    conn: &mut Conn<'_>,
+    by: By<'_>,
+    name: &str,
+) -> anyhow::Result<Result<store::staff::UserRow, AccountRefusal>> {
+    if let Err(refusal) = manages(by, by.and_then(|m| m.office_id.as_deref())) {
+        return Ok(Err(refusal));
+    }
+    let Some(user) = store::staff::user_by_name(conn, name).await? else {
+        return Ok(Err(AccountRefusal::NoSuchUser));
+    };
+    Ok(manages(by, user.office_id.as_deref()).map(|()| user))
+}
+
+/// The audit row of an account change, with who made it.
+async fn record(
+    conn: &mut Conn<'_>,
+    service: &Service,
+    by: By<'_>,
+    event: Event,
+    detail: serde_json::Value,
+) -> Result<(), sqlx::Error> {
+    let now = service.clock.now();
+    let staff_id = by.map(|member| member.id);
+    store::audit::record_by_staff(conn, now, staff_id, None, None, event, &detail.to_string()).await
+}
+
+/// The accounts `by` manages (every one for the command line and a national admin).
+pub async fn managed_users(
+    service: &Service,
+    by: By<'_>,
+) -> anyhow::Result<Result<Vec<store::staff::UserRow>, AccountRefusal>> {
+    if let Err(refusal) = manages(by, by.and_then(|m| m.office_id.as_deref())) {
+        return Ok(Err(refusal));
+    }
+    let users = users(service).await?;
+    Ok(Ok(users
+        .into_iter()
+        .filter(|user| manages(by, user.office_id.as_deref()).is_ok())
+        .collect()))
 }
 
 /// A session just opened: the cookie's token (only the member's browser has it) and the token

@@ -41,6 +41,11 @@ pub enum Event {
     DocumentsResent,
     /// A supervisor reopened a rejected application.
     Reopened,
+    /// An admin (or the command line) created a staff account, disabled one, or set its
+    /// password (`{account}`).
+    AccountAdded,
+    AccountDisabled,
+    PasswordReset,
     /// A paused address wrote again: its mail resumes.
     AddressReachable,
     /// A delivery report about a message of ours: mail to the address is paused.
@@ -75,6 +80,9 @@ impl Event {
             Event::DocumentsChecked => "documents_checked",
             Event::DocumentsResent => "documents_resent",
             Event::Reopened => "reopened",
+            Event::AccountAdded => "account_added",
+            Event::AccountDisabled => "account_disabled",
+            Event::PasswordReset => "password_reset",
             Event::AddressReachable => "address_reachable",
             Event::AddressBounced => "address_bounced",
             Event::Unreachable => "unreachable",

@@ -39,6 +39,20 @@ pub async fn by_id(conn: &mut Conn<'_>, id: i64) -> Result<Option<Case>, sqlx::E
     .await)
 }
 
+/// Why the office rejected the application, while it stays rejected.
+pub async fn rejection_reason(
+    conn: &mut Conn<'_>,
+    application_id: i64,
+) -> Result<Option<String>, sqlx::Error> {
+    let reason = on!(conn, c => sqlx::query_scalar::<_, Option<String>>(
+        "SELECT rejection_reason FROM applications WHERE id = $1",
+    )
+    .bind(application_id)
+    .fetch_optional(c)
+    .await)?;
+    Ok(reason.flatten())
+}
+
 /// Records why the office rejected the application.
 pub async fn set_rejection_reason(
     conn: &mut Conn<'_>,

@@ -131,7 +131,7 @@ pub async fn login(service: &Service, name: &str, password: &str) -> (Page, Opti
 }
 
 pub async fn add(app: &TestApp, name: &str, role: Role, office: Option<&str>) {
-    accounts::add_user(&app.service, name, role, office, Some(PASSWORD))
+    accounts::add_user(&app.service, None, name, role, office, Some(PASSWORD))
         .await
         .unwrap()
         .unwrap();
