@@ -124,6 +124,8 @@ pub struct ConsoleRules {
     pub checklist: Vec<String>,
     /// Whether a cédula is issued only once every item of the checklist was seen.
     pub checklist_before_issuing: bool,
+    /// The common reasons offered when rejecting (the applicant receives them as written).
+    pub rejection_reasons: Vec<String>,
 }
 
 /// `MAIL_FROM` when unset: good for the embedded defaults (`.eml` files), not for real mail.
@@ -368,6 +370,14 @@ impl Settings {
                 "console.checklist: at most 20 keys of 1-40 lower-case letters, digits or '_' \
                  (each named in templates/es-MX/labels.toml, [checklist])"
             );
+        }
+        let reasons = &self.console.rejection_reasons;
+        if reasons.len() > 30
+            || reasons
+                .iter()
+                .any(|r| r.trim().is_empty() || r.chars().count() > 200)
+        {
+            bail!("console.rejection_reasons: at most 30 reasons of 1-200 characters");
         }
         let mut keys: Vec<&String> = checklist.iter().collect();
         keys.sort_unstable();

@@ -638,6 +638,23 @@ async fn an_admin_creates_an_account_and_reopens_a_rejected_case() {
         table.contains("beto") && table.contains("supervisi\u{f3}n"),
         "{table}"
     );
+    client
+        .find(Locator::LinkText("Oficinas"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    arrived(&client, &base, "/oficina/oficinas").await;
+    let offices = client
+        .find(Locator::Css("main table"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(offices.contains("50 al d\u{ed}a"), "{offices}");
+    screenshot(&client, "18-offices").await;
 
     // The new account logs in with the password shown, and reopens the rejected case.
     button(&client, "Salir").await;

@@ -697,15 +697,45 @@ async fn a_supervisor_reopens_a_rejected_case_and_the_applicant_books_again() {
         add(&app, "sara", Role::Supervisor, Some("dgp-cdmx")).await;
         booked(&app, "luz", "B123456789").await;
         let folio = "SOL-2026-000001";
-        ventanilla::staff::reject(&app.service, None, folio, "El pago no corresponde")
-            .await
-            .unwrap()
-            .unwrap();
         let uri = "/oficina/casos/SOL-2026-000001/reabrir";
 
-        // A clerk may not reopen: 403 with the reason, nothing changes.
+        // The clerk rejects with one of the configured reasons and a detail of their own.
         let (_, clerk) = login(&app.service, "ana", PASSWORD).await;
         let clerk = [clerk.unwrap()];
+        let page = get(&app.service, "/oficina/casos/SOL-2026-000001", &clerk).await;
+        let reasons = &app.service.settings.console.rejection_reasons;
+        for reason in reasons {
+            assert!(
+                page.body.contains(&format!("<option>{reason}</option>")),
+                "{reason}"
+            );
+        }
+        let form = [
+            ("csrf", page.csrf()),
+            ("motivo", reasons[2].clone()),
+            ("detalle", "Pagaste el nivel de especialidad".to_string()),
+        ];
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let rejected = call(
+            &app.service,
+            Method::POST,
+            "/oficina/casos/SOL-2026-000001/rechazar",
+            &clerk,
+            Some(&form),
+        )
+        .await;
+        assert!(rejected.status.is_redirection(), "{}", rejected.body);
+        let outbox = app.outbox("luz").await;
+        let (_, told) = outbox.last().unwrap();
+        assert_eq!(told.template, "application_rejected");
+        assert!(
+            told.text
+                .contains(&format!("{}. Pagaste el nivel de especialidad", reasons[2])),
+            "{}",
+            told.text
+        );
+
+        // A clerk may not reopen: 403 with the reason, nothing changes.
         let page = get(&app.service, "/oficina/casos/SOL-2026-000001", &clerk).await;
         assert!(!page.body.contains("Reabrir la solicitud"), "{}", page.body);
         let form = [("csrf", page.csrf())];
@@ -964,6 +994,16 @@ async fn an_admin_manages_the_accounts_of_the_console() {
             login(&app.service, "ana", PASSWORD).await.1.is_some(),
             "ana is untouched"
         );
+
+        // The offices at a glance: each admin sees the offices they serve.
+        let all = get(&app.service, "/oficina/oficinas", &root).await;
+        assert_eq!(all.status, StatusCode::OK, "{}", all.body);
+        assert!(all.body.contains("Oficina Guadalajara") && all.body.contains("Viaducto 551"));
+        assert!(all.body.contains("20 al d\u{ed}a"), "{}", all.body);
+        let own = get(&app.service, "/oficina/oficinas", &olga).await;
+        assert!(own.body.contains("Oficina Guadalajara") && !own.body.contains("Viaducto 551"));
+        let clerk = get(&app.service, "/oficina/oficinas", &ana).await;
+        assert_eq!(clerk.status, StatusCode::FORBIDDEN);
 
         // Every change is in the audit trail with who made it.
         let mut reader = app.service.db.reader().await.unwrap();

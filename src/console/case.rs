@@ -54,7 +54,7 @@ struct Event {
 
 /// The values of `console/case.html`.
 #[derive(Serialize)]
-struct CasePage {
+struct CasePage<'a> {
     folio: String,
     status: Status,
     data: Option<ApplicationData>,
@@ -71,6 +71,8 @@ struct CasePage {
     may_reschedule: bool,
     /// Why the office rejected it (while rejected).
     rejection_reason: Option<String>,
+    /// The common reasons offered when rejecting (`[console] rejection_reasons`).
+    rejection_reasons: &'a [String],
     /// The counter's checklist.
     checklist: Vec<CheckLine>,
     /// The documents the applicant has, by their name in the address.
@@ -223,6 +225,7 @@ async fn case_page(
         may_issue: staff.member().role.allows(Permission::Issue, clerks_issue),
         may_reschedule: staff.member().role.allows(Permission::Supervise, false),
         rejection_reason,
+        rejection_reasons: &service.settings.console.rejection_reasons,
         checklist,
         documents,
     };

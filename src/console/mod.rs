@@ -9,12 +9,13 @@
 //!   checklist, approval, rejection, resending, rescheduling, reopening); search.
 //! - `today`: the day's numbers, who waits for a decision, messages in trouble.
 //! - `calendar`: an office's hours and capacity, one day's capacity, closures (supervisors).
-//! - `users`: the staff accounts (admins).
+//! - `users`: the staff accounts (admins); `offices`: the offices at a glance (admins).
 
 mod agenda;
 mod auth;
 mod calendar;
 mod case;
+mod offices;
 mod today;
 mod users;
 
@@ -67,6 +68,7 @@ pub fn router() -> Router<AppState> {
         .route("/oficina/cierres", post(calendar::preview))
         .route("/oficina/cierres/confirmar", post(calendar::confirm))
         .route("/oficina/cierres/{id}", get(calendar::report))
+        .route("/oficina/oficinas", get(offices::page))
         .route("/oficina/usuarios", get(users::page).post(users::add))
         .route("/oficina/usuarios/{name}/clave", post(users::password))
         .route("/oficina/usuarios/{name}/desactivar", post(users::disable))
