@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 
-use super::{Staff, html};
+use super::{Staff, TokenForm, html};
 use crate::domain::text::hex;
 use crate::http::AppState;
 use crate::http::limits::client_address_of;
@@ -207,11 +207,6 @@ pub async fn login(
             StatusCode::SERVICE_UNAVAILABLE.into_response()
         }
     }
-}
-
-#[derive(Deserialize)]
-pub struct TokenForm {
-    csrf: String,
 }
 
 pub async fn logout(

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Refused, Staff, forbidden, forbidden_form, render};
+use super::{Refused, Staff, TokenForm, forbidden, forbidden_form, render};
 use crate::conversation::Input;
 use crate::documents::signature::Signer;
 use crate::domain::application::{ApplicationData, Status};
@@ -230,11 +230,6 @@ async fn case_page(
         documents,
     };
     Ok(render(state, staff, "console/case.html", page))
-}
-
-#[derive(Deserialize)]
-pub struct TokenForm {
-    csrf: String,
 }
 
 #[derive(Deserialize)]

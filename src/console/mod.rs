@@ -74,6 +74,12 @@ pub fn router() -> Router<AppState> {
         .route("/oficina/usuarios/{name}/desactivar", post(users::disable))
 }
 
+/// A form that carries nothing but the session's token (`csrf`).
+#[derive(serde::Deserialize)]
+pub struct TokenForm {
+    csrf: String,
+}
+
 /// A request of a staff member with an open session.
 pub struct Staff {
     pub session: Session,

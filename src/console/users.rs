@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 
 use super::case::failed;
-use super::{Refused, Staff, forbidden, forbidden_form, render};
+use super::{Refused, Staff, TokenForm, forbidden, forbidden_form, render};
 use crate::domain::staff::{Permission, Role};
 use crate::http::AppState;
 use crate::staff::accounts::{self, AccountRefusal};
@@ -114,6 +114,12 @@ async fn users_page(
     response
 }
 
+/// The page again, saying why the change to the account `name` was refused.
+async fn refused(state: &AppState, staff: &Staff, name: &str, refusal: AccountRefusal) -> Response {
+    let name = name.chars().take(64).collect();
+    users_page(state, staff, None, Some(name), Some(refusal)).await
+}
+
 pub async fn page(
     State(state): State<AppState>,
     staff: Staff,
@@ -166,17 +172,9 @@ pub async fn add(
     let member = Some(staff.member());
     match accounts::add_user(&state.service, member, name, role, office, None).await {
         Ok(Ok(password)) => password_page(&state, &staff, name, &password, true),
-        Ok(Err(refusal)) => {
-            let name = name.chars().take(64).collect();
-            users_page(&state, &staff, None, Some(name), Some(refusal)).await
-        }
+        Ok(Err(refusal)) => refused(&state, &staff, name, refusal).await,
         Err(error) => failed(error),
     }
-}
-
-#[derive(Deserialize)]
-pub struct TokenForm {
-    csrf: String,
 }
 
 /// A new generated password for the account (its sessions end).
@@ -192,10 +190,7 @@ pub async fn password(
     let member = Some(staff.member());
     match accounts::set_password(&state.service, member, &name, None).await {
         Ok(Ok(password)) => password_page(&state, &staff, &name, &password, false),
-        Ok(Err(refusal)) => {
-            let name = name.chars().take(64).collect();
-            users_page(&state, &staff, None, Some(name), Some(refusal)).await
-        }
+        Ok(Err(refusal)) => refused(&state, &staff, &name, refusal).await,
         Err(error) => failed(error),
     }
 }
@@ -218,10 +213,7 @@ pub async fn disable(
                 .append_pair("cuenta", &name);
             Redirect::to(&format!("/oficina/usuarios?{}", encoded.finish())).into_response()
         }
-        Ok(Err(refusal)) => {
-            let name = name.chars().take(64).collect();
-            users_page(&state, &staff, None, Some(name), Some(refusal)).await
-        }
+        Ok(Err(refusal)) => refused(&state, &staff, &name, refusal).await,
         Err(error) => failed(error),
     }
 }
