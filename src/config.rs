@@ -41,6 +41,8 @@ pub struct Settings {
     pub inputs: InputRules,
     pub http: HttpRules,
     pub console: ConsoleRules,
+    /// When appointments are reminded (`[reminders]`).
+    pub reminders: crate::domain::reminders::ReminderRules,
     /// The cédula signing key (`VENTANILLA_SIGNING_KEY`; created by `staff keygen`).
     pub signing_key: PathBuf,
     pub procedure: Procedure,
@@ -140,6 +142,7 @@ struct FileSettings {
     inputs: InputRules,
     http: HttpRules,
     console: ConsoleRules,
+    reminders: crate::domain::reminders::ReminderRules,
     #[serde(default)]
     fees: FeeTable,
     offices: Vec<Office>,
@@ -267,6 +270,7 @@ impl Settings {
             inputs: file.inputs,
             http: file.http,
             console: file.console,
+            reminders: file.reminders,
             signing_key,
             procedure: Procedure {
                 eligibility_cutoff: file.procedure.eligibility_cutoff,

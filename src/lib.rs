@@ -28,6 +28,7 @@ pub mod domain;
 pub mod files;
 pub mod guard;
 pub mod http;
+pub mod scheduler;
 pub mod service;
 pub mod staff;
 pub mod startup;

@@ -143,6 +143,7 @@ pub async fn serve(settings: Arc<Settings>) -> anyhow::Result<()> {
     }
     let stats = worker.stats.clone();
     let worker_task = tokio::spawn(worker.run_many(DELIVERY_TASKS, stop_rx.clone()));
+    let scheduler_task = tokio::spawn(crate::scheduler::run(service.clone(), stop_rx.clone()));
 
     let listener = tokio::net::TcpListener::bind(settings.http_addr)
         .await
@@ -172,6 +173,9 @@ pub async fn serve(settings: Arc<Settings>) -> anyhow::Result<()> {
     }
     if let Err(error) = worker_task.await {
         tracing::error!(error.message = %error, "outbox worker task failed");
+    }
+    if let Err(error) = scheduler_task.await {
+        tracing::error!(error.message = %error, "scheduler task failed");
     }
     service.db.close().await;
     Ok(())

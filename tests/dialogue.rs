@@ -861,6 +861,9 @@ fn zz_every_template_was_rendered() {
         "conversation/no_show.txt",
         "conversation/application_reopened.txt",
         "conversation/office_resent.txt",
+        // Rendered by tests/scheduler.rs (the reminders).
+        "conversation/reminder_day_before.txt",
+        "conversation/reminder_same_day.txt",
         "staff/calendar.txt",
         "staff/calendar_refused.txt",
         "staff/account.txt",

@@ -24,5 +24,6 @@ pub mod holidays;
 pub mod payment;
 pub mod person;
 pub mod procedure;
+pub mod reminders;
 pub mod staff;
 pub mod text;

@@ -7,6 +7,7 @@ use super::Service;
 use super::messages::TurnError;
 use crate::conversation::{Effect, Request, RequestOutcome};
 use crate::domain::application::Status;
+use crate::domain::reminders;
 use crate::store::applications::{Claim, Submission};
 use crate::store::appointments::{Booking, SeatRequest};
 use crate::store::{self, Conn};
@@ -83,6 +84,7 @@ impl Service {
                     slot: *slot,
                     day_capacity: office.capacity_on(*day),
                     slot_capacity: office.slot_capacity_on(*day),
+                    reminders: reminders::due(&self.settings.reminders, office, *day, *slot, now),
                 };
                 match store::appointments::book(conn, &seat, now).await? {
                     Booking::Booked(appointment) => {

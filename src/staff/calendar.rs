@@ -16,6 +16,7 @@ use crate::domain::calendar::{
     clock_time,
 };
 use crate::domain::procedure::Procedure;
+use crate::domain::reminders;
 use crate::domain::staff::Permission;
 use crate::service::Service;
 use crate::store::appointments::{Booking, SeatRequest};
@@ -334,7 +335,7 @@ pub async fn close(
         let moved = move_into_first_free(
             &mut tx.conn(),
             &office,
-            &current.booking,
+            (&current.booking, &service.settings.reminders),
             &mut seats,
             row,
             (after, until),
@@ -391,7 +392,7 @@ pub async fn close(
 async fn move_into_first_free(
     conn: &mut Conn<'_>,
     office: &Office,
-    rules: &BookingRules,
+    (rules, reminder_rules): (&BookingRules, &reminders::ReminderRules),
     seats: &mut Availability,
     row: &ActiveRow,
     (from, to): (NaiveDate, NaiveDate),
@@ -419,6 +420,7 @@ async fn move_into_first_free(
                 slot,
                 day_capacity: office.capacity_on(day),
                 slot_capacity,
+                reminders: reminders::due(reminder_rules, office, day, slot, now),
             };
             match store::appointments::book(conn, &request, now).await? {
                 Booking::Booked(appointment) => {
@@ -514,6 +516,7 @@ pub async fn reschedule(
         slot,
         day_capacity: office.capacity_on(day),
         slot_capacity: office.slot_capacity_on(day),
+        reminders: reminders::due(&service.settings.reminders, office, day, slot, now),
     };
     let appointment = match store::appointments::book(&mut tx.conn(), &request, now).await? {
         Booking::Booked(appointment) => appointment,

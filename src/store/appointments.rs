@@ -6,10 +6,12 @@
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use sqlx::FromRow;
 
+use super::jobs::NewJob;
 use super::{Conn, on};
 use crate::domain::application::AppointmentView;
 use crate::domain::calendar;
 use crate::domain::calendar::Availability;
+use crate::domain::reminders::Reminder;
 
 /// Outcome of a booking.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +30,8 @@ pub struct SeatRequest<'a> {
     pub slot: NaiveTime,
     pub day_capacity: u32,
     pub slot_capacity: u32,
+    /// The reminders to schedule with the appointment (`domain::reminders::due`).
+    pub reminders: Vec<(Reminder, DateTime<Utc>)>,
 }
 
 /// Takes one seat of a day (`slot` = None) or of a slot, if fewer than `capacity` are taken
@@ -150,6 +154,16 @@ pub async fn book(
     .bind(now)
     .fetch_one(c)
     .await)?;
+    for (reminder, due_at) in &request.reminders {
+        let job = NewJob {
+            kind: reminder.key(),
+            key: format!("{}:{id}", reminder.key()),
+            due_at: *due_at,
+            appointment_id: Some(id),
+            payload: "{}".into(),
+        };
+        super::jobs::schedule(conn, &job, now).await?;
+    }
     Ok(Booking::Booked(AppointmentView {
         id,
         office_id: request.office_id.to_string(),
@@ -160,6 +174,7 @@ pub async fn book(
 
 #[derive(FromRow)]
 struct SeatRow {
+    id: i64,
     office_id: String,
     day: NaiveDate,
     slot: String,
@@ -184,7 +199,7 @@ pub async fn cancel_active(
 }
 
 const CANCEL_BY_ID: &str = "UPDATE appointments SET status = 'cancelled', cancelled_at = $1
-    WHERE id = $2 AND status = 'active' RETURNING office_id, day, slot";
+    WHERE id = $2 AND status = 'active' RETURNING id, office_id, day, slot";
 /// The application's active appointment passed without the applicant: marked `no_show`, its
 /// seat freed. Returns false if it had none.
 pub async fn mark_no_show(
@@ -196,10 +211,10 @@ pub async fn mark_no_show(
 }
 
 const NO_SHOW_BY_APPLICATION: &str = "UPDATE appointments SET status = 'no_show', cancelled_at = $1
-    WHERE application_id = $2 AND status = 'active' RETURNING office_id, day, slot";
+    WHERE application_id = $2 AND status = 'active' RETURNING id, office_id, day, slot";
 const CANCEL_BY_APPLICATION: &str =
     "UPDATE appointments SET status = 'cancelled', cancelled_at = $1
-    WHERE application_id = $2 AND status = 'active' RETURNING office_id, day, slot";
+    WHERE application_id = $2 AND status = 'active' RETURNING id, office_id, day, slot";
 
 async fn cancel_where(
     conn: &mut Conn<'_>,
@@ -219,6 +234,7 @@ async fn free(conn: &mut Conn<'_>, row: Option<SeatRow>) -> Result<bool, sqlx::E
     match row {
         Some(row) => {
             free_seat(conn, &row.office_id, row.day, &row.slot).await?;
+            super::jobs::drop_for_appointment(conn, row.id).await?;
             Ok(true)
         }
         None => Ok(false),

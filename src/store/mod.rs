@@ -16,6 +16,7 @@ pub mod calendar;
 pub mod cases;
 pub mod cedulas;
 pub mod conversations;
+pub mod jobs;
 pub mod mail;
 pub mod outbox;
 pub mod quarantine;

@@ -1,0 +1,144 @@
+//! When an appointment's reminders are due: the day before and the morning of the day, at
+//! the office's local times (its time zone, whatever the server's), none that would arrive
+//! after the appointment or before the booking, and none for a booking made less than
+//! `min_notice_hours` before (rule we adopt; all three times are configuration).
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
+use serde::Deserialize;
+
+use crate::domain::calendar::Office;
+
+/// `[reminders]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReminderRules {
+    /// The day before the appointment, at this office time (asks to confirm, change or cancel).
+    pub day_before_at: NaiveTime,
+    /// The morning of the appointment, at this office time.
+    pub same_day_at: NaiveTime,
+    /// A booking made less than this many hours before the appointment gets no reminder.
+    pub min_notice_hours: u32,
+}
+
+/// A reminder of an appointment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reminder {
+    DayBefore,
+    SameDay,
+}
+
+impl Reminder {
+    pub const ALL: [Reminder; 2] = [Reminder::DayBefore, Reminder::SameDay];
+
+    /// The job's kind and the message's template.
+    pub fn key(self) -> &'static str {
+        match self {
+            Reminder::DayBefore => "reminder_day_before",
+            Reminder::SameDay => "reminder_same_day",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Reminder> {
+        Reminder::ALL.into_iter().find(|r| r.key() == key)
+    }
+}
+
+/// The instant of `day` at `time` in the office's zone (the earlier one when a clock change
+/// makes it ambiguous, the next valid one when it skips it).
+fn at(office: &Office, day: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
+    let zone = office.zone();
+    let local = day.and_time(time);
+    match zone.from_local_datetime(&local).earliest() {
+        Some(at) => at.with_timezone(&Utc),
+        None => zone
+            .from_local_datetime(&(local + Duration::hours(1)))
+            .earliest()
+            .map_or_else(|| local.and_utc(), |at| at.with_timezone(&Utc)),
+    }
+}
+
+/// The reminders of an appointment at `day` `slot` booked at `booked_at`, with when each is due.
+pub fn due(
+    rules: &ReminderRules,
+    office: &Office,
+    day: NaiveDate,
+    slot: NaiveTime,
+    booked_at: DateTime<Utc>,
+) -> Vec<(Reminder, DateTime<Utc>)> {
+    let appointment = at(office, day, slot);
+    if appointment - booked_at < Duration::hours(i64::from(rules.min_notice_hours)) {
+        return Vec::new();
+    }
+    let times = [
+        (
+            Reminder::DayBefore,
+            day.pred_opt().map(|d| at(office, d, rules.day_before_at)),
+        ),
+        (Reminder::SameDay, Some(at(office, day, rules.same_day_at))),
+    ];
+    times
+        .into_iter()
+        .filter_map(|(reminder, when)| when.map(|when| (reminder, when)))
+        .filter(|(_, when)| *when > booked_at && *when < appointment)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn office() -> Office {
+        serde_json::from_value(serde_json::json!({
+            "id": "dgp-cdmx", "name": "DGP", "address": "Viaducto",
+            "time_zone": "America/Mexico_City", "opens_at": "07:00:00", "closes_at": "15:00:00",
+            "slot_minutes": 30, "daily_capacity": 50,
+        }))
+        .unwrap()
+    }
+
+    fn rules() -> ReminderRules {
+        ReminderRules {
+            day_before_at: NaiveTime::from_hms_opt(10, 0, 0).unwrap(),
+            same_day_at: NaiveTime::from_hms_opt(7, 30, 0).unwrap(),
+            min_notice_hours: 12,
+        }
+    }
+
+    fn utc(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn reminders_are_at_the_offices_local_times() {
+        let office = &office();
+        let day = NaiveDate::from_ymd_opt(2026, 12, 3).unwrap();
+        let slot = NaiveTime::from_hms_opt(9, 30, 0).unwrap();
+        let due = due(&rules(), office, day, slot, utc("2026-11-30T16:00:00Z"));
+        // Mexico City is UTC-6 (no daylight saving since 2022).
+        assert_eq!(
+            due,
+            [
+                (Reminder::DayBefore, utc("2026-12-02T16:00:00Z")),
+                (Reminder::SameDay, utc("2026-12-03T13:30:00Z")),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_late_booking_gets_only_what_is_still_ahead_or_nothing() {
+        let office = &office();
+        let day = NaiveDate::from_ymd_opt(2026, 12, 3).unwrap();
+        let slot = NaiveTime::from_hms_opt(9, 30, 0).unwrap();
+        // Booked the day before at noon: the day-before reminder has passed.
+        let late = due(&rules(), office, day, slot, utc("2026-12-02T18:00:00Z"));
+        assert_eq!(late, [(Reminder::SameDay, utc("2026-12-03T13:30:00Z"))]);
+        // Booked at 03:00 the same day: less than 12 hours' notice, none.
+        assert!(due(&rules(), office, day, slot, utc("2026-12-03T09:00:00Z")).is_empty());
+        // A slot before the morning reminder's time: only the day before.
+        let early = NaiveTime::from_hms_opt(7, 0, 0).unwrap();
+        let due = due(&rules(), office, day, early, utc("2026-11-30T16:00:00Z"));
+        assert_eq!(due, [(Reminder::DayBefore, utc("2026-12-02T16:00:00Z"))]);
+    }
+}

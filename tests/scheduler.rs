@@ -1,0 +1,237 @@
+//! The scheduler through whole weeks of an injected clock: reminders are scheduled with the
+//! booking (at the office's local times), sent once each in the outbox's scheduled lane, never
+//! for a cancelled appointment, and follow a moved one; on SQLite and PostgreSQL.
+
+mod support;
+
+use chrono::{DateTime, Duration, Utc};
+use support::console::booked;
+use support::{TestApp, backends, spawn_app};
+use ventanilla::scheduler;
+use ventanilla::service::{Clock, Service};
+use ventanilla::store;
+
+fn utc(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn at(app: &TestApp, when: DateTime<Utc>) -> Service {
+    let mut service = app.service.clone();
+    service.clock = Clock::Fixed(when);
+    service
+}
+
+/// The reminders in `user`'s outbox, by template.
+async fn reminders(app: &TestApp, user: &str) -> Vec<String> {
+    app.outbox(user)
+        .await
+        .into_iter()
+        .map(|(_, message)| message.template)
+        .filter(|template| template.starts_with("reminder_"))
+        .collect()
+}
+
+async fn active_appointment(app: &TestApp, folio: &str) -> i64 {
+    let mut reader = app.service.db.reader().await.unwrap();
+    let case = store::cases::by_folio(&mut reader.conn(), folio)
+        .await
+        .unwrap()
+        .unwrap();
+    store::applications::view(&mut reader.conn(), case.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .appointment
+        .expect("an active appointment")
+        .id
+}
+
+/// Runs the scheduler every hour from `from` to `to`.
+async fn hourly(app: &TestApp, from: DateTime<Utc>, to: DateTime<Utc>) -> usize {
+    let mut done = 0;
+    let mut now = from;
+    while now <= to {
+        done += scheduler::run_due(&at(app, now)).await.unwrap().done;
+        now += Duration::hours(1);
+    }
+    done
+}
+
+#[tokio::test]
+async fn a_booked_applicant_receives_exactly_the_two_reminders_at_the_offices_times() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        // Booked on Monday 30 November for Thursday 3 December, 09:30 (Mexico City, UTC-6).
+        booked(&app, "luz", "B123456789").await;
+        let appointment = active_appointment(&app, "SOL-2026-000001").await;
+        {
+            let mut reader = app.service.db.reader().await.unwrap();
+            let jobs = store::jobs::for_appointment(&mut reader.conn(), appointment)
+                .await
+                .unwrap();
+            let kinds: Vec<&str> = jobs.iter().map(|j| j.kind.as_str()).collect();
+            assert_eq!(
+                kinds,
+                ["reminder_day_before", "reminder_same_day"],
+                "{backend:?}"
+            );
+            assert_eq!(
+                jobs[0].due_at,
+                utc("2026-12-02T16:00:00Z").timestamp_millis()
+            );
+            assert_eq!(
+                jobs[1].due_at,
+                utc("2026-12-03T13:30:00Z").timestamp_millis()
+            );
+        }
+        // A minute before the day-before reminder: nothing.
+        let early = scheduler::run_due(&at(&app, utc("2026-12-02T15:59:00Z")))
+            .await
+            .unwrap();
+        assert_eq!(early.done, 0);
+        assert!(reminders(&app, "luz").await.is_empty());
+        // At 10:00 office time the day before: one, asking what to bring; twice is once.
+        let due = at(&app, utc("2026-12-02T16:00:00Z"));
+        assert_eq!(scheduler::run_due(&due).await.unwrap().done, 1);
+        assert_eq!(scheduler::run_due(&due).await.unwrap().done, 0);
+        let outbox = app.outbox("luz").await;
+        let (_, message) = outbox.last().unwrap();
+        assert_eq!(message.template, "reminder_day_before");
+        assert!(
+            message
+                .text
+                .contains("ma\u{f1}ana, jueves 3 de diciembre a las 09:30")
+                && message.text.contains("T\u{ed}tulo original"),
+            "{}",
+            message.text
+        );
+        // The whole week, hour by hour: only the morning reminder is left.
+        let rest = hourly(
+            &app,
+            utc("2026-12-02T17:00:00Z"),
+            utc("2026-12-09T17:00:00Z"),
+        )
+        .await;
+        assert_eq!(rest, 1);
+        assert_eq!(
+            reminders(&app, "luz").await,
+            ["reminder_day_before", "reminder_same_day"]
+        );
+        let outbox = app.outbox("luz").await;
+        assert!(outbox.last().unwrap().1.text.starts_with("Hoy es tu cita"));
+    }
+}
+
+#[tokio::test]
+async fn a_cancelled_appointment_is_not_reminded_and_a_moved_one_is_reminded_at_its_new_date() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        booked(&app, "luz", "B123456789").await;
+        booked(&app, "eva", "C123456789").await;
+        let cancelled = active_appointment(&app, "SOL-2026-000001").await;
+        // Luz cancels her appointment in the conversation: its reminders go with it.
+        app.say("luz", "cancelar").await;
+        app.say("luz", "s\u{ed}").await;
+        {
+            let mut reader = app.service.db.reader().await.unwrap();
+            let jobs = store::jobs::for_appointment(&mut reader.conn(), cancelled)
+                .await
+                .unwrap();
+            assert!(jobs.is_empty(), "{backend:?}: {jobs:?}");
+        }
+        // Eva's is moved by the office to Monday 7 December at 10:00.
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
+        let time = chrono::NaiveTime::from_hms_opt(10, 0, 0).unwrap();
+        ventanilla::staff::calendar::reschedule(&app.service, None, "SOL-2026-000002", day, time)
+            .await
+            .unwrap()
+            .unwrap();
+        let done = hourly(
+            &app,
+            utc("2026-11-30T17:00:00Z"),
+            utc("2026-12-08T17:00:00Z"),
+        )
+        .await;
+        assert_eq!(done, 2, "{backend:?}");
+        assert!(reminders(&app, "luz").await.is_empty());
+        let outbox = app.outbox("eva").await;
+        let texts: Vec<&str> = outbox
+            .iter()
+            .filter(|(_, m)| m.template.starts_with("reminder_"))
+            .map(|(_, m)| m.text.as_str())
+            .collect();
+        assert_eq!(texts.len(), 2, "{texts:?}");
+        assert!(
+            texts[0].contains("lunes 7 de diciembre a las 10:00"),
+            "{}",
+            texts[0]
+        );
+    }
+}
+
+#[tokio::test]
+async fn one_runner_leads_at_a_time_and_another_takes_over_when_it_lets_go() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let first = scheduler::try_lead(&app.service.db).await.unwrap();
+        assert!(first.is_some());
+        if backend == support::Backend::Postgres {
+            // The advisory lock: a second instance waits while the first holds it.
+            let second = scheduler::try_lead(&app.service.db).await.unwrap();
+            assert!(second.is_none(), "two runners on one PostgreSQL");
+            scheduler::release(first.unwrap()).await;
+            let third = scheduler::try_lead(&app.service.db).await.unwrap();
+            assert!(third.is_some(), "the lock is free again");
+            scheduler::release(third.unwrap()).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_failing_job_is_retried_later_then_set_aside_and_the_others_run() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        booked(&app, "luz", "B123456789").await;
+        let now = utc("2026-12-01T12:00:00Z");
+        {
+            let mut tx = app.service.db.begin().await.unwrap();
+            let job = store::jobs::NewJob {
+                kind: "from_a_newer_version",
+                key: "from_a_newer_version:1".into(),
+                due_at: now,
+                appointment_id: None,
+                payload: "{}".into(),
+            };
+            assert!(
+                store::jobs::schedule(&mut tx.conn(), &job, now)
+                    .await
+                    .unwrap()
+            );
+            assert!(
+                !store::jobs::schedule(&mut tx.conn(), &job, now)
+                    .await
+                    .unwrap(),
+                "once"
+            );
+            tx.commit().await.unwrap();
+        }
+        let ran = scheduler::run_due(&at(&app, now)).await.unwrap();
+        assert_eq!((ran.done, ran.failed), (0, 1), "{backend:?}");
+        // Retried with a growing delay; after the last attempt it is failed and stays so.
+        let (mut later, mut done) = (now, 0);
+        for _ in 1..scheduler::MAX_ATTEMPTS {
+            later += Duration::days(1);
+            let ran = scheduler::run_due(&at(&app, later)).await.unwrap();
+            assert_eq!(ran.failed, 1);
+            done += ran.done;
+        }
+        later += Duration::days(1);
+        let ran = scheduler::run_due(&at(&app, later)).await.unwrap();
+        assert_eq!(ran.failed, 0, "set aside");
+        // The reminders around it went out all the same.
+        assert_eq!(done + ran.done, 2);
+        assert_eq!(reminders(&app, "luz").await.len(), 2);
+    }
+}
