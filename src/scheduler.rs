@@ -11,9 +11,9 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio::sync::watch;
 
-use crate::conversation::reply::Reply;
+use crate::conversation::state::AppRef;
 use crate::domain::reminders::Reminder;
-use crate::service::{Notice, Priority, Service};
+use crate::service::{Priority, Service};
 use crate::store::appointments::AppointmentStatus;
 use crate::store::jobs::JobRow;
 use crate::store::{self, Conn, Db};
@@ -100,13 +100,14 @@ async fn remind(
     let Some(case) = store::cases::by_id(conn, appointment.application_id).await? else {
         return Ok(());
     };
-    let Some(conversation) = store::conversations::get(conn, case.conversation_id).await? else {
+    let Some(view) = store::applications::view(conn, appointment.application_id).await? else {
         return Ok(());
     };
-    let procedure = &service.settings.procedure;
-    let office = procedure.office(&appointment.office_id);
-    let labels = service.templates.labels();
+    if view.appointment.as_ref().map(|a| a.id) != Some(appointment_id) {
+        return Ok(());
+    }
     // What to bring: what the counter checks.
+    let labels = service.templates.labels();
     let bring: Vec<String> = service
         .settings
         .console
@@ -114,27 +115,25 @@ async fn remind(
         .iter()
         .map(|key| labels.get(&format!("checklist.{key}")).to_string())
         .collect();
-    let reply = Reply::new(reminder.key())
-        .with("folio", &case.folio)
-        .with("day", appointment.day)
-        .with("slot", &appointment.slot)
-        .with(
-            "office",
-            office.map(|o| o.name.as_str()).unwrap_or_default(),
-        )
-        .with(
-            "address",
-            office.map(|o| o.address.as_str()).unwrap_or_default(),
-        )
-        .with("bring", bring);
-    let message = service.render(&reply)?;
-    let notice = Notice {
-        channel: &conversation.channel,
-        address: &conversation.address,
-        message: &message,
+    let app = AppRef {
+        id: view.id,
+        folio: view.folio.clone(),
     };
+    let asks = reminder == Reminder::DayBefore;
+    let procedure = &service.settings.procedure;
     service
-        .queue(conn, conversation.id, &[notice], Priority::Scheduled)
+        .tell(
+            conn,
+            procedure,
+            (case.conversation_id, &view),
+            Priority::Scheduled,
+            |state, ctx| {
+                let key = reminder.key();
+                Some(crate::conversation::reminded(
+                    state, &app, &view, key, asks, &bring, ctx,
+                ))
+            },
+        )
         .await?;
     Ok(())
 }

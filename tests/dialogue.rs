@@ -864,6 +864,8 @@ fn zz_every_template_was_rendered() {
         // Rendered by tests/scheduler.rs (the reminders).
         "conversation/reminder_day_before.txt",
         "conversation/reminder_same_day.txt",
+        "conversation/appointment_confirmed.txt",
+        "conversation/reminder_question.txt",
         "staff/calendar.txt",
         "staff/calendar_refused.txt",
         "staff/account.txt",

@@ -29,7 +29,9 @@ async fn reminders(app: &TestApp, user: &str) -> Vec<String> {
         .await
         .into_iter()
         .map(|(_, message)| message.template)
-        .filter(|template| template.starts_with("reminder_"))
+        .filter(|template| {
+            ["reminder_day_before", "reminder_same_day"].contains(&template.as_str())
+        })
         .collect()
 }
 
@@ -107,6 +109,14 @@ async fn a_booked_applicant_receives_exactly_the_two_reminders_at_the_offices_ti
             "{}",
             message.text
         );
+        // It asks to confirm, change or cancel; confirming keeps the appointment.
+        let ids: Vec<&str> = message.choices.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["confirm_appointment", "reschedule", "cancel_appointment"]
+        );
+        let answer = app.say("luz", "Confirmo mi cita").await;
+        assert_eq!(answer[0].template, "appointment_confirmed", "{backend:?}");
         // The whole week, hour by hour: only the morning reminder is left.
         let rest = hourly(
             &app,
@@ -159,7 +169,9 @@ async fn a_cancelled_appointment_is_not_reminded_and_a_moved_one_is_reminded_at_
         let outbox = app.outbox("eva").await;
         let texts: Vec<&str> = outbox
             .iter()
-            .filter(|(_, m)| m.template.starts_with("reminder_"))
+            .filter(|(_, m)| {
+                m.template.starts_with("reminder_") && m.template != "reminder_question"
+            })
             .map(|(_, m)| m.text.as_str())
             .collect();
         assert_eq!(texts.len(), 2, "{texts:?}");
@@ -233,5 +245,50 @@ async fn a_failing_job_is_retried_later_then_set_aside_and_the_others_run() {
         // The reminders around it went out all the same.
         assert_eq!(done + ran.done, 2);
         assert_eq!(reminders(&app, "luz").await.len(), 2);
+    }
+}
+
+#[tokio::test]
+async fn cancelling_from_the_day_before_reminder_frees_the_seat_and_stops_the_morning_one() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        booked(&app, "eva", "C123456789").await;
+        let appointment = active_appointment(&app, "SOL-2026-000001").await;
+        let due = at(&app, utc("2026-12-02T16:00:00Z"));
+        assert_eq!(scheduler::run_due(&due).await.unwrap().done, 1);
+        // An unclear answer asks again, with the same three choices.
+        let unclear = app.say("eva", "quiz\u{e1}s").await;
+        let templates: Vec<&str> = unclear.iter().map(|r| r.template.as_str()).collect();
+        assert!(templates.contains(&"reminder_question"), "{templates:?}");
+        // The third choice by its number, then yes: cancelled like the command.
+        let question = app.say("eva", "3").await;
+        assert!(
+            question[0].choices.iter().any(|c| c.id == "yes"),
+            "{backend:?}: {:?}",
+            question.iter().map(|r| &r.template).collect::<Vec<_>>()
+        );
+        app.say("eva", "s\u{ed}").await;
+        let mut reader = app.service.db.reader().await.unwrap();
+        let row = store::appointments::get(&mut reader.conn(), appointment)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            row.status,
+            store::appointments::AppointmentStatus::Cancelled
+        );
+        let jobs = store::jobs::for_appointment(&mut reader.conn(), appointment)
+            .await
+            .unwrap();
+        assert!(jobs.iter().all(|j| j.status == "done"), "{jobs:?}");
+        drop(reader);
+        let rest = hourly(
+            &app,
+            utc("2026-12-02T17:00:00Z"),
+            utc("2026-12-05T17:00:00Z"),
+        )
+        .await;
+        assert_eq!(rest, 0);
+        assert_eq!(reminders(&app, "eva").await, ["reminder_day_before"]);
     }
 }

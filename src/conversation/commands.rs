@@ -74,13 +74,15 @@ fn cancel(state: &State, ctx: &Context<'_>) -> Outcome {
             vec![Reply::new("nothing_changed")],
             ctx,
         ),
-        State::Tracking(_) | State::Moved(_) => match ctx.application.as_ref() {
-            Some(v) if v.status.is_open() && v.appointment.is_some() => {
-                confirm(state, Confirmable::CancelAppointment, ctx)
+        State::Tracking(_) | State::Moved(_) | State::Reminded(_) => {
+            match ctx.application.as_ref() {
+                Some(v) if v.status.is_open() && v.appointment.is_some() => {
+                    confirm(state, Confirmable::CancelAppointment, ctx)
+                }
+                Some(v) if v.status.is_open() => confirm(state, Confirmable::Withdraw, ctx),
+                _ => stay(state, vec![Reply::new("nothing_to_cancel")], ctx),
             }
-            Some(v) if v.status.is_open() => confirm(state, Confirmable::Withdraw, ctx),
-            _ => stay(state, vec![Reply::new("nothing_to_cancel")], ctx),
-        },
+        }
         State::Confirming(confirming) => confirming.back(ctx),
         _ => stay(state, vec![Reply::new("nothing_to_cancel")], ctx),
     }

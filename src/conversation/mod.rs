@@ -45,6 +45,7 @@ use state::State;
 
 pub use step::step;
 pub use steps::moved::office_moved;
+pub use steps::reminded::reminded;
 pub use steps::tracking::office_reopened;
 
 /// What arrived from the applicant.

@@ -34,6 +34,7 @@ pub(super) enum Action {
     Book,
     Reschedule,
     KeepAppointment,
+    ConfirmAppointment,
     CancelAppointment,
     Withdraw,
 }
@@ -64,6 +65,7 @@ impl Action {
             Action::Book => "book",
             Action::Reschedule => "reschedule",
             Action::KeepAppointment => "keep_appointment",
+            Action::ConfirmAppointment => "confirm_appointment",
             Action::CancelAppointment => "cancel_appointment",
             Action::Withdraw => "withdraw",
         }
@@ -94,6 +96,7 @@ impl Action {
             Action::Book => "choice.book",
             Action::Reschedule => "choice.reschedule",
             Action::KeepAppointment => "choice.keep_appointment",
+            Action::ConfirmAppointment => "choice.confirm_appointment",
             Action::CancelAppointment => "choice.cancel_appointment",
             Action::Withdraw => "choice.withdraw",
         }

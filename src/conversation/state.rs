@@ -41,6 +41,8 @@ pub enum State {
     Tracking(Tracking),
     /// The office moved the appointment; keeping it or choosing another day.
     Moved(Moved),
+    /// Reminded of tomorrow's appointment; confirming, changing or cancelling it.
+    Reminded(Reminded),
     /// A yes/no confirmation before something that cannot be undone.
     Confirming(Confirming),
     /// The conversation ended (consent declined, draft abandoned, application withdrawn).
@@ -106,6 +108,12 @@ pub struct Moved {
     pub app: AppRef,
 }
 
+/// The day-before reminder asked: the applicant confirms, changes or cancels the appointment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reminded {
+    pub app: AppRef,
+}
+
 /// Asking yes or no before `action`; `resume` is where the conversation goes back to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Confirming {
@@ -138,6 +146,7 @@ into_state!(
     ChoosingSlot,
     Tracking,
     Moved,
+    Reminded,
     Confirming,
     Closed
 );
@@ -318,7 +327,8 @@ impl State {
             | State::ChoosingDay(ChoosingDay { app, .. })
             | State::ChoosingSlot(ChoosingSlot { app, .. })
             | State::Tracking(Tracking { app })
-            | State::Moved(Moved { app }) => Some(app),
+            | State::Moved(Moved { app })
+            | State::Reminded(Reminded { app }) => Some(app),
             State::Closed(Closed { app }) => app.as_ref(),
             State::Confirming(Confirming { resume, .. }) => resume.app(),
             _ => None,
@@ -357,6 +367,7 @@ impl State {
             State::ChoosingSlot(_) => "choosing_slot",
             State::Tracking(_) => "tracking",
             State::Moved(_) => "moved",
+            State::Reminded(_) => "reminded",
             State::Confirming(_) => "confirming",
             State::Closed(_) => "closed",
         }
@@ -369,7 +380,8 @@ impl State {
             | State::ChoosingDay(_)
             | State::ChoosingSlot(_)
             | State::Tracking(_)
-            | State::Moved(_) => true,
+            | State::Moved(_)
+            | State::Reminded(_) => true,
             State::Confirming(Confirming { resume, .. }) => resume.needs_availability(),
             _ => false,
         }

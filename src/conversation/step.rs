@@ -33,6 +33,7 @@ pub fn step(state: &State, input: &Input, ctx: &Context<'_>) -> Outcome {
         State::ChoosingSlot(s) => s.on_text(&text, ctx),
         State::Tracking(s) => s.on_text(&text, ctx),
         State::Moved(s) => s.on_text(&text, ctx),
+        State::Reminded(s) => s.on_text(&text, ctx),
         State::Confirming(s) => s.on_text(&text, ctx),
     }
 }

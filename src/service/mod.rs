@@ -39,6 +39,9 @@ use tracing::Instrument;
 
 use crate::config::Settings;
 use crate::conversation::reply::Reply;
+use crate::conversation::state::State;
+use crate::domain::application::ApplicationView;
+use crate::domain::procedure::Procedure;
 use crate::store::outbox::NewMessage;
 /// The outbox lanes: interactive replies before notices nobody waits for.
 pub use crate::store::outbox::Priority;
@@ -228,5 +231,69 @@ impl Service {
             attachments: reply.attachments.clone(),
             headed: reply.progress.is_some(),
         })
+    }
+}
+
+impl Service {
+    /// Tells the applicant of `conversation_id` what the office or the scheduler did: `decide` gives the state
+    /// their conversation goes to and the notice (or `None`: nothing is said, nothing changes).
+    /// Their own turn may write the state meanwhile: it is read again then. Returns the notice's
+    /// outbox ids.
+    pub(crate) async fn tell<F>(
+        &self,
+        conn: &mut Conn<'_>,
+        procedure: &Procedure,
+        (conversation_id, view): (i64, &ApplicationView),
+        priority: Priority,
+        decide: F,
+    ) -> anyhow::Result<Option<Vec<i64>>>
+    where
+        F: Fn(&State, &crate::conversation::Context<'_>) -> Option<(State, Reply)>,
+    {
+        let service = self;
+        for _ in 0..3 {
+            let conversation = store::conversations::get(conn, conversation_id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("the application has a conversation"))?;
+            let state = State::from_json(&conversation.state)?;
+            let ctx = service.notice_context(
+                procedure,
+                &conversation.channel,
+                &conversation.address,
+                conversation.id,
+                view.clone(),
+            );
+            let Some((next, reply)) = decide(&state, &ctx) else {
+                return Ok(None);
+            };
+            if next != state {
+                let json = next.to_json();
+                let now = service.clock.now();
+                let written = store::conversations::update_state(
+                    conn,
+                    conversation.id,
+                    conversation.version,
+                    &json,
+                    now,
+                )
+                .await?;
+                if !written {
+                    // The applicant's turn came in between: read the state again.
+                    continue;
+                }
+            }
+            let message = service.render(&reply)?;
+            let notice = Notice {
+                channel: &conversation.channel,
+                address: &conversation.address,
+                message: &message,
+            };
+            return Ok(Some(
+                service
+                    .queue(conn, conversation.id, &[notice], priority)
+                    .await?,
+            ));
+        }
+        anyhow::bail!("the conversation kept changing while the office told it")
     }
 }

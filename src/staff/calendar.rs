@@ -18,7 +18,7 @@ use crate::domain::calendar::{
 use crate::domain::procedure::Procedure;
 use crate::domain::reminders;
 use crate::domain::staff::Permission;
-use crate::service::Service;
+use crate::service::{Priority, Service};
 use crate::store::appointments::{Booking, SeatRequest};
 use crate::store::audit::Event;
 use crate::store::calendar::ActiveRow;
@@ -456,25 +456,25 @@ async fn tell_moved(
         id: view.id,
         folio: view.folio.clone(),
     };
-    let told = super::tell(
-        conn,
-        service,
-        current,
-        row.conversation_id,
-        &view,
-        |state, ctx| {
-            Some(match view.appointment {
-                Some(_) => crate::conversation::office_moved(state, &app, &view, reason, ctx),
-                None => (
-                    state.clone(),
-                    crate::conversation::reply::Reply::new("appointment_closed")
-                        .with("folio", app.folio.to_string())
-                        .with("reason", reason.unwrap_or_default()),
-                ),
-            })
-        },
-    )
-    .await?;
+    let told = service
+        .tell(
+            conn,
+            current,
+            (row.conversation_id, &view),
+            Priority::Reply,
+            |state, ctx| {
+                Some(match view.appointment {
+                    Some(_) => crate::conversation::office_moved(state, &app, &view, reason, ctx),
+                    None => (
+                        state.clone(),
+                        crate::conversation::reply::Reply::new("appointment_closed")
+                            .with("folio", app.folio.to_string())
+                            .with("reason", reason.unwrap_or_default()),
+                    ),
+                })
+            },
+        )
+        .await?;
     Ok(told.unwrap_or_default())
 }
 

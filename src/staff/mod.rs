@@ -12,14 +12,13 @@ use chrono::{NaiveDate, Timelike};
 use serde::Serialize;
 
 use crate::conversation::reply::Reply;
-use crate::conversation::state::{AppRef, State};
+use crate::conversation::state::AppRef;
 use crate::documents::DocumentRef;
 use crate::documents::signature::Signer;
 use crate::domain::academic::Level;
+use crate::domain::application::ApplicationData;
 use crate::domain::application::Status;
-use crate::domain::application::{ApplicationData, ApplicationView};
 use crate::domain::cedula::{CADENA_VERSION, CedulaNumber, CedulaPayload};
-use crate::domain::procedure::Procedure;
 use crate::domain::staff::{Permission, StaffMember};
 use crate::service::{Notice, OutgoingMessage, Priority, Service};
 use crate::store::agenda::AgendaRow;
@@ -426,15 +425,15 @@ pub async fn reopen(
         folio: view.folio.clone(),
     };
     let procedure = &service.settings.procedure;
-    let told = tell(
-        &mut tx.conn(),
-        service,
-        procedure,
-        case.conversation_id,
-        &view,
-        |state, ctx| crate::conversation::office_reopened(state, &app, &view, ctx),
-    )
-    .await?;
+    let told = service
+        .tell(
+            &mut tx.conn(),
+            procedure,
+            (case.conversation_id, &view),
+            Priority::Reply,
+            |state, ctx| crate::conversation::office_reopened(state, &app, &view, ctx),
+        )
+        .await?;
     if told.is_none() {
         return Ok(Err(Refusal::Superseded));
     }
@@ -582,67 +581,6 @@ async fn allowed(
     }
     let clerks_issue = office.is_none_or(|o| o.clerks_issue);
     Ok((!member.role.allows(permission, clerks_issue)).then_some(Refusal::NotAllowed))
-}
-
-/// Tells the applicant of `conversation_id` what the office did: `decide` gives the state
-/// their conversation goes to and the notice (or `None`: nothing is said, nothing changes).
-/// Their own turn may write the state meanwhile: it is read again then. Returns the notice's
-/// outbox ids.
-pub(crate) async fn tell<F>(
-    conn: &mut Conn<'_>,
-    service: &Service,
-    procedure: &Procedure,
-    conversation_id: i64,
-    view: &ApplicationView,
-    decide: F,
-) -> anyhow::Result<Option<Vec<i64>>>
-where
-    F: Fn(&State, &crate::conversation::Context<'_>) -> Option<(State, Reply)>,
-{
-    for _ in 0..3 {
-        let conversation = store::conversations::get(conn, conversation_id)
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("the application has a conversation"))?;
-        let state = State::from_json(&conversation.state)?;
-        let ctx = service.notice_context(
-            procedure,
-            &conversation.channel,
-            &conversation.address,
-            conversation.id,
-            view.clone(),
-        );
-        let Some((next, reply)) = decide(&state, &ctx) else {
-            return Ok(None);
-        };
-        if next != state {
-            let json = next.to_json();
-            let now = service.clock.now();
-            let written = store::conversations::update_state(
-                conn,
-                conversation.id,
-                conversation.version,
-                &json,
-                now,
-            )
-            .await?;
-            if !written {
-                // The applicant's turn came in between: read the state again.
-                continue;
-            }
-        }
-        let message = service.render(&reply)?;
-        let notice = Notice {
-            channel: &conversation.channel,
-            address: &conversation.address,
-            message: &message,
-        };
-        return Ok(Some(
-            service
-                .queue(conn, conversation.id, &[notice], Priority::Reply)
-                .await?,
-        ));
-    }
-    anyhow::bail!("the conversation kept changing while the office told it")
 }
 
 /// Queues `reply` on the applicant's own channel and, with a document, an e-mail carrying it to

@@ -13,6 +13,7 @@
 //! | `ChoosingSlot` | `slot.rs` |
 //! | `Tracking` | `tracking.rs` |
 //! | `Moved` | `moved.rs` |
+//! | `Reminded` | `reminded.rs` |
 //! | `Confirming` | `confirming.rs` |
 //! | `Closed` | `closed.rs` |
 
@@ -24,6 +25,7 @@ pub(super) mod correction;
 pub(super) mod day;
 pub(super) mod moved;
 pub(super) mod office;
+pub(super) mod reminded;
 pub(super) mod review;
 pub(super) mod slot;
 pub(super) mod tracking;
@@ -44,6 +46,7 @@ pub(super) fn prompt(state: &State, ctx: &Context<'_>) -> Reply {
         State::ChoosingSlot(s) => s.prompt(ctx),
         State::Tracking(s) => s.prompt(ctx),
         State::Moved(s) => s.prompt(ctx),
+        State::Reminded(s) => s.prompt(ctx),
         State::Confirming(s) => s.prompt(ctx),
         State::Closed(s) => s.prompt(ctx),
     }
