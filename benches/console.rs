@@ -115,7 +115,7 @@ async fn run(appointments: usize, renders: usize) {
             slot: slots[i % slots.len()],
             day_capacity: office.daily_capacity,
             slot_capacity: office.slot_capacity(),
-            reminders: Vec::new(),
+            jobs: Vec::new(),
         };
         let booked = store::appointments::book(&mut tx.conn(), &seat, now)
             .await

@@ -12,7 +12,8 @@ use chrono::Utc;
 use tokio::sync::watch;
 
 use crate::conversation::state::AppRef;
-use crate::domain::reminders::Reminder;
+use crate::domain::application::Status;
+use crate::domain::reminders::AppointmentJob;
 use crate::service::{Priority, Service};
 use crate::store::appointments::AppointmentStatus;
 use crate::store::jobs::JobRow;
@@ -73,7 +74,8 @@ async fn run_one(service: &Service, job: &JobRow) -> anyhow::Result<()> {
     if !store::jobs::finish(&mut tx.conn(), job.id, now).await? {
         return Ok(());
     }
-    match Reminder::from_key(&job.kind) {
+    match AppointmentJob::from_key(&job.kind) {
+        Some(AppointmentJob::Closing) => no_show(&mut tx.conn(), service, job).await?,
         Some(reminder) => remind(&mut tx.conn(), service, job, reminder).await?,
         None => anyhow::bail!("unknown job kind {:?}", job.kind),
     }
@@ -86,7 +88,7 @@ async fn remind(
     conn: &mut Conn<'_>,
     service: &Service,
     job: &JobRow,
-    reminder: Reminder,
+    reminder: AppointmentJob,
 ) -> anyhow::Result<()> {
     let Some(appointment_id) = job.appointment_id else {
         return Ok(());
@@ -119,7 +121,7 @@ async fn remind(
         id: view.id,
         folio: view.folio.clone(),
     };
-    let asks = reminder == Reminder::DayBefore;
+    let asks = reminder == AppointmentJob::DayBefore;
     let procedure = &service.settings.procedure;
     service
         .tell(
@@ -136,6 +138,34 @@ async fn remind(
         )
         .await?;
     Ok(())
+}
+
+/// At the office's closing time: an appointment still active and its applicant not checked
+/// in is a no-show, recorded as the clerk's would be (the applicant told how to book again).
+async fn no_show(conn: &mut Conn<'_>, service: &Service, job: &JobRow) -> anyhow::Result<()> {
+    let Some(appointment_id) = job.appointment_id else {
+        return Ok(());
+    };
+    let Some(row) = store::appointments::get(conn, appointment_id).await? else {
+        return Ok(());
+    };
+    if row.status != AppointmentStatus::Active {
+        return Ok(());
+    }
+    let Some(case) = store::cases::by_id(conn, row.application_id).await? else {
+        return Ok(());
+    };
+    if case.status != Status::Scheduled {
+        // Checked in (or decided): nothing to do.
+        return Ok(());
+    }
+    let Some(view) = store::applications::view(conn, case.id).await? else {
+        return Ok(());
+    };
+    let Some(appointment) = view.appointment.filter(|a| a.id == appointment_id) else {
+        return Ok(());
+    };
+    crate::staff::record_no_show(conn, service, None, &case, &appointment).await
 }
 
 /// The right to run jobs: the process (SQLite), or the advisory lock held on a connection of

@@ -76,7 +76,7 @@ async fn a_booked_applicant_receives_exactly_the_two_reminders_at_the_offices_ti
             let kinds: Vec<&str> = jobs.iter().map(|j| j.kind.as_str()).collect();
             assert_eq!(
                 kinds,
-                ["reminder_day_before", "reminder_same_day"],
+                ["reminder_day_before", "reminder_same_day", "no_show_check"],
                 "{backend:?}"
             );
             assert_eq!(
@@ -124,13 +124,17 @@ async fn a_booked_applicant_receives_exactly_the_two_reminders_at_the_offices_ti
             utc("2026-12-09T17:00:00Z"),
         )
         .await;
-        assert_eq!(rest, 1);
+        // The morning reminder, then at closing time the no-show (nobody checked her in).
+        assert_eq!(rest, 2);
         assert_eq!(
             reminders(&app, "luz").await,
             ["reminder_day_before", "reminder_same_day"]
         );
         let outbox = app.outbox("luz").await;
-        assert!(outbox.last().unwrap().1.text.starts_with("Hoy es tu cita"));
+        let morning = outbox
+            .iter()
+            .find(|(_, m)| m.template == "reminder_same_day");
+        assert!(morning.unwrap().1.text.starts_with("Hoy es tu cita"));
     }
 }
 
@@ -164,7 +168,8 @@ async fn a_cancelled_appointment_is_not_reminded_and_a_moved_one_is_reminded_at_
             utc("2026-12-08T17:00:00Z"),
         )
         .await;
-        assert_eq!(done, 2, "{backend:?}");
+        // Eva's two reminders and, at closing time on the 7th, her no-show.
+        assert_eq!(done, 3, "{backend:?}");
         assert!(reminders(&app, "luz").await.is_empty());
         let outbox = app.outbox("eva").await;
         let texts: Vec<&str> = outbox
@@ -242,8 +247,8 @@ async fn a_failing_job_is_retried_later_then_set_aside_and_the_others_run() {
         later += Duration::days(1);
         let ran = scheduler::run_due(&at(&app, later)).await.unwrap();
         assert_eq!(ran.failed, 0, "set aside");
-        // The reminders around it went out all the same.
-        assert_eq!(done + ran.done, 2);
+        // The reminders and the closing-time check around it ran all the same.
+        assert_eq!(done + ran.done, 3);
         assert_eq!(reminders(&app, "luz").await.len(), 2);
     }
 }
@@ -290,5 +295,77 @@ async fn cancelling_from_the_day_before_reminder_frees_the_seat_and_stops_the_mo
         .await;
         assert_eq!(rest, 0);
         assert_eq!(reminders(&app, "eva").await, ["reminder_day_before"]);
+    }
+}
+
+#[tokio::test]
+async fn at_closing_time_an_applicant_nobody_checked_in_is_a_no_show_and_told() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        booked(&app, "luz", "B123456789").await;
+        booked(&app, "eva", "C123456789").await;
+        let luz = active_appointment(&app, "SOL-2026-000001").await;
+        // Eva came.
+        ventanilla::staff::checkin(&app.service, None, "SOL-2026-000002")
+            .await
+            .unwrap()
+            .unwrap();
+        // The office closes at 15:00 (21:00 UTC): a minute before, nothing.
+        hourly(
+            &app,
+            utc("2026-11-30T17:00:00Z"),
+            utc("2026-12-03T20:00:00Z"),
+        )
+        .await;
+        let before = scheduler::run_due(&at(&app, utc("2026-12-03T20:59:00Z")))
+            .await
+            .unwrap();
+        assert_eq!(before.done, 0);
+        let closing = scheduler::run_due(&at(&app, utc("2026-12-03T21:00:00Z")))
+            .await
+            .unwrap();
+        assert_eq!(closing.done, 2, "{backend:?}: both closing checks ran");
+        let mut reader = app.service.db.reader().await.unwrap();
+        let row = store::appointments::get(&mut reader.conn(), luz)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.status, store::appointments::AppointmentStatus::NoShow);
+        let status = |folio: &'static str| {
+            let service = app.service.clone();
+            async move {
+                let mut reader = service.db.reader().await.unwrap();
+                store::cases::by_folio(&mut reader.conn(), folio)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .status
+            }
+        };
+        use ventanilla::domain::application::Status;
+        assert_eq!(status("SOL-2026-000001").await, Status::Submitted);
+        assert_eq!(
+            status("SOL-2026-000002").await,
+            Status::Attended,
+            "she came"
+        );
+        let events = store::audit::by_event(&mut reader.conn(), store::audit::Event::NoShow)
+            .await
+            .unwrap();
+        assert_eq!(events.len(), 1);
+        drop(reader);
+        let outbox = app.outbox("luz").await;
+        assert_eq!(outbox.last().unwrap().1.template, "no_show");
+        assert!(
+            app.outbox("eva")
+                .await
+                .iter()
+                .all(|(_, m)| m.template != "no_show")
+        );
+        // She may book again as the notice says (the turn's answer is in the outbox).
+        app.turn("luz", "Agendar mi cita").await;
+        let outbox = app.outbox("luz").await;
+        let last = &outbox.last().unwrap().1.template;
+        assert!(last == "choose_office" || last == "choose_day", "{last}");
     }
 }

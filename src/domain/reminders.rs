@@ -1,7 +1,8 @@
-//! When an appointment's reminders are due: the day before and the morning of the day, at
-//! the office's local times (its time zone, whatever the server's), none that would arrive
-//! after the appointment or before the booking, and none for a booking made less than
-//! `min_notice_hours` before (rule we adopt; all three times are configuration).
+//! What the scheduler does for an appointment, and when: its reminders the day before and the
+//! morning of the day, at the office's local times (its time zone, whatever the server's), none
+//! that would arrive after the appointment or before the booking, none for a booking made less
+//! than `min_notice_hours` before (rule we adopt; all three are configuration); and, at the
+//! office's closing time that day, the no-show of an applicant nobody checked in.
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use serde::Deserialize;
@@ -20,26 +21,35 @@ pub struct ReminderRules {
     pub min_notice_hours: u32,
 }
 
-/// A reminder of an appointment.
+/// A job of an appointment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reminder {
+pub enum AppointmentJob {
+    /// The reminder the day before (asks to confirm, change or cancel).
     DayBefore,
+    /// The reminder the morning of the day.
     SameDay,
+    /// At the office's closing time of the day: a no-show if nobody checked the applicant in.
+    Closing,
 }
 
-impl Reminder {
-    pub const ALL: [Reminder; 2] = [Reminder::DayBefore, Reminder::SameDay];
+impl AppointmentJob {
+    pub const ALL: [AppointmentJob; 3] = [
+        AppointmentJob::DayBefore,
+        AppointmentJob::SameDay,
+        AppointmentJob::Closing,
+    ];
 
-    /// The job's kind and the message's template.
+    /// The job's kind (for reminders, also the message's template).
     pub fn key(self) -> &'static str {
         match self {
-            Reminder::DayBefore => "reminder_day_before",
-            Reminder::SameDay => "reminder_same_day",
+            AppointmentJob::DayBefore => "reminder_day_before",
+            AppointmentJob::SameDay => "reminder_same_day",
+            AppointmentJob::Closing => "no_show_check",
         }
     }
 
-    pub fn from_key(key: &str) -> Option<Reminder> {
-        Reminder::ALL.into_iter().find(|r| r.key() == key)
+    pub fn from_key(key: &str) -> Option<AppointmentJob> {
+        AppointmentJob::ALL.into_iter().find(|r| r.key() == key)
     }
 }
 
@@ -57,29 +67,34 @@ fn at(office: &Office, day: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
     }
 }
 
-/// The reminders of an appointment at `day` `slot` booked at `booked_at`, with when each is due.
+/// The jobs of an appointment at `day` `slot` booked at `booked_at`, with when each is due.
 pub fn due(
     rules: &ReminderRules,
     office: &Office,
     day: NaiveDate,
     slot: NaiveTime,
     booked_at: DateTime<Utc>,
-) -> Vec<(Reminder, DateTime<Utc>)> {
+) -> Vec<(AppointmentJob, DateTime<Utc>)> {
     let appointment = at(office, day, slot);
+    let closing = (AppointmentJob::Closing, at(office, day, office.closes_at));
     if appointment - booked_at < Duration::hours(i64::from(rules.min_notice_hours)) {
-        return Vec::new();
+        return vec![closing];
     }
     let times = [
         (
-            Reminder::DayBefore,
+            AppointmentJob::DayBefore,
             day.pred_opt().map(|d| at(office, d, rules.day_before_at)),
         ),
-        (Reminder::SameDay, Some(at(office, day, rules.same_day_at))),
+        (
+            AppointmentJob::SameDay,
+            Some(at(office, day, rules.same_day_at)),
+        ),
     ];
     times
         .into_iter()
         .filter_map(|(reminder, when)| when.map(|when| (reminder, when)))
         .filter(|(_, when)| *when > booked_at && *when < appointment)
+        .chain([closing])
         .collect()
 }
 
@@ -120,8 +135,9 @@ mod tests {
         assert_eq!(
             due,
             [
-                (Reminder::DayBefore, utc("2026-12-02T16:00:00Z")),
-                (Reminder::SameDay, utc("2026-12-03T13:30:00Z")),
+                (AppointmentJob::DayBefore, utc("2026-12-02T16:00:00Z")),
+                (AppointmentJob::SameDay, utc("2026-12-03T13:30:00Z")),
+                (AppointmentJob::Closing, utc("2026-12-03T21:00:00Z")),
             ]
         );
     }
@@ -133,12 +149,26 @@ mod tests {
         let slot = NaiveTime::from_hms_opt(9, 30, 0).unwrap();
         // Booked the day before at noon: the day-before reminder has passed.
         let late = due(&rules(), office, day, slot, utc("2026-12-02T18:00:00Z"));
-        assert_eq!(late, [(Reminder::SameDay, utc("2026-12-03T13:30:00Z"))]);
-        // Booked at 03:00 the same day: less than 12 hours' notice, none.
-        assert!(due(&rules(), office, day, slot, utc("2026-12-03T09:00:00Z")).is_empty());
+        let closing = (AppointmentJob::Closing, utc("2026-12-03T21:00:00Z"));
+        assert_eq!(
+            late,
+            [
+                (AppointmentJob::SameDay, utc("2026-12-03T13:30:00Z")),
+                closing
+            ]
+        );
+        // Booked at 03:00 the same day: less than 12 hours' notice, no reminder.
+        let short = due(&rules(), office, day, slot, utc("2026-12-03T09:00:00Z"));
+        assert_eq!(short, [closing]);
         // A slot before the morning reminder's time: only the day before.
         let early = NaiveTime::from_hms_opt(7, 0, 0).unwrap();
         let due = due(&rules(), office, day, early, utc("2026-11-30T16:00:00Z"));
-        assert_eq!(due, [(Reminder::DayBefore, utc("2026-12-02T16:00:00Z"))]);
+        assert_eq!(
+            due,
+            [
+                (AppointmentJob::DayBefore, utc("2026-12-02T16:00:00Z")),
+                closing
+            ]
+        );
     }
 }

@@ -84,7 +84,7 @@ impl Service {
                     slot: *slot,
                     day_capacity: office.capacity_on(*day),
                     slot_capacity: office.slot_capacity_on(*day),
-                    reminders: reminders::due(&self.settings.reminders, office, *day, *slot, now),
+                    jobs: reminders::due(&self.settings.reminders, office, *day, *slot, now),
                 };
                 match store::appointments::book(conn, &seat, now).await? {
                     Booking::Booked(appointment) => {

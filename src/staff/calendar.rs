@@ -420,7 +420,7 @@ async fn move_into_first_free(
                 slot,
                 day_capacity: office.capacity_on(day),
                 slot_capacity,
-                reminders: reminders::due(reminder_rules, office, day, slot, now),
+                jobs: reminders::due(reminder_rules, office, day, slot, now),
             };
             match store::appointments::book(conn, &request, now).await? {
                 Booking::Booked(appointment) => {
@@ -516,7 +516,7 @@ pub async fn reschedule(
         slot,
         day_capacity: office.capacity_on(day),
         slot_capacity: office.slot_capacity_on(day),
-        reminders: reminders::due(&service.settings.reminders, office, day, slot, now),
+        jobs: reminders::due(&service.settings.reminders, office, day, slot, now),
     };
     let appointment = match store::appointments::book(&mut tx.conn(), &request, now).await? {
         Booking::Booked(appointment) => appointment,

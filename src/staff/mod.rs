@@ -217,17 +217,26 @@ pub async fn no_show(
     if local < appointment.day.and_time(appointment.slot) {
         return Ok(Err(Refusal::NotYet));
     }
-    store::appointments::mark_no_show(&mut tx.conn(), case.id, now).await?;
-    store::applications::set_status(&mut tx.conn(), case.id, Status::Submitted, now).await?;
-    audit(
-        &mut tx.conn(),
-        service,
-        by,
-        &case,
-        Event::NoShow,
-        serde_json::json!({ "appointment": appointment.id }),
-    )
-    .await?;
+    record_no_show(&mut tx.conn(), service, by, &case, &appointment).await?;
+    tx.commit().await?;
+    Ok(Ok(case.folio))
+}
+
+/// Records that the applicant of `case` did not come to `appointment` (the clerk's no-show,
+/// or the scheduler's at the office's closing time): the appointment marked (seat freed), the
+/// application back to waiting for one, the audit event, the applicant told how to book again.
+pub(crate) async fn record_no_show(
+    conn: &mut Conn<'_>,
+    service: &Service,
+    by: By<'_>,
+    case: &Case,
+    appointment: &crate::domain::application::AppointmentView,
+) -> anyhow::Result<()> {
+    let now = service.clock.now();
+    store::appointments::mark_no_show(conn, case.id, now).await?;
+    store::applications::set_status(conn, case.id, Status::Submitted, now).await?;
+    let detail = serde_json::json!({ "appointment": appointment.id });
+    audit(conn, service, by, case, Event::NoShow, detail).await?;
     let reply = Reply::new("no_show")
         .with("folio", &case.folio)
         .with("day", appointment.day)
@@ -235,9 +244,7 @@ pub async fn no_show(
             "slot",
             crate::domain::calendar::clock_time(appointment.slot),
         );
-    notify(&mut tx.conn(), service, &case, &reply, None).await?;
-    tx.commit().await?;
-    Ok(Ok(case.folio))
+    notify(conn, service, case, &reply, None).await
 }
 
 /// What an approval did.

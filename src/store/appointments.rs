@@ -11,7 +11,7 @@ use super::{Conn, on};
 use crate::domain::application::AppointmentView;
 use crate::domain::calendar;
 use crate::domain::calendar::Availability;
-use crate::domain::reminders::Reminder;
+use crate::domain::reminders::AppointmentJob;
 
 /// Outcome of a booking.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,8 +30,8 @@ pub struct SeatRequest<'a> {
     pub slot: NaiveTime,
     pub day_capacity: u32,
     pub slot_capacity: u32,
-    /// The reminders to schedule with the appointment (`domain::reminders::due`).
-    pub reminders: Vec<(Reminder, DateTime<Utc>)>,
+    /// The jobs to schedule with the appointment (`domain::reminders::due`).
+    pub jobs: Vec<(AppointmentJob, DateTime<Utc>)>,
 }
 
 /// Takes one seat of a day (`slot` = None) or of a slot, if fewer than `capacity` are taken
@@ -154,10 +154,10 @@ pub async fn book(
     .bind(now)
     .fetch_one(c)
     .await)?;
-    for (reminder, due_at) in &request.reminders {
+    for (kind, due_at) in &request.jobs {
         let job = NewJob {
-            kind: reminder.key(),
-            key: format!("{}:{id}", reminder.key()),
+            kind: kind.key(),
+            key: format!("{}:{id}", kind.key()),
             due_at: *due_at,
             appointment_id: Some(id),
             payload: "{}".into(),

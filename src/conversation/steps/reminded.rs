@@ -98,8 +98,9 @@ impl Reminded {
             .as_ref()
             .and_then(|v| v.appointment.as_ref());
         match Options::actions(&CHOICES, ctx).pick(text, ctx) {
-            // Nothing left to confirm (cancelled or decided meanwhile): where things stand.
-            _ if appointment.is_none() => go(tracking, Vec::new(), ctx),
+            // Nothing left to confirm (cancelled, a no-show, decided meanwhile): the answer
+            // is read as where things stand now ("Agendar mi cita" books again).
+            _ if appointment.is_none() => tracking.on_text(text, ctx),
             Picked::One(Action::ConfirmAppointment) => {
                 go(tracking, vec![Reply::new("appointment_confirmed")], ctx)
             }
