@@ -135,7 +135,14 @@ impl RetryPolicy {
 pub enum ExecutionOutcome {
     TaskCompleted,
     EmptyQueue,
+    /// The message claimed was deferred by the channel's rate limit for this long: claiming
+    /// the next one at once would only defer it too (a write each), so `run` pauses a little.
+    Deferred(Duration),
 }
+
+/// The longest pause of a worker after a deferral (a per-chat wait can be a second; other
+/// chats' messages should not wait that long).
+const DEFERRED_PAUSE: Duration = Duration::from_millis(50);
 
 /// Delivery counters and the worker's heartbeat, for `/metrics` and `/healthz`.
 #[derive(Debug, Default)]
@@ -236,23 +243,28 @@ impl Worker {
             );
         }
         let claim = row.claim();
-        if !self.deliver(row, claim, now).await? {
+        let mut deferred = None;
+        if !self.deliver(row, claim, now, &mut deferred).await? {
             self.stats.claims_lost.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(
                 outbox_id = claim.id,
                 "another worker took this message over while it was being sent; it may arrive twice"
             );
         }
-        Ok(ExecutionOutcome::TaskCompleted)
+        Ok(match deferred {
+            Some(wait) => ExecutionOutcome::Deferred(wait),
+            None => ExecutionOutcome::TaskCompleted,
+        })
     }
 
     /// Delivers a claimed row; returns whether the claim still held when the outcome was
-    /// recorded.
+    /// recorded (`deferred`: the rate limit's wait, when it was deferred).
     async fn deliver(
         &self,
         row: OutboxRow,
         claim: Claim,
         now: DateTime<Utc>,
+        deferred: &mut Option<Duration>,
     ) -> Result<bool, sqlx::Error> {
         let attempt = u32::try_from(row.attempts).unwrap_or(u32::MAX);
         let Some(sender) = self.senders.get(row.channel.as_str()) else {
@@ -310,6 +322,7 @@ impl Worker {
                 store::outbox::mark_sent(&self.db, claim, self.clock.now()).await
             }
             Err(SendError::Later(wait)) => {
+                *deferred = Some(wait);
                 let next =
                     now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(1));
                 store::outbox::defer(&self.db, claim, next).await
@@ -361,7 +374,10 @@ impl Worker {
     /// Delivers everything due now; returns how many messages were handled.
     pub async fn drain(&self) -> Result<usize, sqlx::Error> {
         let mut handled = 0;
-        while self.try_execute_task().await? == ExecutionOutcome::TaskCompleted {
+        while matches!(
+            self.try_execute_task().await?,
+            ExecutionOutcome::TaskCompleted | ExecutionOutcome::Deferred(_)
+        ) {
             handled += 1;
         }
         Ok(handled)
@@ -397,6 +413,7 @@ impl Worker {
             let pause = match self.try_execute_task().await {
                 Ok(ExecutionOutcome::TaskCompleted) => None,
                 Ok(ExecutionOutcome::EmptyQueue) => Some(self.idle),
+                Ok(ExecutionOutcome::Deferred(wait)) => Some(wait.min(DEFERRED_PAUSE)),
                 Err(error) => {
                     tracing::error!(error.cause_chain = ?error, error.message = %error, "outbox worker error");
                     Some(Duration::from_secs(2))
