@@ -4,13 +4,13 @@
 
 use serde::Serialize;
 
+use super::tracking::AppointmentValues;
 use super::{go, stay};
 use crate::conversation::offer::{Action, Options, Picked};
 use crate::conversation::reply::Reply;
 use crate::conversation::state::{AppRef, ChoosingOffice, Moved, State, Tracking};
 use crate::conversation::{Context, Outcome};
 use crate::domain::application::ApplicationView;
-use crate::domain::calendar::clock_time;
 use crate::domain::document::DocumentRef;
 
 const CHOICES: [Action; 2] = [Action::KeepAppointment, Action::Reschedule];
@@ -18,11 +18,8 @@ const CHOICES: [Action; 2] = [Action::KeepAppointment, Action::Reschedule];
 /// The values of `appointment_moved.txt` and `move_question.txt`.
 #[derive(Serialize)]
 struct MovedValues<'a> {
-    folio: String,
-    day: Option<chrono::NaiveDate>,
-    slot: Option<String>,
-    office: Option<&'a str>,
-    address: Option<&'a str>,
+    #[serde(flatten)]
+    appointment: AppointmentValues<'a>,
     /// Why the office moved it (a closure's reason), when it said.
     reason: Option<&'a str>,
     /// Whether the notice asks (the applicant was following the application) or only tells
@@ -37,14 +34,8 @@ fn values<'a>(
     asks: bool,
     ctx: &'a Context<'_>,
 ) -> MovedValues<'a> {
-    let appointment = view.and_then(|v| v.appointment.as_ref());
-    let office = appointment.and_then(|a| ctx.procedure.office(&a.office_id));
     MovedValues {
-        folio: app.folio.to_string(),
-        day: appointment.map(|a| a.day),
-        slot: appointment.map(|a| clock_time(a.slot)),
-        office: office.map(|o| o.name.as_str()),
-        address: office.map(|o| o.address.as_str()),
+        appointment: AppointmentValues::of(app, view, ctx),
         reason,
         asks,
     }

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::tracking::confirm;
+use super::tracking::{AppointmentValues, confirm};
 use super::{go, stay};
 use crate::conversation::offer::{Action, Options, Picked};
 use crate::conversation::reply::Reply;
@@ -13,7 +13,6 @@ use crate::conversation::state::{
 };
 use crate::conversation::{Context, Outcome};
 use crate::domain::application::ApplicationView;
-use crate::domain::calendar::clock_time;
 
 const CHOICES: [Action; 3] = [
     Action::ConfirmAppointment,
@@ -24,11 +23,8 @@ const CHOICES: [Action; 3] = [
 /// The values of `reminder_day_before.txt` and `reminder_question.txt`.
 #[derive(Serialize)]
 struct ReminderValues<'a> {
-    folio: String,
-    day: Option<chrono::NaiveDate>,
-    slot: Option<String>,
-    office: Option<&'a str>,
-    address: Option<&'a str>,
+    #[serde(flatten)]
+    appointment: AppointmentValues<'a>,
     /// What the counter checks, to bring.
     bring: &'a [String],
     /// Whether the reminder asks (the applicant was following the application) or only tells.
@@ -42,14 +38,8 @@ fn values<'a>(
     asks: bool,
     ctx: &'a Context<'_>,
 ) -> ReminderValues<'a> {
-    let appointment = view.and_then(|v| v.appointment.as_ref());
-    let office = appointment.and_then(|a| ctx.procedure.office(&a.office_id));
     ReminderValues {
-        folio: app.folio.to_string(),
-        day: appointment.map(|a| a.day),
-        slot: appointment.map(|a| clock_time(a.slot)),
-        office: office.map(|o| o.name.as_str()),
-        address: office.map(|o| o.address.as_str()),
+        appointment: AppointmentValues::of(app, view, ctx),
         bring,
         asks,
     }

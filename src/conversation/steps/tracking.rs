@@ -14,17 +14,43 @@ use crate::conversation::{Context, Outcome};
 use crate::domain::application::ApplicationView;
 use crate::domain::calendar::clock_time;
 
-/// The values of `status.txt`.
+/// The application and its appointment as the templates name them (`folio`, `day`, `slot`,
+/// `office`, `address`), shared by the status, the office's notices and the reminders.
 #[derive(Serialize)]
-struct Standing<'a> {
+pub(super) struct AppointmentValues<'a> {
     folio: String,
-    /// A label key (`status.scheduled`).
-    status: Option<String>,
-    status_key: Option<&'static str>,
     day: Option<NaiveDate>,
     slot: Option<String>,
     office: Option<&'a str>,
     address: Option<&'a str>,
+}
+
+impl<'a> AppointmentValues<'a> {
+    pub(super) fn of(
+        app: &AppRef,
+        view: Option<&ApplicationView>,
+        ctx: &'a Context<'_>,
+    ) -> AppointmentValues<'a> {
+        let appointment = view.and_then(|v| v.appointment.as_ref());
+        let office = appointment.and_then(|a| ctx.procedure.office(&a.office_id));
+        AppointmentValues {
+            folio: app.folio.to_string(),
+            day: appointment.map(|a| a.day),
+            slot: appointment.map(|a| clock_time(a.slot)),
+            office: office.map(|o| o.name.as_str()),
+            address: office.map(|o| o.address.as_str()),
+        }
+    }
+}
+
+/// The values of `status.txt`.
+#[derive(Serialize)]
+struct Standing<'a> {
+    #[serde(flatten)]
+    appointment: AppointmentValues<'a>,
+    /// A label key (`status.scheduled`).
+    status: Option<String>,
+    status_key: Option<&'static str>,
 }
 
 /// What can be done with the application as the store has it.
@@ -49,17 +75,11 @@ pub(in crate::conversation) fn status_reply(
     ctx: &Context<'_>,
 ) -> Reply {
     let status = view.map(|v| v.status);
-    let appointment = view.and_then(|v| v.appointment.as_ref());
-    let office = appointment.and_then(|a| ctx.procedure.office(&a.office_id));
     Reply::new("status")
         .vars(Standing {
-            folio: app.folio.to_string(),
+            appointment: AppointmentValues::of(app, view, ctx),
             status: status.map(|s| format!("status.{}", s.as_str())),
             status_key: status.map(|s| s.as_str()),
-            day: appointment.map(|a| a.day),
-            slot: appointment.map(|a| clock_time(a.slot)),
-            office: office.map(|o| o.name.as_str()),
-            address: office.map(|o| o.address.as_str()),
         })
         .choices(Options::actions(actions(view), ctx).into_choices())
 }
