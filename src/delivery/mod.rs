@@ -13,7 +13,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::service::{Clock, OutgoingMessage};
-use crate::store::outbox::{Claim, OutboxRow, Scope};
+use crate::store::outbox::{Claim, OutboxRow, Priority, Scope};
 use crate::store::{self, Db};
 
 /// A message claimed for delivery.
@@ -23,6 +23,8 @@ pub struct Delivery {
     pub conversation_id: i64,
     pub address: String,
     pub message: OutgoingMessage,
+    /// The outbox lane it travelled in (a rate limit keeps room for replies).
+    pub priority: Priority,
     /// 1 for the first attempt.
     pub attempt: u32,
     /// Parts of the message (the text, then each attachment) that went out before, under an
@@ -298,6 +300,7 @@ impl Worker {
             conversation_id: row.conversation_id,
             address: row.address,
             message,
+            priority: Priority::from_i64(row.priority),
             attempt,
             parts_sent: u32::try_from(row.parts_sent).unwrap_or(0),
             progress: Progress {

@@ -37,6 +37,15 @@ impl Priority {
     pub fn as_i64(self) -> i64 {
         self as i64
     }
+
+    /// The lane stored as `value` (an unknown value is the lowest lane).
+    pub fn from_i64(value: i64) -> Priority {
+        match value {
+            0 => Priority::Reply,
+            1 => Priority::Notice,
+            _ => Priority::Scheduled,
+        }
+    }
 }
 
 /// A message to deliver.
@@ -71,6 +80,9 @@ pub struct OutboxRow {
     /// Parts of the message already sent (the text, then each document), by earlier claims.
     #[sqlx(default)]
     pub parts_sent: i64,
+    /// The lane (claims only).
+    #[sqlx(default)]
+    pub priority: i64,
 }
 
 impl OutboxRow {
@@ -133,7 +145,7 @@ pub struct Scope {
 /// The claim query, written once: the dialects differ only in how the channel list is matched,
 /// how the optional conversation is typed, and in row locking (PostgreSQL skips rows another
 /// worker holds; SQLite has one writer).
-fn claim_query(channel_filter: &str, conversation: &str, locking: &str) -> String {
+fn claim_query(channel_filter: &str, conversation: &str, due: &str, locking: &str) -> String {
     format!(
         "
     UPDATE outbox SET status = 'sending', lease_until = $1, attempts = attempts + 1,
@@ -142,7 +154,7 @@ fn claim_query(channel_filter: &str, conversation: &str, locking: &str) -> Strin
         SELECT o.id FROM outbox o
         WHERE o.status IN ('pending', 'sending')
           AND (o.status = 'pending' OR o.lease_until < $2)
-          AND o.next_attempt_at <= $2
+          AND {due} <= $2
           AND {channel_filter}
           AND ({conversation} IS NULL OR o.conversation_id = $4)
           AND NOT EXISTS (
@@ -151,7 +163,7 @@ fn claim_query(channel_filter: &str, conversation: &str, locking: &str) -> Strin
                 AND e.priority = o.priority AND e.id < o.id AND e.status IN ('pending', 'sending'))
         ORDER BY o.priority, o.id LIMIT 1{locking})
     RETURNING id, conversation_id, channel, address, payload, attempts, claim_token,
-        taken_over, parts_sent,
+        taken_over, parts_sent, priority,
         COALESCE(
             (SELECT c.unreachable_reason FROM conversations c
              WHERE c.id = outbox.conversation_id AND c.channel = outbox.channel),
@@ -165,6 +177,10 @@ static CLAIM_SQLITE: LazyLock<String> = LazyLock::new(|| {
     claim_query(
         "(',' || $3 || ',') LIKE ('%,' || o.channel || ',%')",
         "$4",
+        // The unary plus keeps SQLite from reading the due time through its index: walking the
+        // lanes in order stops at the first claimable row, while the due-time index made it
+        // check every due row and sort them (milliseconds per claim at 10,000 queued).
+        "+o.next_attempt_at",
         "",
     )
 });
@@ -173,6 +189,7 @@ static CLAIM_POSTGRES: LazyLock<String> = LazyLock::new(|| {
     claim_query(
         "o.channel = ANY(string_to_array($3, ','))",
         "$4::BIGINT",
+        "o.next_attempt_at",
         "\n        FOR UPDATE SKIP LOCKED",
     )
 });

@@ -1,9 +1,15 @@
 //! Telegram's rate limits as token buckets (about 30 messages/s overall and 1/s per chat, with
 //! a short burst): a message over the limit is deferred in the outbox, never waited for.
+//!
+//! Part of the overall burst is kept for replies: a message of a background lane (a notice, a
+//! reminder) only takes a token while more than that reserve is left, so thousands of queued
+//! reminders still go out at the full rate while an applicant who writes finds a token at once.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use crate::store::outbox::Priority;
 
 /// Telegram's limits, as token buckets: a burst, then a steady rate.
 #[derive(Debug, Clone, Copy)]
@@ -12,6 +18,8 @@ pub struct Limits {
     pub per_chat_per_second: f64,
     pub overall_burst: u32,
     pub overall_per_second: f64,
+    /// Overall tokens that only replies may take.
+    pub reserved_for_replies: u32,
 }
 
 impl Default for Limits {
@@ -22,6 +30,7 @@ impl Default for Limits {
             per_chat_per_second: 1.0,
             overall_burst: 30,
             overall_per_second: 30.0,
+            reserved_for_replies: 10,
         }
     }
 }
@@ -34,6 +43,7 @@ impl Limits {
             per_chat_per_second: f64::MAX,
             overall_burst: u32::MAX,
             overall_per_second: f64::MAX,
+            reserved_for_replies: 0,
         }
     }
 }
@@ -58,12 +68,13 @@ impl Bucket {
         self.at = self.at.max(now);
     }
 
-    /// How long until one token is there (zero if it is now).
-    fn wait(&self, rate: f64) -> Duration {
-        if self.tokens >= 1.0 {
+    /// How long until one token is there beyond `reserve` (zero if it is now).
+    fn wait(&self, rate: f64, reserve: u32) -> Duration {
+        let needed = 1.0 + f64::from(reserve);
+        if self.tokens >= needed {
             Duration::ZERO
         } else {
-            Duration::from_secs_f64((1.0 - self.tokens) / rate)
+            Duration::from_secs_f64((needed - self.tokens) / rate)
         }
     }
 }
@@ -84,8 +95,8 @@ impl RateLimiter {
         }
     }
 
-    /// Takes a token for `chat`, or says how long to wait for one.
-    pub fn acquire(&self, chat: i64, now: Instant) -> Result<(), Duration> {
+    /// Takes a token for a message of `lane` to `chat`, or says how long to wait for one.
+    pub fn acquire(&self, chat: i64, lane: Priority, now: Instant) -> Result<(), Duration> {
         let l = self.limits;
         let mut state = self
             .state
@@ -97,9 +108,13 @@ impl RateLimiter {
             .entry(chat)
             .or_insert_with(|| Bucket::full(l.per_chat_burst, now));
         bucket.refill(l.per_chat_burst, l.per_chat_per_second, now);
+        let reserve = match lane {
+            Priority::Reply => 0,
+            Priority::Notice | Priority::Scheduled => l.reserved_for_replies,
+        };
         let wait = overall
-            .wait(l.overall_per_second)
-            .max(bucket.wait(l.per_chat_per_second));
+            .wait(l.overall_per_second, reserve)
+            .max(bucket.wait(l.per_chat_per_second, 0));
         if wait > Duration::ZERO {
             return Err(wait);
         }

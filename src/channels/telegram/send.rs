@@ -51,7 +51,7 @@ impl Sender for TelegramSender {
                 SendError::Permanent("the address is not a Telegram chat id".into())
             })?;
             self.limiter
-                .acquire(chat_id, Instant::now())
+                .acquire(chat_id, delivery.priority, Instant::now())
                 .map_err(SendError::Later)?;
             // Part 0 is the text, then each document (sendDocument) follows it. Each part is
             // recorded as soon as Telegram took it, so a retry, a restart or a takeover resumes

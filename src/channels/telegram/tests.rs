@@ -1,6 +1,7 @@
 use super::*;
 use crate::delivery::SendError;
 use crate::service::OutgoingMessage;
+use crate::store::outbox::Priority;
 use std::time::{Duration, Instant};
 use teloxide::ApiError;
 use teloxide::types::Seconds;
@@ -54,16 +55,16 @@ fn the_rate_limiter_allows_a_burst_then_one_per_second_per_chat() {
     let limiter = RateLimiter::new(Limits::default());
     let start = Instant::now();
     for _ in 0..3 {
-        assert_eq!(limiter.acquire(1, start), Ok(()));
+        assert_eq!(limiter.acquire(1, Priority::Reply, start), Ok(()));
     }
-    let wait = limiter.acquire(1, start).unwrap_err();
+    let wait = limiter.acquire(1, Priority::Reply, start).unwrap_err();
     assert!(
         wait > Duration::from_millis(900) && wait <= Duration::from_secs(1),
         "{wait:?}"
     );
     // Another chat is not held up by the first.
-    assert_eq!(limiter.acquire(2, start), Ok(()));
-    assert_eq!(limiter.acquire(1, start + Duration::from_secs(1)), Ok(()));
+    assert_eq!(limiter.acquire(2, Priority::Reply, start), Ok(()));
+    assert_eq!(limiter.acquire(1, Priority::Reply, start + Duration::from_secs(1)), Ok(()));
 }
 
 #[test]
@@ -71,13 +72,42 @@ fn the_overall_limit_binds_across_chats() {
     let limiter = RateLimiter::new(Limits::default());
     let start = Instant::now();
     for chat in 0..30 {
-        assert_eq!(limiter.acquire(chat, start), Ok(()), "chat {chat}");
+        assert_eq!(limiter.acquire(chat, Priority::Reply, start), Ok(()), "chat {chat}");
     }
-    assert!(limiter.acquire(99, start).is_err());
+    assert!(limiter.acquire(99, Priority::Reply, start).is_err());
     assert_eq!(
-        limiter.acquire(99, start + Duration::from_millis(40)),
+        limiter.acquire(99, Priority::Reply, start + Duration::from_millis(40)),
         Ok(())
     );
+}
+
+#[test]
+fn background_lanes_leave_the_reserve_to_replies() {
+    let limiter = RateLimiter::new(Limits::default());
+    let start = Instant::now();
+    let reserve = Limits::default().reserved_for_replies as i64;
+    // Reminders take the burst down to the reserve, then wait...
+    for chat in 0..30 - reserve {
+        assert_eq!(
+            limiter.acquire(chat, Priority::Scheduled, start),
+            Ok(()),
+            "chat {chat}"
+        );
+    }
+    assert!(limiter.acquire(100, Priority::Scheduled, start).is_err());
+    assert!(limiter.acquire(101, Priority::Notice, start).is_err());
+    // ...while replies still find a token at once, down to the last one.
+    for chat in 0..reserve {
+        assert_eq!(
+            limiter.acquire(200 + chat, Priority::Reply, start),
+            Ok(()),
+            "reply {chat}"
+        );
+    }
+    assert!(limiter.acquire(300, Priority::Reply, start).is_err());
+    // Refilled, a reminder goes again once the reserve is back above it.
+    let later = start + Duration::from_secs(1);
+    assert_eq!(limiter.acquire(100, Priority::Scheduled, later), Ok(()));
 }
 
 #[test]
