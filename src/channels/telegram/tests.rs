@@ -64,7 +64,10 @@ fn the_rate_limiter_allows_a_burst_then_one_per_second_per_chat() {
     );
     // Another chat is not held up by the first.
     assert_eq!(limiter.acquire(2, Priority::Reply, start), Ok(()));
-    assert_eq!(limiter.acquire(1, Priority::Reply, start + Duration::from_secs(1)), Ok(()));
+    assert_eq!(
+        limiter.acquire(1, Priority::Reply, start + Duration::from_secs(1)),
+        Ok(())
+    );
 }
 
 #[test]
@@ -72,7 +75,11 @@ fn the_overall_limit_binds_across_chats() {
     let limiter = RateLimiter::new(Limits::default());
     let start = Instant::now();
     for chat in 0..30 {
-        assert_eq!(limiter.acquire(chat, Priority::Reply, start), Ok(()), "chat {chat}");
+        assert_eq!(
+            limiter.acquire(chat, Priority::Reply, start),
+            Ok(()),
+            "chat {chat}"
+        );
     }
     assert!(limiter.acquire(99, Priority::Reply, start).is_err());
     assert_eq!(
