@@ -143,8 +143,9 @@ pub struct Scope {
 }
 
 /// The claim query, written once: the dialects differ only in how the channel list is matched,
-/// how the optional conversation is typed, and in row locking (PostgreSQL skips rows another
-/// worker holds; SQLite has one writer).
+/// how the optional conversation is typed, how the due time is read (SQLite is kept off its
+/// index), and in row locking (PostgreSQL skips rows another worker holds; SQLite has one
+/// writer).
 fn claim_query(channel_filter: &str, conversation: &str, due: &str, locking: &str) -> String {
     format!(
         "
