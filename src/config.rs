@@ -363,6 +363,9 @@ impl Settings {
         if self.procedure.booking.window_days == 0 {
             bail!("booking.window_days must be at least 1");
         }
+        if !(1..=24 * 60).contains(&self.procedure.booking.hold_minutes) {
+            bail!("booking.hold_minutes must be between 1 and 1440");
+        }
         let checklist = &self.console.checklist;
         let key = |k: &String| {
             (1..=40).contains(&k.len())

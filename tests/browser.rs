@@ -102,11 +102,25 @@ async fn arrived(client: &Client, base: &str, path: &str) {
     client.wait().for_url(&url).await.unwrap();
 }
 
-/// Clicks the submit button whose text is `text`.
+/// Clicks the submit button whose text is `text` and waits for the page the form leads to: the
+/// page before the click is marked, so a check that follows never reads the old page while the
+/// browser is still submitting (a POST answered at the same address would pass `arrived` early).
 async fn button(client: &Client, text: &str) {
     let xpath = format!("//button[normalize-space(.)='{text}']");
     let found = client.find(Locator::XPath(&xpath)).await.unwrap();
+    client
+        .execute(
+            "document.documentElement.setAttribute('data-before-click', '')",
+            vec![],
+        )
+        .await
+        .unwrap();
     found.click().await.unwrap();
+    client
+        .wait()
+        .for_element(Locator::Css("html:not([data-before-click])"))
+        .await
+        .unwrap();
 }
 
 async fn screenshot(client: &Client, name: &str) {

@@ -8,9 +8,11 @@ use std::sync::{Mutex, OnceLock};
 use chrono::{DateTime, NaiveDate, Utc};
 use ventanilla::config::Settings;
 use ventanilla::conversation::reply::Reply;
-use ventanilla::conversation::state::{Closed, Collecting, Question, State};
-use ventanilla::conversation::{ChannelKind, Context, Input, Request, RequestOutcome, step};
-use ventanilla::domain::application::{ApplicationView, AppointmentView, Folio, Status};
+use ventanilla::conversation::state::{AppRef, Closed, Collecting, Question, State};
+use ventanilla::conversation::{
+    ChannelKind, Context, Effect, Input, Request, RequestOutcome, hold_expired, offered, step,
+};
+use ventanilla::domain::application::{ApplicationView, AppointmentView, Folio, Status, Waiting};
 use ventanilla::domain::calendar::Availability;
 use ventanilla::domain::email::EmailAddress;
 use ventanilla::templates::Templates;
@@ -30,7 +32,12 @@ struct Pure {
     application: Option<ApplicationView>,
     availability: Availability,
     taken_keys: HashSet<String>,
+    /// The next booking (or taking of a held seat) is refused.
     full_slots: bool,
+    /// Every effect the steps asked for, in order.
+    effects: Vec<Effect>,
+    /// The seat the simulated store holds for the applicant.
+    held: Option<AppointmentView>,
 }
 
 impl Pure {
@@ -47,7 +54,36 @@ impl Pure {
             availability: Availability::default(),
             taken_keys: HashSet::new(),
             full_slots: false,
+            effects: Vec::new(),
+            held: None,
         }
+    }
+
+    /// A notice from outside the conversation (the scheduler's offer, an expiry): `decide` gets
+    /// the state and the context as `Service::tell` gives them; the notice is rendered and the
+    /// state kept. Returns the notice's template and text.
+    fn notice(
+        &mut self,
+        decide: impl FnOnce(&State, &Context<'_>) -> Option<(State, Reply)>,
+    ) -> Option<(String, String)> {
+        let settings = self.settings.clone();
+        let templates = self.templates.clone();
+        let ctx = Context {
+            now: self.now,
+            procedure: &settings.procedure,
+            labels: templates.labels(),
+            public_url: "http://localhost",
+            channel: self.channel.clone(),
+            conversation_id: 7,
+            application: self.application.clone(),
+            availability: Availability::default(),
+        };
+        let (state, reply) = decide(&self.state, &ctx)?;
+        self.state = state;
+        let text = self.templates.render_reply(&reply).unwrap();
+        let mut seen = rendered().lock().unwrap();
+        seen.insert(format!("conversation/{}.txt", reply.template));
+        Some((reply.template, text))
     }
 
     fn input(&mut self, input: Input) -> Vec<Reply> {
@@ -65,6 +101,7 @@ impl Pure {
         };
         let mut outcome = step(&self.state, &input, &ctx);
         let mut replies = std::mem::take(&mut outcome.replies);
+        self.effects.append(&mut outcome.effects);
         while let Some(request) = outcome.request.take() {
             let answer = self.answer(&request);
             let ctx = Context {
@@ -73,6 +110,7 @@ impl Pure {
             };
             outcome = step(&outcome.state, &Input::Outcome(answer), &ctx);
             replies.append(&mut outcome.replies);
+            self.effects.append(&mut outcome.effects);
         }
         self.state = outcome.state;
         for reply in &replies {
@@ -113,6 +151,7 @@ impl Pure {
                     paid_on: data.paid_on,
                     appointment: None,
                     cedula: None,
+                    waiting: None,
                 });
                 RequestOutcome::Submitted {
                     application_id: 1,
@@ -137,6 +176,18 @@ impl Pure {
                     office_id: office_id.clone(),
                     day: *day,
                     slot: *slot,
+                };
+                if let Some(app) = self.application.as_mut() {
+                    app.appointment = Some(appointment.clone());
+                    app.status = Status::Scheduled;
+                }
+                RequestOutcome::Booked { appointment }
+            }
+            Request::TakeHeldSeat { hold_id, .. } => {
+                let held = self.held.take().filter(|h| h.id == *hold_id);
+                let Some(appointment) = held.filter(|_| !std::mem::take(&mut self.full_slots))
+                else {
+                    return RequestOutcome::HoldGone;
                 };
                 if let Some(app) = self.application.as_mut() {
                     app.appointment = Some(appointment.clone());
@@ -602,7 +653,176 @@ fn no_free_day_in_the_window_is_said_plainly() {
             50,
         );
     }
-    assert_eq!(pure.say("1"), ["no_days_available", "status"]);
+    // The applicant is offered to wait for a seat instead.
+    assert_eq!(pure.say("1"), ["no_days_available", "waitlist_ask"]);
+    assert_eq!(pure.say("cancelar"), ["nothing_changed", "status"]);
+    assert!(pure.effects.is_empty(), "{:?}", pure.effects);
+}
+
+fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+fn app_ref() -> AppRef {
+    AppRef {
+        id: 1,
+        folio: Folio::new(2026, 1),
+    }
+}
+
+/// A seat held for the applicant, offered as the scheduler offers it.
+fn offer(pure: &mut Pure, id: i64, on: NaiveDate) -> String {
+    let hold = AppointmentView {
+        id,
+        office_id: "dgp-cdmx".into(),
+        day: on,
+        slot: chrono::NaiveTime::from_hms_opt(10, 0, 0).unwrap(),
+    };
+    pure.held = Some(hold.clone());
+    let until = pure.now + chrono::Duration::minutes(30);
+    let (template, text) = pure
+        .notice(|state, ctx| offered(state, &app_ref(), &hold, until, ctx))
+        .expect("a conversation following the application is offered the seat");
+    assert_eq!(template, "waitlist_offer");
+    assert!(matches!(pure.state, State::Offered(_)), "{:?}", pure.state);
+    text
+}
+
+#[test]
+fn the_waitlist_is_joined_from_the_calendar_and_a_freed_seat_taken_or_let_go() {
+    let mut pure = at_review();
+    pure.say("enviar");
+    let replies = pure.input(Input::Text("1".into()));
+    assert_eq!(replies[0].template, "choose_day");
+    assert!(
+        replies[0].choices.iter().any(|c| c.id == "join_waitlist"),
+        "{:?}",
+        replies[0].choices
+    );
+    assert_eq!(pure.say("join_waitlist"), ["waitlist_ask"]);
+    // A date it cannot read, and one that is not ahead: the question again, nothing joined.
+    assert_eq!(
+        pure.say("pronto"),
+        ["waitlist_date_not_understood", "waitlist_ask"]
+    );
+    assert_eq!(
+        pure.say("30/11/2026"),
+        ["waitlist_date_too_early", "waitlist_ask"]
+    );
+    assert!(pure.effects.is_empty(), "{:?}", pure.effects);
+    // Without a year: the next 15 January.
+    let replies = pure.input(Input::Text("15 de enero".into()));
+    let templates: Vec<&str> = replies.iter().map(|r| r.template.as_str()).collect();
+    assert_eq!(templates, ["waitlist_joined", "status"]);
+    assert_eq!(
+        pure.effects,
+        [Effect::JoinWaitlist {
+            application_id: 1,
+            office_id: "dgp-cdmx".into(),
+            latest_day: day(2027, 1, 15),
+        }]
+    );
+    let status_text = pure.templates.render_reply(&replies[1]).unwrap();
+    assert!(status_text.contains("15 de enero"), "{status_text}");
+    assert!(replies[1].choices.iter().any(|c| c.id == "leave_waitlist"));
+    // The simulated store has the place.
+    pure.application.as_mut().unwrap().waiting = Some(Waiting {
+        office_id: "dgp-cdmx".into(),
+        latest_day: day(2027, 1, 15),
+    });
+
+    // A seat freed: held until 10:30 office time (now is 10:00 there).
+    let text = offer(&mut pure, 20, day(2026, 12, 7));
+    assert!(text.contains("10:30"), "{text}");
+    assert_eq!(
+        pure.say("tal vez"),
+        ["choice_not_understood", "waitlist_offer"]
+    );
+    assert_eq!(pure.say("quiero ese lugar"), ["booked", "status"]);
+    let booked = pure
+        .application
+        .as_ref()
+        .unwrap()
+        .appointment
+        .clone()
+        .unwrap();
+    assert_eq!((booked.id, booked.day), (20, day(2026, 12, 7)));
+    assert!(matches!(pure.state, State::Tracking(_)));
+
+    // Another seat, earlier still: the offer says the current appointment is replaced, and
+    // `cancelar` lets it go to the next in line.
+    pure.effects.clear();
+    let text = offer(&mut pure, 21, day(2026, 12, 4));
+    assert!(text.contains("7 de diciembre"), "{text}");
+    assert_eq!(pure.say("cancelar"), ["offer_declined", "status"]);
+    assert_eq!(
+        pure.effects,
+        [Effect::ReleaseHold {
+            application_id: 1,
+            hold_id: 21
+        }]
+    );
+    // Taken too late: the store no longer holds it.
+    offer(&mut pure, 22, day(2026, 12, 4));
+    pure.full_slots = true;
+    assert_eq!(pure.say("take_seat"), ["offer_gone", "status"]);
+    // Not answered: the expiry tells the applicant and the conversation follows the
+    // application again.
+    offer(&mut pure, 23, day(2026, 12, 4));
+    let view = pure.application.clone().unwrap();
+    let (template, _) = pure
+        .notice(|state, ctx| hold_expired(state, &app_ref(), 23, &view, ctx))
+        .unwrap();
+    assert_eq!(template, "offer_expired");
+    assert!(matches!(pure.state, State::Tracking(_)), "{:?}", pure.state);
+    // An expiry of an offer the conversation is no longer on only informs.
+    let before = pure.state.clone();
+    pure.notice(|state, ctx| hold_expired(state, &app_ref(), 99, &view, ctx));
+    assert_eq!(pure.state, before);
+}
+
+#[test]
+fn a_booked_applicant_waits_for_an_earlier_seat_from_the_status_and_leaves_the_line() {
+    let mut pure = scheduled();
+    let booked = pure
+        .application
+        .as_ref()
+        .unwrap()
+        .appointment
+        .clone()
+        .unwrap();
+    let replies = pure.input(Input::Text("estado".into()));
+    assert!(
+        replies[0].choices.is_empty() && replies[1].choices.iter().any(|c| c.id == "join_waitlist"),
+        "{replies:?}"
+    );
+    assert_eq!(pure.say("join_waitlist"), ["waitlist_ask"]);
+    // Waiting for a day after the appointment makes no sense: said so.
+    let after = booked.day + chrono::Duration::days(1);
+    assert_eq!(
+        pure.say(&after.format("%d/%m/%Y").to_string()),
+        ["waitlist_date_after_appointment", "waitlist_ask"]
+    );
+    let before = booked.day - chrono::Duration::days(1);
+    assert_eq!(
+        pure.say(&before.format("%d/%m/%Y").to_string()),
+        ["waitlist_joined", "status"]
+    );
+    pure.application.as_mut().unwrap().waiting = Some(Waiting {
+        office_id: booked.office_id.clone(),
+        latest_day: before,
+    });
+    pure.effects.clear();
+    assert_eq!(pure.say("leave_waitlist"), ["waitlist_left", "status"]);
+    assert_eq!(pure.effects, [Effect::LeaveWaitlist { application_id: 1 }]);
+    // A conversation on another application is not offered this one's seat.
+    pure.state = State::Closed(Closed { app: None });
+    let hold = booked.clone();
+    let until = pure.now;
+    assert!(
+        pure.notice(|state, ctx| offered(state, &app_ref(), &hold, until, ctx))
+            .is_none()
+    );
 }
 
 #[test]
@@ -642,6 +862,8 @@ fn zz_every_template_was_rendered() {
     after_submission_the_data_is_fixed_and_the_appointment_managed();
     the_calendar_marks_full_and_closed_days_and_moves_between_months();
     no_free_day_in_the_window_is_said_plainly();
+    the_waitlist_is_joined_from_the_calendar_and_a_freed_seat_taken_or_let_go();
+    a_booked_applicant_waits_for_an_earlier_seat_from_the_status_and_leaves_the_line();
     unsupported_messages_get_an_explanation_and_keep_the_state();
     a_group_chat_is_told_the_bot_is_private_and_nothing_starts();
     let mut pure = Pure::new();

@@ -5,7 +5,7 @@ use super::input::Command;
 use super::reply::{Reply, TOTAL_STEPS};
 use super::state::{
     ChoosingCorrection, ChoosingDay, ChoosingOffice, ChoosingSlot, Collecting, Confirmable,
-    Reviewing, STEP_CONSENT, STEP_REVIEW, State, Tracking,
+    JoiningWaitlist, Reviewing, STEP_CONSENT, STEP_REVIEW, State, Tracking,
 };
 use super::steps::collecting::advance;
 use super::steps::consent::welcome;
@@ -69,7 +69,8 @@ fn cancel(state: &State, ctx: &Context<'_>) -> Outcome {
         }
         State::ChoosingOffice(ChoosingOffice { app, .. })
         | State::ChoosingDay(ChoosingDay { app, .. })
-        | State::ChoosingSlot(ChoosingSlot { app, .. }) => go(
+        | State::ChoosingSlot(ChoosingSlot { app, .. })
+        | State::JoiningWaitlist(JoiningWaitlist { app, .. }) => go(
             Tracking { app: app.clone() },
             vec![Reply::new("nothing_changed")],
             ctx,
@@ -83,6 +84,7 @@ fn cancel(state: &State, ctx: &Context<'_>) -> Outcome {
                 _ => stay(state, vec![Reply::new("nothing_to_cancel")], ctx),
             }
         }
+        State::Offered(offered) => offered.let_go(ctx),
         State::Confirming(confirming) => confirming.back(ctx),
         _ => stay(state, vec![Reply::new("nothing_to_cancel")], ctx),
     }

@@ -47,6 +47,7 @@ pub use step::step;
 pub use steps::moved::office_moved;
 pub use steps::reminded::reminded;
 pub use steps::tracking::office_reopened;
+pub use steps::waitlist::{hold_expired, offered};
 
 /// What arrived from the applicant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -114,6 +115,8 @@ pub enum Request {
         slot: NaiveTime,
         replacing: Option<i64>,
     },
+    /// Take the seat held for the application (a waitlist offer): its appointment moves there.
+    TakeHeldSeat { application_id: i64, hold_id: i64 },
 }
 
 /// The store's answer to a [`Request`].
@@ -142,6 +145,8 @@ pub enum RequestOutcome {
     },
     /// The application can no longer be booked (withdrawn, rejected, issued meanwhile).
     NotOpen,
+    /// The held seat is no longer held (the offer expired, or the office closed that day).
+    HoldGone,
 }
 
 /// Changes to the store that always succeed within the turn.
@@ -157,6 +162,16 @@ pub enum Effect {
     },
     /// Withdraw the application (and cancel its appointment).
     Withdraw { application_id: i64 },
+    /// Put the application on `office_id`'s waitlist, up to `latest_day`.
+    JoinWaitlist {
+        application_id: i64,
+        office_id: String,
+        latest_day: NaiveDate,
+    },
+    /// Take the application off the waitlist.
+    LeaveWaitlist { application_id: i64 },
+    /// Let the held seat go (to the next in line).
+    ReleaseHold { application_id: i64, hold_id: i64 },
 }
 
 /// The result of one step.

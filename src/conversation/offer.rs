@@ -37,6 +37,10 @@ pub(super) enum Action {
     ConfirmAppointment,
     CancelAppointment,
     Withdraw,
+    JoinWaitlist,
+    LeaveWaitlist,
+    TakeSeat,
+    LetSeatGo,
 }
 
 impl Action {
@@ -68,6 +72,10 @@ impl Action {
             Action::ConfirmAppointment => "confirm_appointment",
             Action::CancelAppointment => "cancel_appointment",
             Action::Withdraw => "withdraw",
+            Action::JoinWaitlist => "join_waitlist",
+            Action::LeaveWaitlist => "leave_waitlist",
+            Action::TakeSeat => "take_seat",
+            Action::LetSeatGo => "let_seat_go",
         }
     }
 
@@ -99,6 +107,10 @@ impl Action {
             Action::ConfirmAppointment => "choice.confirm_appointment",
             Action::CancelAppointment => "choice.cancel_appointment",
             Action::Withdraw => "choice.withdraw",
+            Action::JoinWaitlist => "choice.join_waitlist",
+            Action::LeaveWaitlist => "choice.leave_waitlist",
+            Action::TakeSeat => "choice.take_seat",
+            Action::LetSeatGo => "choice.let_seat_go",
         }
     }
 

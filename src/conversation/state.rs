@@ -2,11 +2,11 @@
 //! already parsed. Stored as JSON in the `conversations` table inside a versioned envelope, so a
 //! future change of shape can migrate old rows instead of losing them.
 
-use chrono::{NaiveDate, NaiveTime};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::academic::{AcademicRecord, Level, ProfessionalExam};
-use crate::domain::application::{ApplicationData, Folio};
+use crate::domain::application::{ApplicationData, AppointmentView, Folio};
 use crate::domain::curp::Curp;
 use crate::domain::email::EmailAddress;
 use crate::domain::entity::Entity;
@@ -43,6 +43,10 @@ pub enum State {
     Moved(Moved),
     /// Reminded of tomorrow's appointment; confirming, changing or cancelling it.
     Reminded(Reminded),
+    /// Asking the latest day the applicant would accept, to join an office's waitlist.
+    JoiningWaitlist(JoiningWaitlist),
+    /// A freed seat offered from the waitlist and held for the applicant until they answer.
+    Offered(Offered),
     /// A yes/no confirmation before something that cannot be undone.
     Confirming(Confirming),
     /// The conversation ended (consent declined, draft abandoned, application withdrawn).
@@ -114,6 +118,22 @@ pub struct Reminded {
     pub app: AppRef,
 }
 
+/// Joining the waitlist of `office`: the latest day the applicant would accept is asked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JoiningWaitlist {
+    pub app: AppRef,
+    pub office: String,
+}
+
+/// The seat `hold` was freed and is held for the applicant until `until`: they take it (their
+/// appointment moves there) or let it go (to the next in line).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Offered {
+    pub app: AppRef,
+    pub hold: AppointmentView,
+    pub until: DateTime<Utc>,
+}
+
 /// Asking yes or no before `action`; `resume` is where the conversation goes back to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Confirming {
@@ -147,6 +167,8 @@ into_state!(
     Tracking,
     Moved,
     Reminded,
+    JoiningWaitlist,
+    Offered,
     Confirming,
     Closed
 );
@@ -328,7 +350,9 @@ impl State {
             | State::ChoosingSlot(ChoosingSlot { app, .. })
             | State::Tracking(Tracking { app })
             | State::Moved(Moved { app })
-            | State::Reminded(Reminded { app }) => Some(app),
+            | State::Reminded(Reminded { app })
+            | State::JoiningWaitlist(JoiningWaitlist { app, .. })
+            | State::Offered(Offered { app, .. }) => Some(app),
             State::Closed(Closed { app }) => app.as_ref(),
             State::Confirming(Confirming { resume, .. }) => resume.app(),
             _ => None,
@@ -368,6 +392,8 @@ impl State {
             State::Tracking(_) => "tracking",
             State::Moved(_) => "moved",
             State::Reminded(_) => "reminded",
+            State::JoiningWaitlist(_) => "joining_waitlist",
+            State::Offered(_) => "offered",
             State::Confirming(_) => "confirming",
             State::Closed(_) => "closed",
         }
@@ -381,7 +407,9 @@ impl State {
             | State::ChoosingSlot(_)
             | State::Tracking(_)
             | State::Moved(_)
-            | State::Reminded(_) => true,
+            | State::Reminded(_)
+            | State::JoiningWaitlist(_)
+            | State::Offered(_) => true,
             State::Confirming(Confirming { resume, .. }) => resume.needs_availability(),
             _ => false,
         }

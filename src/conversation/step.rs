@@ -34,6 +34,8 @@ pub fn step(state: &State, input: &Input, ctx: &Context<'_>) -> Outcome {
         State::Tracking(s) => s.on_text(&text, ctx),
         State::Moved(s) => s.on_text(&text, ctx),
         State::Reminded(s) => s.on_text(&text, ctx),
+        State::JoiningWaitlist(s) => s.on_text(&text, ctx),
+        State::Offered(s) => s.on_text(&text, ctx),
         State::Confirming(s) => s.on_text(&text, ctx),
     }
 }
@@ -56,6 +58,7 @@ fn on_outcome(state: &State, outcome: &RequestOutcome, ctx: &Context<'_>) -> Out
         State::Collecting(s) => s.on_outcome(outcome, ctx),
         State::Reviewing(s) => s.on_outcome(outcome, ctx),
         State::ChoosingSlot(s) => s.on_outcome(outcome, ctx),
+        State::Offered(s) => s.on_outcome(outcome, ctx),
         _ => None,
     };
     // An outcome that does not fit the state cannot come from this dialogue; keep the state.

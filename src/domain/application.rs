@@ -170,6 +170,16 @@ pub struct ApplicationView {
     /// The cédula's number, once issued.
     #[serde(default)]
     pub cedula: Option<i64>,
+    /// The applicant's place on an office's waitlist, while waiting for an earlier seat.
+    #[serde(default)]
+    pub waiting: Option<Waiting>,
+}
+
+/// A place on the waitlist: told when a seat frees up at `office_id` up to `latest_day`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Waiting {
+    pub office_id: String,
+    pub latest_day: NaiveDate,
 }
 
 /// An active appointment.

@@ -250,6 +250,14 @@ pub struct BookingRules {
     /// Extra closures (office events, local holidays), besides weekends and federal rest days.
     #[serde(default)]
     pub closures: Vec<NaiveDate>,
+    /// How long a seat offered from the waitlist stays reserved for the applicant, in minutes
+    /// (rule we adopt: 30).
+    #[serde(default = "default_hold_minutes")]
+    pub hold_minutes: u32,
+}
+
+fn default_hold_minutes() -> u32 {
+    30
 }
 
 impl Default for BookingRules {
@@ -258,6 +266,7 @@ impl Default for BookingRules {
             business_days_after_payment: 3,
             window_days: 60,
             closures: Vec::new(),
+            hold_minutes: default_hold_minutes(),
         }
     }
 }

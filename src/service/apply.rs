@@ -10,6 +10,7 @@ use crate::domain::application::Status;
 use crate::domain::reminders;
 use crate::store::applications::{Claim, Submission};
 use crate::store::appointments::{Booking, SeatRequest};
+use crate::store::waitlist::Ended;
 use crate::store::{self, Conn};
 
 impl Service {
@@ -104,7 +105,54 @@ impl Service {
                     },
                 }
             }
+            Request::TakeHeldSeat {
+                application_id,
+                hold_id,
+            } => {
+                self.take_held_seat(conn, *application_id, *hold_id, now)
+                    .await?
+            }
         })
+    }
+
+    /// A seat offered from the waitlist, taken: the hold is claimed (locked for this
+    /// transaction, so its expiry cannot cross), checked against the office's calendar as it is
+    /// now, and becomes the application's appointment.
+    async fn take_held_seat(
+        &self,
+        conn: &mut Conn<'_>,
+        application_id: i64,
+        hold_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<RequestOutcome, TurnError> {
+        let procedure = &self.settings.procedure;
+        let Some(hold) =
+            store::appointments::claim_hold(conn, application_id, hold_id, now).await?
+        else {
+            return Ok(RequestOutcome::HoldGone);
+        };
+        let open = store::applications::view(conn, application_id)
+            .await?
+            .is_some_and(|a| a.status.is_open());
+        if !open {
+            return Ok(RequestOutcome::NotOpen);
+        }
+        store::calendar::hold_hours(conn, &hold.office_id).await?;
+        let current = store::calendar::effective(conn, procedure, hold.day, hold.day).await?;
+        let office = current
+            .office(&hold.office_id)
+            .filter(|o| current.booking.is_open(o, hold.day) && o.slots().contains(&hold.slot));
+        let Some(office) = office else {
+            // Closed or re-timed since the offer: the seat goes back.
+            store::appointments::release_hold(conn, hold_id, now).await?;
+            store::waitlist::offer_ended(conn, hold_id, Ended::Expired, now).await?;
+            return Ok(RequestOutcome::HoldGone);
+        };
+        let jobs = reminders::due(&self.settings.reminders, office, hold.day, hold.slot, now);
+        store::appointments::accept_hold(conn, &hold, application_id, &jobs, now).await?;
+        store::waitlist::offer_ended(conn, hold_id, Ended::Accepted, now).await?;
+        store::applications::set_status(conn, application_id, Status::Scheduled, now).await?;
+        Ok(RequestOutcome::Booked { appointment: hold })
     }
 
     pub(super) async fn apply_effect(
@@ -128,9 +176,35 @@ impl Service {
                 }
             }
             Effect::Withdraw { application_id } => {
+                store::waitlist::leave(conn, *application_id, now).await?;
+                if let Some(hold_id) = store::appointments::held_of(conn, *application_id).await? {
+                    store::appointments::release_hold(conn, hold_id, now).await?;
+                    store::waitlist::offer_ended(conn, hold_id, Ended::Left, now).await?;
+                }
                 store::appointments::cancel_active(conn, *application_id, now).await?;
                 store::applications::set_status(conn, *application_id, Status::Withdrawn, now)
                     .await?;
+            }
+            Effect::JoinWaitlist {
+                application_id,
+                office_id,
+                latest_day,
+            } => {
+                store::waitlist::join(conn, *application_id, office_id, *latest_day, now).await?;
+            }
+            Effect::LeaveWaitlist { application_id } => {
+                store::waitlist::leave(conn, *application_id, now).await?;
+            }
+            Effect::ReleaseHold {
+                application_id,
+                hold_id,
+            } => {
+                let held = store::appointments::held_of(conn, *application_id).await?;
+                if held == Some(*hold_id)
+                    && store::appointments::release_hold(conn, *hold_id, now).await?
+                {
+                    store::waitlist::offer_ended(conn, *hold_id, Ended::Declined, now).await?;
+                }
             }
         }
         Ok(())

@@ -43,6 +43,7 @@ pub(super) fn rows(
                 (Event::BookingRefusedFull, application_id)
             }
             RequestOutcome::NotOpen => (Event::BookingRefusedClosed, application_id),
+            RequestOutcome::HoldGone => (Event::HoldExpired, application_id),
         };
         let replacing = match request {
             Request::Book { replacing, .. } => *replacing,
@@ -65,8 +66,26 @@ pub(super) fn rows(
                 (Event::AppointmentCancelled, Some(*application_id))
             }
             Effect::Withdraw { application_id } => (Event::Withdrawn, Some(*application_id)),
+            Effect::JoinWaitlist { application_id, .. } => {
+                (Event::WaitlistJoined, Some(*application_id))
+            }
+            Effect::LeaveWaitlist { application_id } => {
+                (Event::WaitlistLeft, Some(*application_id))
+            }
+            Effect::ReleaseHold { application_id, .. } => {
+                (Event::OfferDeclined, Some(*application_id))
+            }
         };
-        rows.push(row(app, event, serde_json::json!({})));
+        let detail = match effect {
+            Effect::JoinWaitlist {
+                office_id,
+                latest_day,
+                ..
+            } => serde_json::json!({ "office": office_id, "latest_day": latest_day }),
+            Effect::ReleaseHold { hold_id, .. } => serde_json::json!({ "appointment_id": hold_id }),
+            _ => serde_json::json!({}),
+        };
+        rows.push(row(app, event, detail));
     }
     rows
 }

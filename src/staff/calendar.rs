@@ -235,6 +235,10 @@ pub async fn set_day_capacity(
         detail,
     )
     .await?;
+    // More seats (or the office's own capacity again): whoever waits for the day is offered.
+    let now = service.clock.now();
+    let cause = format!("capacity:{}", store::millis(now));
+    store::waitlist::seats_opened(&mut tx.conn(), office_id, day, &cause, now).await?;
     tx.commit().await?;
     Ok(Ok(()))
 }

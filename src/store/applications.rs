@@ -5,7 +5,7 @@ use sqlx::FromRow;
 
 use super::{Conn, on};
 use crate::domain::application::{ApplicationData, ApplicationView, AppointmentView};
-use crate::domain::application::{Folio, Status};
+use crate::domain::application::{Folio, Status, Waiting};
 use crate::domain::payment::PaymentKey;
 
 /// Outcome of claiming a payment key for a conversation.
@@ -140,6 +140,8 @@ struct ViewRow {
     day: Option<NaiveDate>,
     slot: Option<String>,
     cedula: Option<i64>,
+    waiting_office: Option<String>,
+    latest_day: Option<NaiveDate>,
 }
 
 /// The application as the dialogue sees it, with its active appointment.
@@ -149,10 +151,12 @@ pub async fn view(
 ) -> Result<Option<ApplicationView>, sqlx::Error> {
     let row = on!(conn, c => sqlx::query_as::<_, ViewRow>(
         "SELECT a.id, a.folio, a.status, a.paid_on,
-                p.id AS appointment_id, p.office_id, p.day, p.slot, c.number AS cedula
+                p.id AS appointment_id, p.office_id, p.day, p.slot, c.number AS cedula,
+                w.office_id AS waiting_office, w.latest_day
          FROM applications a
          LEFT JOIN appointments p ON p.application_id = a.id AND p.status = 'active'
          LEFT JOIN cedulas c ON c.application_id = a.id
+         LEFT JOIN waitlist w ON w.application_id = a.id AND w.status = 'waiting'
          WHERE a.id = $1",
     )
     .bind(application_id)
@@ -175,6 +179,13 @@ pub async fn view(
             paid_on: row.paid_on,
             appointment,
             cedula: row.cedula,
+            waiting: match (row.waiting_office, row.latest_day) {
+                (Some(office_id), Some(latest_day)) => Some(Waiting {
+                    office_id,
+                    latest_day,
+                }),
+                _ => None,
+            },
         })
     }))
 }

@@ -101,13 +101,13 @@ async fn free_seat(
     Ok(())
 }
 
-/// Takes a seat for the application; its previous appointment, if any (a reschedule), is
-/// cancelled and its seat freed in the same transaction, only once the new seat is taken. The caller's transaction is left as it was when the result is not `Booked`.
-pub async fn book(
+/// Takes the day's and the slot's seat of `request`, or neither (the day's is given back when
+/// the slot is full: this transaction holds that row, so nobody saw it taken). `Err` is the
+/// refusal (`DayFull` or `SlotFull`).
+async fn take_seats(
     conn: &mut Conn<'_>,
     request: &SeatRequest<'_>,
-    now: DateTime<Utc>,
-) -> Result<Booking, sqlx::Error> {
+) -> Result<Result<(), Booking>, sqlx::Error> {
     let slot = calendar::slot_key(request.slot);
     if !take_seat(
         conn,
@@ -118,7 +118,7 @@ pub async fn book(
     )
     .await?
     {
-        return Ok(Booking::DayFull);
+        return Ok(Err(Booking::DayFull));
     }
     if !take_seat(
         conn,
@@ -138,7 +138,42 @@ pub async fn book(
         .execute(c)
         .await
         .map(|_| ()))?;
-        return Ok(Booking::SlotFull);
+        return Ok(Err(Booking::SlotFull));
+    }
+    Ok(Ok(()))
+}
+
+/// Schedules the jobs of the appointment `id` (its reminders, its closing-time check).
+async fn schedule_jobs(
+    conn: &mut Conn<'_>,
+    id: i64,
+    jobs: &[(AppointmentJob, DateTime<Utc>)],
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    for (kind, due_at) in jobs {
+        let job = NewJob {
+            kind: kind.key(),
+            key: format!("{}:{id}", kind.key()),
+            due_at: *due_at,
+            appointment_id: Some(id),
+            payload: "{}".into(),
+        };
+        super::jobs::schedule(conn, &job, now).await?;
+    }
+    Ok(())
+}
+
+/// Takes a seat for the application; its previous appointment, if any (a reschedule), is
+/// cancelled and its seat freed in the same transaction, only once the new seat is taken. The
+/// caller's transaction is left as it was when the result is not `Booked`.
+pub async fn book(
+    conn: &mut Conn<'_>,
+    request: &SeatRequest<'_>,
+    now: DateTime<Utc>,
+) -> Result<Booking, sqlx::Error> {
+    let slot = calendar::slot_key(request.slot);
+    if let Err(refused) = take_seats(conn, request).await? {
+        return Ok(refused);
     }
     // One active appointment per application: the new one replaces any other (the one being
     // rescheduled, normally).
@@ -154,22 +189,125 @@ pub async fn book(
     .bind(now)
     .fetch_one(c)
     .await)?;
-    for (kind, due_at) in &request.jobs {
-        let job = NewJob {
-            kind: kind.key(),
-            key: format!("{}:{id}", kind.key()),
-            due_at: *due_at,
-            appointment_id: Some(id),
-            payload: "{}".into(),
-        };
-        super::jobs::schedule(conn, &job, now).await?;
-    }
+    schedule_jobs(conn, id, &request.jobs, now).await?;
     Ok(Booking::Booked(AppointmentView {
         id,
         office_id: request.office_id.to_string(),
         day: request.day,
         slot: request.slot,
     }))
+}
+
+/// Holds a seat for the application until `until` (a waitlist offer): an appointment in status
+/// `held` that takes its seats like a booking, with its expiry scheduled. `None` when the day
+/// or the slot is full (the transaction is left as it was).
+pub async fn hold(
+    conn: &mut Conn<'_>,
+    request: &SeatRequest<'_>,
+    until: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Option<i64>, sqlx::Error> {
+    if take_seats(conn, request).await?.is_err() {
+        return Ok(None);
+    }
+    let id = on!(conn, c => sqlx::query_scalar::<_, i64>(
+        "INSERT INTO appointments (application_id, office_id, day, slot, status, hold_until, created_at)
+         VALUES ($1, $2, $3, $4, 'held', $5, $6) RETURNING id",
+    )
+    .bind(request.application_id)
+    .bind(request.office_id)
+    .bind(request.day)
+    .bind(calendar::slot_key(request.slot))
+    .bind(super::millis(until))
+    .bind(now)
+    .fetch_one(c)
+    .await)?;
+    let expiry = NewJob {
+        kind: HOLD_EXPIRY_JOB,
+        key: format!("{HOLD_EXPIRY_JOB}:{id}"),
+        due_at: until,
+        appointment_id: Some(id),
+        payload: "{}".into(),
+    };
+    super::jobs::schedule(conn, &expiry, now).await?;
+    Ok(Some(id))
+}
+
+/// The job that releases a hold nobody accepted.
+pub const HOLD_EXPIRY_JOB: &str = "hold_expiry";
+
+/// The application's hold `hold_id`, still held at `now`, taken for this transaction (the row
+/// is locked on PostgreSQL, so an expiry or another acceptance waits and then finds it gone).
+pub async fn claim_hold(
+    conn: &mut Conn<'_>,
+    application_id: i64,
+    hold_id: i64,
+    now: DateTime<Utc>,
+) -> Result<Option<AppointmentView>, sqlx::Error> {
+    let row = on!(conn, c => sqlx::query_as::<_, SeatRow>(
+        "UPDATE appointments SET hold_until = hold_until
+         WHERE id = $1 AND application_id = $2 AND status = 'held' AND hold_until > $3
+         RETURNING id, office_id, day, slot",
+    )
+    .bind(hold_id)
+    .bind(application_id)
+    .bind(super::millis(now))
+    .fetch_optional(c)
+    .await)?;
+    Ok(row.and_then(|row| {
+        Some(AppointmentView {
+            id: row.id,
+            office_id: row.office_id,
+            day: row.day,
+            slot: NaiveTime::parse_from_str(&row.slot, "%H:%M").ok()?,
+        })
+    }))
+}
+
+/// Turns a claimed hold into the application's appointment: the active one it replaces is
+/// cancelled (its seat freed, which may offer it to the next in line), the hold's expiry dropped
+/// and the appointment's own jobs scheduled.
+pub async fn accept_hold(
+    conn: &mut Conn<'_>,
+    hold: &AppointmentView,
+    application_id: i64,
+    jobs: &[(AppointmentJob, DateTime<Utc>)],
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    cancel_active(conn, application_id, now).await?;
+    on!(conn, c => sqlx::query(
+        "UPDATE appointments SET status = 'active', hold_until = NULL
+         WHERE id = $1 AND status = 'held'",
+    )
+    .bind(hold.id)
+    .execute(c)
+    .await
+    .map(|_| ()))?;
+    super::jobs::drop_for_appointment(conn, hold.id).await?;
+    schedule_jobs(conn, hold.id, jobs, now).await
+}
+
+/// Releases a hold (declined, expired, or the application ended): its seat freed. False when
+/// it was not held any more.
+pub async fn release_hold(
+    conn: &mut Conn<'_>,
+    hold_id: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    cancel_where(conn, RELEASE_BY_ID, hold_id, now).await
+}
+
+const RELEASE_BY_ID: &str = "UPDATE appointments SET status = 'released', cancelled_at = $1
+    WHERE id = $2 AND status = 'held' RETURNING id, office_id, day, slot";
+
+/// The application's hold, if it has one.
+pub async fn held_of(conn: &mut Conn<'_>, application_id: i64) -> Result<Option<i64>, sqlx::Error> {
+    on!(conn, c => sqlx::query_scalar::<_, i64>(
+        "SELECT id FROM appointments WHERE application_id = $1 AND status = 'held'",
+    )
+    .bind(application_id)
+    .fetch_optional(c)
+    .await)
 }
 
 #[derive(FromRow)]
@@ -227,14 +365,22 @@ async fn cancel_where(
         .bind(id)
         .fetch_optional(c)
         .await)?;
-    free(conn, row).await
+    free(conn, row, now).await
 }
 
-async fn free(conn: &mut Conn<'_>, row: Option<SeatRow>) -> Result<bool, sqlx::Error> {
+/// Frees an ended appointment's seat and drops its pending jobs; the seat is then offered to
+/// whoever waits for that day (`store::waitlist::seat_freed`).
+async fn free(
+    conn: &mut Conn<'_>,
+    row: Option<SeatRow>,
+    now: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
     match row {
         Some(row) => {
             free_seat(conn, &row.office_id, row.day, &row.slot).await?;
             super::jobs::drop_for_appointment(conn, row.id).await?;
+            let cause = format!("freed:{}", row.id);
+            super::waitlist::seats_opened(conn, &row.office_id, row.day, &cause, now).await?;
             Ok(true)
         }
         None => Ok(false),
@@ -324,6 +470,22 @@ pub async fn active_count(
     .await)
 }
 
+/// How many appointments of one day are in each status (for the office and tests).
+pub async fn status_counts(
+    conn: &mut Conn<'_>,
+    office_id: &str,
+    day: NaiveDate,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    on!(conn, c => sqlx::query_as::<_, (String, i64)>(
+        "SELECT status, COUNT(*) FROM appointments WHERE office_id = $1 AND day = $2
+         GROUP BY status ORDER BY status",
+    )
+    .bind(office_id)
+    .bind(day)
+    .fetch_all(c)
+    .await)
+}
+
 /// Whether an appointment holds its seat.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AppointmentStatus {
@@ -331,6 +493,10 @@ pub enum AppointmentStatus {
     Cancelled,
     /// The day passed without the applicant.
     NoShow,
+    /// Offered from the waitlist and reserved until the applicant answers.
+    Held,
+    /// A hold declined or expired.
+    Released,
 }
 
 impl TryFrom<String> for AppointmentStatus {
@@ -341,6 +507,8 @@ impl TryFrom<String> for AppointmentStatus {
             "active" => Ok(AppointmentStatus::Active),
             "cancelled" => Ok(AppointmentStatus::Cancelled),
             "no_show" => Ok(AppointmentStatus::NoShow),
+            "held" => Ok(AppointmentStatus::Held),
+            "released" => Ok(AppointmentStatus::Released),
             _ => Err(format!("unknown appointment status {value:?}")),
         }
     }

@@ -54,6 +54,14 @@ pub enum Event {
     Unreachable,
     /// An input that failed or crashed the service repeatedly was set aside.
     InputQuarantined,
+    /// The applicant joined an office's waitlist (`{office, latest_day}`) or left it.
+    WaitlistJoined,
+    WaitlistLeft,
+    /// A freed seat was held for the first in line (`{appointment_id, day}`).
+    SeatOffered,
+    /// The applicant took the held seat (the booking), let it go, or did not answer in time.
+    OfferDeclined,
+    HoldExpired,
 }
 
 impl Event {
@@ -87,6 +95,11 @@ impl Event {
             Event::AddressBounced => "address_bounced",
             Event::Unreachable => "unreachable",
             Event::InputQuarantined => "input_quarantined",
+            Event::WaitlistJoined => "waitlist_joined",
+            Event::WaitlistLeft => "waitlist_left",
+            Event::SeatOffered => "seat_offered",
+            Event::OfferDeclined => "offer_declined",
+            Event::HoldExpired => "hold_expired",
         }
     }
 }

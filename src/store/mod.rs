@@ -23,6 +23,7 @@ pub mod quarantine;
 pub mod receipts;
 pub mod staff;
 pub mod turns;
+pub mod waitlist;
 
 use std::str::FromStr;
 use std::time::Duration;

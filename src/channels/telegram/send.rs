@@ -193,6 +193,16 @@ fn calendar_grid(
     if !navigation.is_empty() {
         rows.push(navigation);
     }
+    // Any other choice (the waitlist) gets a row of its own under the grid.
+    let days: Vec<String> = calendar.days.iter().map(|d| d.date.to_string()).collect();
+    for (i, choice) in message.choices.iter().enumerate() {
+        if !days.contains(&choice.id) && choice.id != "prev" && choice.id != "next" {
+            rows.push(vec![InlineKeyboardButton::callback(
+                choice.label.clone(),
+                format!("{outbox_id}:{i}"),
+            )]);
+        }
+    }
     rows
 }
 

@@ -5,11 +5,12 @@ use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 
 use super::slot::enter_day;
+use super::waitlist::join;
 use super::{go, stay};
 use crate::conversation::input;
 use crate::conversation::offer::{Action, Options, Picked};
 use crate::conversation::reply::{CalendarDay, CalendarView, Choice, Reply};
-use crate::conversation::state::{AppRef, ChoosingDay, ChoosingOffice, STEP_DAY, Tracking};
+use crate::conversation::state::{AppRef, ChoosingDay, ChoosingOffice, STEP_DAY};
 use crate::conversation::{Context, Outcome};
 use crate::domain::calendar::{self, DayStatus, Office};
 
@@ -19,6 +20,8 @@ enum DayOption {
     Day(NaiveDate),
     PreviousMonth,
     NextMonth,
+    /// None of the days suits: wait for an earlier seat.
+    Waitlist,
 }
 
 /// The values of `choose_day.txt`.
@@ -94,9 +97,10 @@ pub(super) fn enter_month(
             match found {
                 Some(month) => month,
                 None => {
+                    // Nothing free in the whole window: offer to wait for a seat.
                     let mut replies = before;
                     replies.push(Reply::new("no_days_available"));
-                    return go(Tracking { app: app.clone() }, replies, ctx);
+                    return join(app, office_id, replies, ctx);
                 }
             }
         }
@@ -129,6 +133,10 @@ impl ChoosingDay {
         }
         if calendar::next_month(self.month) <= last {
             options.push(DayOption::NextMonth, Action::NextMonth.choice(ctx));
+        }
+        let waiting = ctx.application.as_ref().and_then(|v| v.waiting.as_ref());
+        if waiting.is_none_or(|w| w.office_id != self.office) {
+            options.push(DayOption::Waitlist, Action::JoinWaitlist.choice(ctx));
         }
         options
     }
@@ -199,6 +207,9 @@ impl ChoosingDay {
                 return month(calendar::previous_month(self.month));
             }
             Picked::One(DayOption::NextMonth) => return month(calendar::next_month(self.month)),
+            Picked::One(DayOption::Waitlist) => {
+                return join(&self.app, &self.office, Vec::new(), ctx);
+            }
             Picked::One(DayOption::Day(day)) => Some(day),
             Picked::Ambiguous(_) => None,
             Picked::None => self.typed_day(text, ctx),

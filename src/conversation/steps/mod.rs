@@ -14,6 +14,7 @@
 //! | `Tracking` | `tracking.rs` |
 //! | `Moved` | `moved.rs` |
 //! | `Reminded` | `reminded.rs` |
+//! | `JoiningWaitlist`, `Offered` | `waitlist.rs` |
 //! | `Confirming` | `confirming.rs` |
 //! | `Closed` | `closed.rs` |
 
@@ -29,6 +30,7 @@ pub(super) mod reminded;
 pub(super) mod review;
 pub(super) mod slot;
 pub(super) mod tracking;
+pub(super) mod waitlist;
 
 use super::reply::Reply;
 use super::state::State;
@@ -47,6 +49,8 @@ pub(super) fn prompt(state: &State, ctx: &Context<'_>) -> Reply {
         State::Tracking(s) => s.prompt(ctx),
         State::Moved(s) => s.prompt(ctx),
         State::Reminded(s) => s.prompt(ctx),
+        State::JoiningWaitlist(s) => s.prompt(ctx),
+        State::Offered(s) => s.prompt(ctx),
         State::Confirming(s) => s.prompt(ctx),
         State::Closed(s) => s.prompt(ctx),
     }

@@ -12,7 +12,7 @@ use crate::conversation::read::parse_time;
 use crate::conversation::reply::{Choice, Reply};
 use crate::conversation::state::{AppRef, ChoosingSlot, STEP_SLOT, Tracking};
 use crate::conversation::{Context, Outcome, Request, RequestOutcome};
-use crate::domain::application::Status;
+use crate::domain::application::{AppointmentView, Status};
 use crate::domain::calendar::{self, Office, clock_time};
 use crate::domain::document::DocumentRef;
 
@@ -31,6 +31,32 @@ struct Booked<'a> {
     slot: String,
     office: Option<&'a str>,
     address: Option<&'a str>,
+}
+
+/// The seat taken: the confirmation with the receipt and the invitation, and where the
+/// application stands now (the same after a booking and after taking a seat offered from the
+/// waitlist).
+pub(super) fn booked(app: &AppRef, appointment: &AppointmentView, ctx: &Context<'_>) -> Outcome {
+    let office = ctx.procedure.office(&appointment.office_id);
+    let [receipt, invite] = DocumentRef::appointment(appointment.id);
+    let reply = Reply::new("booked")
+        .attach(receipt)
+        .attach(invite)
+        .vars(Booked {
+            folio: app.folio.to_string(),
+            day: appointment.day,
+            slot: clock_time(appointment.slot),
+            office: office.map(|o| o.name.as_str()),
+            address: office.map(|o| o.address.as_str()),
+        });
+    let mut view = ctx.application.clone();
+    if let Some(v) = view.as_mut() {
+        v.appointment = Some(appointment.clone());
+        v.status = Status::Scheduled;
+    }
+    let status = status_reply(app, view.as_ref(), ctx);
+    let state = Tracking { app: app.clone() };
+    say(state, vec![reply, status], Vec::new())
 }
 
 /// Offers the free times of `day` at `office`; back to the month when none is left.
@@ -131,30 +157,7 @@ impl ChoosingSlot {
         ctx: &Context<'_>,
     ) -> Option<Outcome> {
         let outcome = match outcome {
-            RequestOutcome::Booked { appointment } => {
-                let office = ctx.procedure.office(&appointment.office_id);
-                let [receipt, invite] = DocumentRef::appointment(appointment.id);
-                let reply = Reply::new("booked")
-                    .attach(receipt)
-                    .attach(invite)
-                    .vars(Booked {
-                        folio: self.app.folio.to_string(),
-                        day: appointment.day,
-                        slot: clock_time(appointment.slot),
-                        office: office.map(|o| o.name.as_str()),
-                        address: office.map(|o| o.address.as_str()),
-                    });
-                let mut view = ctx.application.clone();
-                if let Some(v) = view.as_mut() {
-                    v.appointment = Some(appointment.clone());
-                    v.status = Status::Scheduled;
-                }
-                let status = status_reply(&self.app, view.as_ref(), ctx);
-                let state = Tracking {
-                    app: self.app.clone(),
-                };
-                say(state, vec![reply, status], Vec::new())
-            }
+            RequestOutcome::Booked { appointment } => booked(&self.app, appointment, ctx),
             RequestOutcome::DayFull { day } => {
                 let explanation = Reply::new("day_not_bookable")
                     .with("day", day)

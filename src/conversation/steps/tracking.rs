@@ -4,6 +4,7 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
+use super::waitlist::{join, leave};
 use super::{go, stay};
 use crate::conversation::offer::{Action, Options, Picked};
 use crate::conversation::reply::Reply;
@@ -51,21 +52,28 @@ struct Standing<'a> {
     /// A label key (`status.scheduled`).
     status: Option<String>,
     status_key: Option<&'static str>,
+    /// The latest day the applicant waits for a seat, while on the waitlist.
+    waiting_until: Option<NaiveDate>,
 }
 
-/// What can be done with the application as the store has it.
-fn actions(view: Option<&ApplicationView>) -> &'static [Action] {
-    let open = view.is_some_and(|v| v.status.is_open());
-    let booked = view.is_some_and(|v| v.appointment.is_some());
-    match (open, booked) {
-        (true, true) => &[
-            Action::Reschedule,
-            Action::CancelAppointment,
-            Action::Withdraw,
-        ],
-        (true, false) => &[Action::Book, Action::Withdraw],
-        (false, _) => &[],
+/// What can be done with the application as the store has it: book (or change and cancel the
+/// appointment), wait for an earlier seat (or stop waiting), withdraw.
+fn actions(view: Option<&ApplicationView>) -> Vec<Action> {
+    let Some(view) = view.filter(|v| v.status.is_open()) else {
+        return Vec::new();
+    };
+    let mut actions = match view.appointment {
+        Some(_) => vec![Action::Reschedule, Action::CancelAppointment],
+        None => vec![Action::Book],
+    };
+    match (&view.waiting, &view.appointment) {
+        (Some(_), _) => actions.push(Action::LeaveWaitlist),
+        // Waiting for an earlier seat than the one booked (without one, the calendar offers it).
+        (None, Some(_)) => actions.push(Action::JoinWaitlist),
+        (None, None) => {}
     }
+    actions.push(Action::Withdraw);
+    actions
 }
 
 /// Where the application stands, with what the applicant can do next.
@@ -80,8 +88,12 @@ pub(in crate::conversation) fn status_reply(
             appointment: AppointmentValues::of(app, view, ctx),
             status: status.map(|s| format!("status.{}", s.as_str())),
             status_key: status.map(|s| s.as_str()),
+            waiting_until: view
+                .filter(|v| v.status.is_open())
+                .and_then(|v| v.waiting.as_ref())
+                .map(|w| w.latest_day),
         })
-        .choices(Options::actions(actions(view), ctx).into_choices())
+        .choices(Options::actions(&actions(view), ctx).into_choices())
 }
 
 /// The office reopened the rejected application `app`: the conversation follows it again and
@@ -101,7 +113,7 @@ pub fn office_reopened(
     }
     let reply = Reply::new("application_reopened")
         .with("folio", app.folio.to_string())
-        .choices(Options::actions(actions(Some(view)), ctx).into_choices());
+        .choices(Options::actions(&actions(Some(view)), ctx).into_choices());
     Some((Tracking { app: app.clone() }.into(), reply))
 }
 
@@ -133,10 +145,14 @@ impl Tracking {
             };
             go(state, Vec::new(), ctx)
         };
-        match Options::actions(actions(view), ctx).pick(text, ctx) {
-            Picked::One(Action::Reschedule) => {
-                choose_office(view.and_then(|a| a.appointment.as_ref()).map(|a| a.id))
-            }
+        let appointment = view.and_then(|a| a.appointment.as_ref());
+        match Options::actions(&actions(view), ctx).pick(text, ctx) {
+            Picked::One(Action::Reschedule) => choose_office(appointment.map(|a| a.id)),
+            Picked::One(Action::JoinWaitlist) => match appointment {
+                Some(a) => join(&self.app, &a.office_id, Vec::new(), ctx),
+                None => choose_office(None),
+            },
+            Picked::One(Action::LeaveWaitlist) => leave(&self.app, ctx),
             Picked::One(Action::Book) => choose_office(None),
             Picked::One(Action::CancelAppointment) => {
                 confirm(&state, Confirmable::CancelAppointment, ctx)
