@@ -95,6 +95,9 @@ enum StaffCommand {
     Resend { folio: String },
     /// Reopen a rejected application: it waits for an appointment again, the applicant is told.
     Reopen { folio: String },
+    /// Let an applicant who missed too many appointments (booking.no_show_limit) book again;
+    /// they are told.
+    ApproveBooking { folio: String },
     /// Create the cédula signing key (VENTANILLA_SIGNING_KEY).
     Keygen,
     /// Addresses whose mail is paused because a message we sent them bounced.
@@ -382,6 +385,14 @@ async fn staff_command(service: &Service, command: StaffCommand) -> anyhow::Resu
             Ok(folio) => done(serde_json::json!({ "action": "reopen", "folio": folio })),
             Err(refusal) => refused(&folio, refusal),
         },
+        StaffCommand::ApproveBooking { folio } => {
+            match staff::approve_booking(service, None, &folio).await? {
+                Ok((folio, no_shows)) => done(serde_json::json!({
+                    "action": "approve-booking", "folio": folio, "no_shows": no_shows,
+                })),
+                Err(refusal) => refused(&folio, refusal),
+            }
+        }
         StaffCommand::User { command } => user_command(service, command).await,
         StaffCommand::Reschedule { folio, date, time } => {
             let Some(slot) = parse_time(&time) else {

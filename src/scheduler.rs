@@ -217,7 +217,8 @@ async fn offer_seats(conn: &mut Conn<'_>, service: &Service, job: &JobRow) -> an
             let case = store::cases::by_id(conn, place.application_id).await?;
             if let (Some(view), Some(case)) = (view, case) {
                 let (first, last) = current.booking.window(today, view.paid_on);
-                if first <= day && day <= last {
+                let approved = !view.needs_approval(current.booking.no_show_limit);
+                if first <= day && day <= last && approved {
                     break (place, view, case);
                 }
             }

@@ -10,7 +10,8 @@ use ventanilla::config::Settings;
 use ventanilla::conversation::reply::Reply;
 use ventanilla::conversation::state::{AppRef, Closed, Collecting, Question, State};
 use ventanilla::conversation::{
-    ChannelKind, Context, Effect, Input, Request, RequestOutcome, hold_expired, offered, step,
+    ChannelKind, Context, Effect, Input, Request, RequestOutcome, booking_approved, hold_expired,
+    offered, step,
 };
 use ventanilla::domain::application::{ApplicationView, AppointmentView, Folio, Status, Waiting};
 use ventanilla::domain::calendar::Availability;
@@ -152,6 +153,8 @@ impl Pure {
                     appointment: None,
                     cedula: None,
                     waiting: None,
+                    no_shows: 0,
+                    no_shows_approved: 0,
                 });
                 RequestOutcome::Submitted {
                     application_id: 1,
@@ -779,6 +782,29 @@ fn the_waitlist_is_joined_from_the_calendar_and_a_freed_seat_taken_or_let_go() {
     let before = pure.state.clone();
     pure.notice(|state, ctx| hold_expired(state, &app_ref(), 99, &view, ctx));
     assert_eq!(pure.state, before);
+}
+
+#[test]
+fn after_too_many_no_shows_booking_waits_for_the_office_until_it_approves() {
+    let mut pure = scheduled();
+    // Two appointments missed: the application is back to waiting for one.
+    let view = pure.application.as_mut().unwrap();
+    view.appointment = None;
+    view.status = Status::Submitted;
+    view.no_shows = 2;
+    assert_eq!(
+        pure.say("Agendar mi cita"),
+        ["booking_needs_approval", "status"]
+    );
+    assert!(matches!(pure.state, State::Tracking(_)));
+    // The office approves: the applicant is told and may book.
+    pure.application.as_mut().unwrap().no_shows_approved = 2;
+    let view = pure.application.clone().unwrap();
+    let (template, _) = pure
+        .notice(|state, ctx| booking_approved(state, &app_ref(), &view, ctx))
+        .unwrap();
+    assert_eq!(template, "booking_approved");
+    assert_eq!(pure.say("Agendar mi cita"), ["choose_office"]);
 }
 
 #[test]

@@ -369,3 +369,78 @@ async fn at_closing_time_an_applicant_nobody_checked_in_is_a_no_show_and_told() 
         assert!(last == "choose_office" || last == "choose_day", "{last}");
     }
 }
+
+#[tokio::test]
+async fn after_two_no_shows_a_new_booking_waits_for_a_supervisor_and_then_goes_ahead() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let last_template = |user: &'static str| {
+            let app = &app;
+            async move { app.outbox(user).await.pop().unwrap().1.template }
+        };
+        // First appointment on Thursday 3 December, missed.
+        booked(&app, "luz", "B123456789").await;
+        scheduler::run_due(&at(&app, utc("2026-12-03T21:00:00Z")))
+            .await
+            .unwrap();
+        assert_eq!(last_template("luz").await, "no_show");
+        // Booked again for Friday 4 December, missed again.
+        for answer in ["Agendar mi cita", "1", "vie 4 dic", "9:30"] {
+            app.turn("luz", answer).await;
+        }
+        assert_eq!(last_template("luz").await, "status");
+        scheduler::run_due(&at(&app, utc("2026-12-04T21:00:00Z")))
+            .await
+            .unwrap();
+        assert_eq!(last_template("luz").await, "no_show", "{backend:?}");
+        // A third booking waits for the office: said plainly, no calendar shown.
+        app.turn("luz", "Agendar mi cita").await;
+        let outbox = app.outbox("luz").await;
+        let templates: Vec<&str> = outbox.iter().map(|(_, m)| m.template.as_str()).collect();
+        assert_eq!(
+            templates[templates.len() - 2..],
+            ["booking_needs_approval", "status"]
+        );
+        // The office sees the count and approves; she is told and may book.
+        let mut reader = app.service.db.reader().await.unwrap();
+        let case = store::cases::by_folio(&mut reader.conn(), "SOL-2026-000001")
+            .await
+            .unwrap()
+            .unwrap();
+        let view = store::applications::view(&mut reader.conn(), case.id)
+            .await
+            .unwrap()
+            .unwrap();
+        drop(reader);
+        assert_eq!((view.no_shows, view.no_shows_approved), (2, 0));
+        let approved = ventanilla::staff::approve_booking(&app.service, None, "SOL-2026-000001")
+            .await
+            .unwrap();
+        assert_eq!(approved, Ok(("SOL-2026-000001".to_string(), 2)));
+        assert_eq!(last_template("luz").await, "booking_approved");
+        let again = ventanilla::staff::approve_booking(&app.service, None, "SOL-2026-000001")
+            .await
+            .unwrap();
+        assert_eq!(again, Err(ventanilla::staff::Refusal::NothingToApprove));
+        app.turn("luz", "Agendar mi cita").await;
+        let last = last_template("luz").await;
+        assert!(last == "choose_office" || last == "choose_day", "{last}");
+        let mut reader = app.service.db.reader().await.unwrap();
+        let events = store::audit::by_event(
+            &mut reader.conn(),
+            store::audit::Event::BookingRefusedNoShows,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            events.len(),
+            0,
+            "refused up front, before any booking request"
+        );
+        let approvals =
+            store::audit::by_event(&mut reader.conn(), store::audit::Event::BookingApproved)
+                .await
+                .unwrap();
+        assert_eq!(approvals.len(), 1);
+    }
+}

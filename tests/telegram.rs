@@ -257,10 +257,17 @@ async fn the_whole_journey_by_typing_and_pressing_buttons() {
         .as_array()
         .unwrap();
     assert_eq!(grid[1].as_array().unwrap().len(), 7);
+    // Under the weeks, the months' navigation, and last the waitlist on a row of its own.
+    let (waitlist, weeks) = grid[2..].split_last().unwrap();
+    assert_eq!(
+        waitlist[0]["text"],
+        "Av\u{ed}same si se libera un lugar antes"
+    );
+    assert_eq!(waitlist.as_array().unwrap().len(), 1);
     assert!(
-        grid[2..]
+        weeks
             .iter()
-            .all(|row| row.as_array().unwrap().len() == 7 || row == grid.last().unwrap())
+            .all(|row| row.as_array().unwrap().len() == 7 || row == weeks.last().unwrap())
     );
     let slots = h.press(chat, None).await;
     assert!(

@@ -77,6 +77,11 @@ struct CasePage<'a> {
     checklist: Vec<CheckLine>,
     /// The documents the applicant has, by their name in the address.
     documents: Vec<&'static str>,
+    /// Appointments missed, and whether a new booking waits for a supervisor's approval.
+    no_shows: u32,
+    needs_approval: bool,
+    /// The latest day the applicant waits for on the waitlist, while on it.
+    waiting_until: Option<NaiveDate>,
 }
 
 /// An item of the checklist on the case page.
@@ -208,6 +213,13 @@ async fn case_page(
         _ => None,
     };
     let clerks_issue = office.is_none_or(|o| o.clerks_issue);
+    let limit = procedure.booking.no_show_limit;
+    let no_shows = view.as_ref().map_or(0, |v| v.no_shows);
+    let needs_approval = view.as_ref().is_some_and(|v| v.needs_approval(limit));
+    let waiting_until = view
+        .as_ref()
+        .and_then(|v| v.waiting.as_ref())
+        .map(|w| w.latest_day);
     let page = CasePage {
         folio: case.folio,
         status: case.status,
@@ -228,6 +240,9 @@ async fn case_page(
         rejection_reasons: &service.settings.console.rejection_reasons,
         checklist,
         documents,
+        no_shows,
+        needs_approval,
+        waiting_until,
     };
     Ok(render(state, staff, "console/case.html", page))
 }
@@ -519,6 +534,22 @@ pub async fn reopen(
     }
     let result = staff::reopen(&state.service, Some(staff.member()), &folio).await;
     answer(&state, &staff, &folio, "reabierta", result)
+}
+
+/// A supervisor lets an applicant past their no-shows book again.
+pub async fn approve_booking(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(folio): Path<String>,
+    Form(form): Form<TokenForm>,
+) -> Response {
+    if !staff.sent(&form.csrf) {
+        return forbidden_form(&state, &staff);
+    }
+    let result = staff::approve_booking(&state.service, Some(staff.member()), &folio)
+        .await
+        .map(|r| r.map(|(folio, _)| folio));
+    answer(&state, &staff, &folio, "cita_autorizada", result)
 }
 
 #[derive(Deserialize)]

@@ -62,6 +62,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/oficina/casos/{folio}/reenviar", post(case::resend))
         .route("/oficina/casos/{folio}/reabrir", post(case::reopen))
+        .route(
+            "/oficina/casos/{folio}/autorizar-cita",
+            post(case::approve_booking),
+        )
         .route("/oficina/capacidad", get(calendar::page))
         .route("/oficina/capacidad/horario", post(calendar::set_hours))
         .route("/oficina/capacidad/dia", post(calendar::set_day))

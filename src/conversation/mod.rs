@@ -46,7 +46,7 @@ use state::State;
 pub use step::step;
 pub use steps::moved::office_moved;
 pub use steps::reminded::reminded;
-pub use steps::tracking::office_reopened;
+pub use steps::tracking::{booking_approved, office_reopened};
 pub use steps::waitlist::{hold_expired, offered};
 
 /// What arrived from the applicant.
@@ -147,6 +147,8 @@ pub enum RequestOutcome {
     NotOpen,
     /// The held seat is no longer held (the offer expired, or the office closed that day).
     HoldGone,
+    /// The applicant missed too many appointments: a new one waits for the office's approval.
+    NeedsApproval,
 }
 
 /// Changes to the store that always succeed within the turn.

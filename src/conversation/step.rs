@@ -46,6 +46,16 @@ fn on_outcome(state: &State, outcome: &RequestOutcome, ctx: &Context<'_>) -> Out
         RequestOutcome::PaymentKeyTaken { .. } => {
             return stay(state, vec![Reply::new("payment_key_taken")], ctx);
         }
+        RequestOutcome::NeedsApproval => {
+            return match state.app() {
+                Some(app) => go(
+                    super::state::Tracking { app: app.clone() },
+                    vec![Reply::new("booking_needs_approval")],
+                    ctx,
+                ),
+                None => stay(state, Vec::new(), ctx),
+            };
+        }
         RequestOutcome::NotOpen => {
             return match state.app() {
                 Some(app) => go(super::state::Tracking { app: app.clone() }, Vec::new(), ctx),

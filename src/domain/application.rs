@@ -173,6 +173,20 @@ pub struct ApplicationView {
     /// The applicant's place on an office's waitlist, while waiting for an earlier seat.
     #[serde(default)]
     pub waiting: Option<Waiting>,
+    /// Appointments that passed without the applicant, and how many of them the office has
+    /// already let them book past.
+    #[serde(default)]
+    pub no_shows: u32,
+    #[serde(default)]
+    pub no_shows_approved: u32,
+}
+
+impl ApplicationView {
+    /// Whether a new booking waits for the office: `limit` no-shows or more (0: never), not all
+    /// of them approved yet.
+    pub fn needs_approval(&self, limit: u32) -> bool {
+        limit > 0 && self.no_shows >= limit && self.no_shows_approved < self.no_shows
+    }
 }
 
 /// A place on the waitlist: told when a seat frees up at `office_id` up to `latest_day`.

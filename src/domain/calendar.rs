@@ -254,10 +254,18 @@ pub struct BookingRules {
     /// (rule we adopt: 30).
     #[serde(default = "default_hold_minutes")]
     pub hold_minutes: u32,
+    /// After this many appointments missed, a new booking needs the office's approval (rule we
+    /// adopt: 2; 0 = never).
+    #[serde(default = "default_no_show_limit")]
+    pub no_show_limit: u32,
 }
 
 fn default_hold_minutes() -> u32 {
     30
+}
+
+fn default_no_show_limit() -> u32 {
+    2
 }
 
 impl Default for BookingRules {
@@ -267,6 +275,7 @@ impl Default for BookingRules {
             window_days: 60,
             closures: Vec::new(),
             hold_minutes: default_hold_minutes(),
+            no_show_limit: default_no_show_limit(),
         }
     }
 }

@@ -56,11 +56,12 @@ impl Service {
                 if procedure.office(office_id).is_none() {
                     return Ok(RequestOutcome::NotOpen);
                 }
-                let open = store::applications::view(conn, *application_id)
-                    .await?
-                    .is_some_and(|a| a.status.is_open());
-                if !open {
+                let view = store::applications::view(conn, *application_id).await?;
+                let Some(view) = view.filter(|a| a.status.is_open()) else {
                     return Ok(RequestOutcome::NotOpen);
+                };
+                if view.needs_approval(procedure.booking.no_show_limit) {
+                    return Ok(RequestOutcome::NeedsApproval);
                 }
                 // The office's calendar as it is now (held until commit), not as the step saw it.
                 store::calendar::hold_hours(conn, office_id).await?;

@@ -44,6 +44,7 @@ pub(super) fn rows(
             }
             RequestOutcome::NotOpen => (Event::BookingRefusedClosed, application_id),
             RequestOutcome::HoldGone => (Event::HoldExpired, application_id),
+            RequestOutcome::NeedsApproval => (Event::BookingRefusedNoShows, application_id),
         };
         let replacing = match request {
             Request::Book { replacing, .. } => *replacing,

@@ -67,6 +67,8 @@ pub enum Refusal {
     NotRejected,
     #[error("the applicant has gone on with a newer application or draft")]
     Superseded,
+    #[error("the application has no missed appointments waiting for approval")]
+    NothingToApprove,
 }
 
 impl Refusal {
@@ -90,6 +92,7 @@ impl Refusal {
             Refusal::NoDocuments => "no_documents",
             Refusal::NotRejected => "not_rejected",
             Refusal::Superseded => "superseded",
+            Refusal::NothingToApprove => "nothing_to_approve",
         }
     }
 }
@@ -233,7 +236,9 @@ pub(crate) async fn record_no_show(
     appointment: &crate::domain::application::AppointmentView,
 ) -> anyhow::Result<()> {
     let now = service.clock.now();
-    store::appointments::mark_no_show(conn, case.id, now).await?;
+    if store::appointments::mark_no_show(conn, case.id, now).await? {
+        store::applications::count_no_show(conn, case.id).await?;
+    }
     store::applications::set_status(conn, case.id, Status::Submitted, now).await?;
     let detail = serde_json::json!({ "appointment": appointment.id });
     audit(conn, service, by, case, Event::NoShow, detail).await?;
@@ -455,6 +460,59 @@ pub async fn reopen(
     .await?;
     tx.commit().await?;
     Ok(Ok(case.folio))
+}
+
+/// Lets an applicant who missed `booking.no_show_limit` appointments book again: the no-shows so
+/// far are approved (the next ones count again) and the applicant is told on their channel.
+/// Returns the folio and the no-shows approved.
+pub async fn approve_booking(
+    service: &Service,
+    by: By<'_>,
+    folio: &str,
+) -> anyhow::Result<Result<(String, u32), Refusal>> {
+    let mut tx = service.db.begin().await?;
+    let found = find(service, &mut tx.conn(), by, folio, Permission::Supervise).await?;
+    let (case, status) = match found {
+        Ok(found) => found,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    if !status.is_open() {
+        return Ok(Err(
+            refuse(status, Status::Submitted).unwrap_or(Refusal::NothingToApprove)
+        ));
+    }
+    if !store::applications::approve_no_shows(&mut tx.conn(), case.id).await? {
+        return Ok(Err(Refusal::NothingToApprove));
+    }
+    let view = store::applications::view(&mut tx.conn(), case.id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the application exists"))?;
+    let app = AppRef {
+        id: case.id,
+        folio: view.folio.clone(),
+    };
+    let procedure = &service.settings.procedure;
+    service
+        .tell(
+            &mut tx.conn(),
+            procedure,
+            (case.conversation_id, &view),
+            Priority::Reply,
+            |state, ctx| crate::conversation::booking_approved(state, &app, &view, ctx),
+        )
+        .await?;
+    let detail = serde_json::json!({ "no_shows": view.no_shows });
+    audit(
+        &mut tx.conn(),
+        service,
+        by,
+        &case,
+        Event::BookingApproved,
+        detail,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Ok((case.folio, view.no_shows)))
 }
 
 /// One appointment of the day, as the office reads it.

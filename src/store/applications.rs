@@ -142,6 +142,8 @@ struct ViewRow {
     cedula: Option<i64>,
     waiting_office: Option<String>,
     latest_day: Option<NaiveDate>,
+    no_shows: i64,
+    no_shows_approved: i64,
 }
 
 /// The application as the dialogue sees it, with its active appointment.
@@ -152,7 +154,7 @@ pub async fn view(
     let row = on!(conn, c => sqlx::query_as::<_, ViewRow>(
         "SELECT a.id, a.folio, a.status, a.paid_on,
                 p.id AS appointment_id, p.office_id, p.day, p.slot, c.number AS cedula,
-                w.office_id AS waiting_office, w.latest_day
+                w.office_id AS waiting_office, w.latest_day, a.no_shows, a.no_shows_approved
          FROM applications a
          LEFT JOIN appointments p ON p.application_id = a.id AND p.status = 'active'
          LEFT JOIN cedulas c ON c.application_id = a.id
@@ -186,8 +188,35 @@ pub async fn view(
                 }),
                 _ => None,
             },
+            no_shows: u32::try_from(row.no_shows).unwrap_or(0),
+            no_shows_approved: u32::try_from(row.no_shows_approved).unwrap_or(0),
         })
     }))
+}
+
+/// One more appointment missed.
+pub async fn count_no_show(conn: &mut Conn<'_>, application_id: i64) -> Result<(), sqlx::Error> {
+    on!(conn, c => sqlx::query("UPDATE applications SET no_shows = no_shows + 1 WHERE id = $1")
+        .bind(application_id)
+        .execute(c)
+        .await
+        .map(|_| ()))
+}
+
+/// The office lets the applicant book past their no-shows so far; false when none waited.
+pub async fn approve_no_shows(
+    conn: &mut Conn<'_>,
+    application_id: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = on!(conn, c => sqlx::query(
+        "UPDATE applications SET no_shows_approved = no_shows
+         WHERE id = $1 AND no_shows_approved < no_shows",
+    )
+    .bind(application_id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(done == 1)
 }
 
 /// Sets the status, if the lifecycle allows it; returns the previous status when it changed.

@@ -54,6 +54,9 @@ pub enum Event {
     Unreachable,
     /// An input that failed or crashed the service repeatedly was set aside.
     InputQuarantined,
+    /// A booking refused until the office approves it (too many no-shows), and the approval.
+    BookingRefusedNoShows,
+    BookingApproved,
     /// The applicant joined an office's waitlist (`{office, latest_day}`) or left it.
     WaitlistJoined,
     WaitlistLeft,
@@ -95,6 +98,8 @@ impl Event {
             Event::AddressBounced => "address_bounced",
             Event::Unreachable => "unreachable",
             Event::InputQuarantined => "input_quarantined",
+            Event::BookingRefusedNoShows => "booking_refused_no_shows",
+            Event::BookingApproved => "booking_approved",
             Event::WaitlistJoined => "waitlist_joined",
             Event::WaitlistLeft => "waitlist_left",
             Event::SeatOffered => "seat_offered",

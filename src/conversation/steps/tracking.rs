@@ -9,7 +9,7 @@ use super::{go, stay};
 use crate::conversation::offer::{Action, Options, Picked};
 use crate::conversation::reply::Reply;
 use crate::conversation::state::{
-    AppRef, ChoosingOffice, Confirmable, Confirming, Moved, State, Tracking,
+    AppRef, ChoosingOffice, Confirmable, Confirming, State, Tracking,
 };
 use crate::conversation::{Context, Outcome};
 use crate::domain::application::ApplicationView;
@@ -105,13 +105,35 @@ pub fn office_reopened(
     view: &ApplicationView,
     ctx: &Context<'_>,
 ) -> Option<(State, Reply)> {
+    follow_again(state, app, view, "application_reopened", ctx)
+}
+
+/// The office let the applicant book again past their no-shows: the conversation follows the
+/// application and the notice offers to book. `None` as for [`office_reopened`].
+pub fn booking_approved(
+    state: &State,
+    app: &AppRef,
+    view: &ApplicationView,
+    ctx: &Context<'_>,
+) -> Option<(State, Reply)> {
+    follow_again(state, app, view, "booking_approved", ctx)
+}
+
+/// The notice `template` of an office decision that lets the applicant book: the conversation
+/// follows `app` again, unless it has gone on with a new draft.
+fn follow_again(
+    state: &State,
+    app: &AppRef,
+    view: &ApplicationView,
+    template: &str,
+    ctx: &Context<'_>,
+) -> Option<(State, Reply)> {
     match state.beneath() {
-        State::Tracking(Tracking { app: a }) | State::Moved(Moved { app: a }) if a.id == app.id => {
-        }
         State::New | State::Closed(_) => {}
+        other if other.app().is_some_and(|a| a.id == app.id) => {}
         _ => return None,
     }
-    let reply = Reply::new("application_reopened")
+    let reply = Reply::new(template)
         .with("folio", app.folio.to_string())
         .choices(Options::actions(&actions(Some(view)), ctx).into_choices());
     Some((Tracking { app: app.clone() }.into(), reply))
@@ -138,7 +160,12 @@ impl Tracking {
     pub(in crate::conversation) fn on_text(&self, text: &str, ctx: &Context<'_>) -> Outcome {
         let state: State = self.clone().into();
         let view = ctx.application.as_ref();
+        let needs_approval =
+            view.is_some_and(|v| v.needs_approval(ctx.procedure.booking.no_show_limit));
         let choose_office = |replacing| {
+            if needs_approval {
+                return stay(&state, vec![Reply::new("booking_needs_approval")], ctx);
+            }
             let state = ChoosingOffice {
                 app: self.app.clone(),
                 replacing,
@@ -149,8 +176,8 @@ impl Tracking {
         match Options::actions(&actions(view), ctx).pick(text, ctx) {
             Picked::One(Action::Reschedule) => choose_office(appointment.map(|a| a.id)),
             Picked::One(Action::JoinWaitlist) => match appointment {
-                Some(a) => join(&self.app, &a.office_id, Vec::new(), ctx),
-                None => choose_office(None),
+                Some(a) if !needs_approval => join(&self.app, &a.office_id, Vec::new(), ctx),
+                _ => choose_office(None),
             },
             Picked::One(Action::LeaveWaitlist) => leave(&self.app, ctx),
             Picked::One(Action::Book) => choose_office(None),
