@@ -366,6 +366,15 @@ impl Settings {
         if !(1..=24 * 60).contains(&self.procedure.booking.hold_minutes) {
             bail!("booking.hold_minutes must be between 1 and 1440");
         }
+        let reminders = &self.reminders;
+        if reminders.draft_reminder_days == 0
+            || reminders.draft_expiry_days <= reminders.draft_reminder_days
+        {
+            bail!("reminders.draft_expiry_days must be after draft_reminder_days (at least 1)");
+        }
+        if reminders.unbooked_every_days == 0 {
+            bail!("reminders.unbooked_every_days must be at least 1");
+        }
         let checklist = &self.console.checklist;
         let key = |k: &String| {
             (1..=40).contains(&k.len())

@@ -10,8 +10,8 @@ use ventanilla::config::Settings;
 use ventanilla::conversation::reply::Reply;
 use ventanilla::conversation::state::{AppRef, Closed, Collecting, Question, State};
 use ventanilla::conversation::{
-    ChannelKind, Context, Effect, Input, Request, RequestOutcome, booking_approved, hold_expired,
-    offered, step,
+    ChannelKind, Context, Effect, Input, Request, RequestOutcome, booking_approved, draft_expired,
+    draft_reminded, hold_expired, offered, step, unbooked_reminded,
 };
 use ventanilla::domain::application::{ApplicationView, AppointmentView, Folio, Status, Waiting};
 use ventanilla::domain::calendar::Availability;
@@ -805,6 +805,42 @@ fn after_too_many_no_shows_booking_waits_for_the_office_until_it_approves() {
         .unwrap();
     assert_eq!(template, "booking_approved");
     assert_eq!(pure.say("Agendar mi cita"), ["choose_office"]);
+}
+
+#[test]
+fn a_stalled_draft_is_reminded_where_it_stopped_and_expires_closed() {
+    let mut pure = Pure::new();
+    for answer in TO_LEVEL {
+        pure.say(answer);
+    }
+    let before = pure.state.clone();
+    let expires = day(2026, 12, 30);
+    let (template, text) = pure
+        .notice(|state, ctx| draft_reminded(state, expires, ctx))
+        .unwrap();
+    assert_eq!(template, "draft_reminder");
+    assert!(text.contains("paso 6 de 19"), "{text}");
+    assert_eq!(pure.state, before, "the answer goes on where it stopped");
+    let (template, _) = pure
+        .notice(|state, ctx| draft_expired(state, 30, ctx))
+        .unwrap();
+    assert_eq!(template, "draft_expired");
+    assert!(matches!(pure.state, State::Closed(Closed { app: None })));
+    // Nothing to remind or expire once closed.
+    assert!(
+        pure.notice(|state, ctx| draft_reminded(state, expires, ctx))
+            .is_none()
+    );
+    // A submitted application without an appointment: reminded with the choice to book.
+    let mut pure = at_review();
+    pure.say("enviar");
+    pure.say("cancelar");
+    assert!(matches!(pure.state, State::Tracking(_)), "{:?}", pure.state);
+    let view = pure.application.clone().unwrap();
+    let (template, _) = pure
+        .notice(|state, ctx| unbooked_reminded(state, &app_ref(), &view, ctx))
+        .unwrap();
+    assert_eq!(template, "unbooked_reminder");
 }
 
 #[test]

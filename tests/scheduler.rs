@@ -444,3 +444,183 @@ async fn after_two_no_shows_a_new_booking_waits_for_a_supervisor_and_then_goes_a
         assert_eq!(approvals.len(), 1);
     }
 }
+
+/// Types `text` as `user` at `when` (the turn's clock there).
+async fn say_at(app: &TestApp, when: DateTime<Utc>, user: &str, text: &str) {
+    use ventanilla::conversation::Input;
+    use ventanilla::service::Inbound;
+    let inbound = Inbound::new(
+        support::terminal(user),
+        support::next_id(),
+        Input::Text(text.to_string()),
+    );
+    at(app, when).handle(&inbound).await.unwrap();
+}
+
+fn templates_of(outbox: &[(String, ventanilla::service::OutgoingMessage)]) -> Vec<&str> {
+    outbox.iter().map(|(_, m)| m.template.as_str()).collect()
+}
+
+#[tokio::test]
+async fn a_draft_left_unanswered_is_reminded_once_then_expires_and_its_payment_key_is_freed() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        // Luz stops right after giving her payment key (Monday 30 November, 10:00).
+        let answers = support::answers_to_review("B123456789");
+        for answer in &answers[..9] {
+            app.turn("luz", answer).await;
+        }
+        let start = app.service.clock.now();
+        let count = |template: &'static str| {
+            let app = &app;
+            async move {
+                let outbox = app.outbox("luz").await;
+                templates_of(&outbox)
+                    .iter()
+                    .filter(|t| **t == template)
+                    .count()
+            }
+        };
+        // Two days of silence: nothing yet.
+        scheduler::run_due(&at(&app, start + Duration::days(2)))
+            .await
+            .unwrap();
+        assert_eq!(count("draft_reminder").await, 0);
+        // After three: one reminder, saying where she stopped, in the scheduled lane.
+        scheduler::run_due(&at(&app, start + Duration::days(3) + Duration::minutes(1)))
+            .await
+            .unwrap();
+        assert_eq!(count("draft_reminder").await, 1, "{backend:?}");
+        let outbox = app.outbox("luz").await;
+        let reminder = &outbox.last().unwrap().1;
+        assert!(
+            reminder.text.contains("paso 8 de 19") && reminder.text.contains("30 de diciembre"),
+            "{}",
+            reminder.text
+        );
+        // Every day after that: no second reminder.
+        for day in 4..30 {
+            scheduler::run_due(&at(&app, start + Duration::days(day)))
+                .await
+                .unwrap();
+        }
+        assert_eq!(count("draft_reminder").await, 1);
+        // Meanwhile her key is hers: another applicant giving it is refused.
+        for answer in &answers[..9] {
+            app.turn("ana", answer).await;
+        }
+        let ana = app.outbox("ana").await;
+        assert!(templates_of(&ana).contains(&"payment_key_taken"));
+        // Thirty days of silence: the draft expires, she is told, the key is free.
+        scheduler::run_due(&at(&app, start + Duration::days(30) + Duration::minutes(1)))
+            .await
+            .unwrap();
+        assert_eq!(count("draft_expired").await, 1, "{backend:?}");
+        assert!(matches!(
+            app.state("luz").await,
+            ventanilla::conversation::state::State::Closed(_)
+        ));
+        app.turn("eva", "hola").await;
+        for answer in &answers[1..9] {
+            app.turn("eva", answer).await;
+        }
+        let eva = app.outbox("eva").await;
+        assert!(
+            !templates_of(&eva).contains(&"payment_key_taken"),
+            "{:?}",
+            templates_of(&eva)
+        );
+        let mut reader = app.service.db.reader().await.unwrap();
+        let expired = store::audit::by_event(&mut reader.conn(), store::audit::Event::DraftExpired)
+            .await
+            .unwrap();
+        assert_eq!(expired.len(), 1);
+        assert!(
+            expired[0].detail.contains("no_answer"),
+            "{}",
+            expired[0].detail
+        );
+        assert!(
+            !expired[0].detail.contains("B123456789"),
+            "no personal data"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_answer_after_the_reminder_starts_the_watch_again() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let answers = support::answers_to_review("B123456789");
+        for answer in &answers[..9] {
+            app.turn("luz", answer).await;
+        }
+        let start = app.service.clock.now();
+        scheduler::run_due(&at(&app, start + Duration::days(3) + Duration::minutes(1)))
+            .await
+            .unwrap();
+        // She answers on day 20; on day 30 nothing expires, and three days after her answer she
+        // is reminded again.
+        say_at(&app, start + Duration::days(20), "luz", &answers[9]).await;
+        for _ in 0..2 {
+            scheduler::run_due(&at(&app, start + Duration::days(30) + Duration::minutes(1)))
+                .await
+                .unwrap();
+        }
+        let outbox = app.outbox("luz").await;
+        let templates = templates_of(&outbox);
+        assert!(
+            !templates.contains(&"draft_expired"),
+            "{backend:?} {templates:?}"
+        );
+        assert_eq!(
+            templates.iter().filter(|t| **t == "draft_reminder").count(),
+            2
+        );
+        assert!(matches!(
+            app.state("luz").await,
+            ventanilla::conversation::state::State::Collecting(_)
+        ));
+    }
+}
+
+#[tokio::test]
+async fn a_submitted_application_without_an_appointment_is_reminded_weekly_three_times() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        for answer in support::answers_to_review("B123456789") {
+            app.turn("luz", &answer).await;
+        }
+        app.turn("luz", "Enviar solicitud").await;
+        // She leaves the calendar without a day.
+        app.turn("luz", "cancelar").await;
+        // Eva books: she is never reminded to.
+        booked(&app, "eva", "C123456789").await;
+        let start = app.service.clock.now();
+        for day in 1..=40 {
+            scheduler::run_due(&at(&app, start + Duration::days(day)))
+                .await
+                .unwrap();
+        }
+        let reminded = |user: &'static str| {
+            let app = &app;
+            async move {
+                let outbox = app.outbox(user).await;
+                templates_of(&outbox)
+                    .iter()
+                    .filter(|t| **t == "unbooked_reminder")
+                    .count()
+            }
+        };
+        assert_eq!(reminded("luz").await, 3, "{backend:?}");
+        assert_eq!(reminded("eva").await, 0);
+        // The reminder offers to book; choosing it opens the calendar.
+        let outbox = app.outbox("luz").await;
+        let reminder = outbox
+            .iter()
+            .rev()
+            .find(|(_, m)| m.template == "unbooked_reminder")
+            .unwrap();
+        assert!(reminder.1.choices.iter().any(|c| c.id == "book"));
+    }
+}

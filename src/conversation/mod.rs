@@ -46,6 +46,7 @@ use state::State;
 pub use step::step;
 pub use steps::moved::office_moved;
 pub use steps::reminded::reminded;
+pub use steps::stalled::{draft_expired, draft_reminded, unbooked_reminded};
 pub use steps::tracking::{booking_approved, office_reopened};
 pub use steps::waitlist::{hold_expired, offered};
 

@@ -19,6 +19,34 @@ pub struct ReminderRules {
     pub same_day_at: NaiveTime,
     /// A booking made less than this many hours before the appointment gets no reminder.
     pub min_notice_hours: u32,
+    /// A draft silent this many days gets one reminder (rule we adopt: 3).
+    #[serde(default = "default_draft_reminder_days")]
+    pub draft_reminder_days: u32,
+    /// A draft silent this many days expires: its payment key is released (rule we adopt: 30).
+    #[serde(default = "default_draft_expiry_days")]
+    pub draft_expiry_days: u32,
+    /// A submitted application without an appointment is reminded every this many days…
+    #[serde(default = "default_unbooked_every_days")]
+    pub unbooked_every_days: u32,
+    /// …at most this many times (rule we adopt: weekly, 3 times; 0 = never).
+    #[serde(default = "default_unbooked_reminders")]
+    pub unbooked_reminders: u32,
+}
+
+fn default_draft_reminder_days() -> u32 {
+    3
+}
+
+fn default_draft_expiry_days() -> u32 {
+    30
+}
+
+fn default_unbooked_every_days() -> u32 {
+    7
+}
+
+fn default_unbooked_reminders() -> u32 {
+    3
 }
 
 /// A job of an appointment.
@@ -116,6 +144,10 @@ mod tests {
             day_before_at: NaiveTime::from_hms_opt(10, 0, 0).unwrap(),
             same_day_at: NaiveTime::from_hms_opt(7, 30, 0).unwrap(),
             min_notice_hours: 12,
+            draft_reminder_days: 3,
+            draft_expiry_days: 30,
+            unbooked_every_days: 7,
+            unbooked_reminders: 3,
         }
     }
 

@@ -37,10 +37,14 @@ impl Service {
                     Submission::Submitted {
                         application_id,
                         folio,
-                    } => RequestOutcome::Submitted {
-                        application_id,
-                        folio,
-                    },
+                    } => {
+                        crate::scheduler::drafts::watch_unbooked(conn, self, application_id, now)
+                            .await?;
+                        RequestOutcome::Submitted {
+                            application_id,
+                            folio,
+                        }
+                    }
                     Submission::PaymentKeyTaken => RequestOutcome::PaymentKeyTaken {
                         key: data.payment_key.clone(),
                     },
@@ -90,6 +94,7 @@ impl Service {
                 };
                 match store::appointments::book(conn, &seat, now).await? {
                     Booking::Booked(appointment) => {
+                        crate::scheduler::drafts::unwatch_unbooked(conn, *application_id).await?;
                         store::applications::set_status(
                             conn,
                             *application_id,
@@ -151,6 +156,7 @@ impl Service {
         };
         let jobs = reminders::due(&self.settings.reminders, office, hold.day, hold.slot, now);
         store::appointments::accept_hold(conn, &hold, application_id, &jobs, now).await?;
+        crate::scheduler::drafts::unwatch_unbooked(conn, application_id).await?;
         store::waitlist::offer_ended(conn, hold_id, Ended::Accepted, now).await?;
         store::applications::set_status(conn, application_id, Status::Scheduled, now).await?;
         Ok(RequestOutcome::Booked { appointment: hold })

@@ -250,6 +250,45 @@ impl Service {
     where
         F: Fn(&State, &crate::conversation::Context<'_>) -> Option<(State, Reply)>,
     {
+        self.tell_in(
+            conn,
+            procedure,
+            conversation_id,
+            Some(view),
+            priority,
+            decide,
+        )
+        .await
+    }
+
+    /// [`Service::tell`] for a conversation without a submitted application (a draft).
+    pub(crate) async fn tell_conversation<F>(
+        &self,
+        conn: &mut Conn<'_>,
+        conversation_id: i64,
+        priority: Priority,
+        decide: F,
+    ) -> anyhow::Result<Option<Vec<i64>>>
+    where
+        F: Fn(&State, &crate::conversation::Context<'_>) -> Option<(State, Reply)>,
+    {
+        let procedure = &self.settings.procedure;
+        self.tell_in(conn, procedure, conversation_id, None, priority, decide)
+            .await
+    }
+
+    async fn tell_in<F>(
+        &self,
+        conn: &mut Conn<'_>,
+        procedure: &Procedure,
+        conversation_id: i64,
+        view: Option<&ApplicationView>,
+        priority: Priority,
+        decide: F,
+    ) -> anyhow::Result<Option<Vec<i64>>>
+    where
+        F: Fn(&State, &crate::conversation::Context<'_>) -> Option<(State, Reply)>,
+    {
         let service = self;
         for _ in 0..3 {
             let conversation = store::conversations::get(conn, conversation_id)
@@ -261,7 +300,7 @@ impl Service {
                 &conversation.channel,
                 &conversation.address,
                 conversation.id,
-                view.clone(),
+                view.cloned(),
             );
             let Some((next, reply)) = decide(&state, &ctx) else {
                 return Ok(None);

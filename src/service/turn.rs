@@ -125,6 +125,17 @@ impl Service {
             self.apply_effect(&mut tx.conn(), conversation_id, effect, now)
                 .await?;
         }
+        // A draft begins: its silence is watched (a reminder, then it expires).
+        match (state.beneath().draft(), outcome.state.beneath().draft()) {
+            (None, Some(_)) => {
+                crate::scheduler::drafts::watch_draft(&mut tx.conn(), self, conversation_id, now)
+                    .await?
+            }
+            (Some(_), None) => {
+                crate::scheduler::drafts::unwatch_draft(&mut tx.conn(), conversation_id).await?
+            }
+            _ => {}
+        }
         let state_json = state_json.unwrap_or_else(|| outcome.state.to_json());
         let rows: Vec<NewMessage<'_>> = inbound
             .packaging
@@ -227,7 +238,7 @@ impl Service {
         channel: &str,
         address: &str,
         conversation_id: i64,
-        application: ApplicationView,
+        application: Option<ApplicationView>,
     ) -> Context<'a> {
         let channel = match channel {
             "telegram" => ChannelKind::Telegram,
@@ -243,7 +254,7 @@ impl Service {
             public_url: &self.settings.public_url,
             channel,
             conversation_id,
-            application: Some(application),
+            application,
             availability: Availability::default(),
         }
     }

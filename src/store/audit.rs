@@ -57,6 +57,14 @@ pub enum Event {
     /// A booking refused until the office approves it (too many no-shows), and the approval.
     BookingRefusedNoShows,
     BookingApproved,
+    /// A draft left unanswered was reminded, then expired (`{reason, silent_days}`); a submitted
+    /// application without an appointment was reminded (`{reminder}`).
+    DraftReminded,
+    DraftExpired,
+    UnbookedReminded,
+    /// A notice went to the applicant's e-mail because their own channel cannot be reached
+    /// (`{from, to}`: the channels).
+    NoticeRerouted,
     /// The applicant joined an office's waitlist (`{office, latest_day}`) or left it.
     WaitlistJoined,
     WaitlistLeft,
@@ -100,6 +108,10 @@ impl Event {
             Event::InputQuarantined => "input_quarantined",
             Event::BookingRefusedNoShows => "booking_refused_no_shows",
             Event::BookingApproved => "booking_approved",
+            Event::DraftReminded => "draft_reminded",
+            Event::DraftExpired => "draft_expired",
+            Event::UnbookedReminded => "unbooked_reminded",
+            Event::NoticeRerouted => "notice_rerouted",
             Event::WaitlistJoined => "waitlist_joined",
             Event::WaitlistLeft => "waitlist_left",
             Event::SeatOffered => "seat_offered",

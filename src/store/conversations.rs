@@ -15,6 +15,8 @@ pub struct ConversationRow {
     pub state: String,
     pub version: i64,
     pub unreachable_reason: Option<String>,
+    /// The last change: the applicant's last turn, or a notice that moved the conversation.
+    pub updated_at: DateTime<Utc>,
 }
 
 pub async fn find(
@@ -23,7 +25,7 @@ pub async fn find(
     address: &str,
 ) -> Result<Option<ConversationRow>, sqlx::Error> {
     on!(conn, c => sqlx::query_as::<_, ConversationRow>(
-        "SELECT id, channel, address, state, version, unreachable_reason
+        "SELECT id, channel, address, state, version, unreachable_reason, updated_at
          FROM conversations WHERE channel = $1 AND address = $2",
     )
     .bind(channel)
@@ -34,7 +36,7 @@ pub async fn find(
 
 pub async fn get(conn: &mut Conn<'_>, id: i64) -> Result<Option<ConversationRow>, sqlx::Error> {
     on!(conn, c => sqlx::query_as::<_, ConversationRow>(
-        "SELECT id, channel, address, state, version, unreachable_reason
+        "SELECT id, channel, address, state, version, unreachable_reason, updated_at
          FROM conversations WHERE id = $1",
     )
     .bind(id)

@@ -58,6 +58,40 @@ pub async fn schedule(
     Ok(done > 0)
 }
 
+/// Schedules the job of `job.key` again at `job.due_at` with `job.payload`, whether it is new,
+/// pending or done (a job that follows something over time re-arms itself this way, also from
+/// within its own run, after `finish`).
+pub async fn reschedule(
+    conn: &mut Conn<'_>,
+    job: &NewJob,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    on!(conn, c => sqlx::query(
+        "INSERT INTO jobs (kind, key, due_at, appointment_id, payload, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (key) DO UPDATE SET due_at = excluded.due_at, payload = excluded.payload,
+             status = 'pending', attempts = 0, last_error = NULL, done_at = NULL",
+    )
+    .bind(job.kind)
+    .bind(&job.key)
+    .bind(millis(job.due_at))
+    .bind(job.appointment_id)
+    .bind(&job.payload)
+    .bind(now)
+    .execute(c)
+    .await
+    .map(|_| ()))
+}
+
+/// Drops the pending job of `key`, if any (what it watched is over).
+pub async fn cancel(conn: &mut Conn<'_>, key: &str) -> Result<(), sqlx::Error> {
+    on!(conn, c => sqlx::query("DELETE FROM jobs WHERE key = $1 AND status = 'pending'")
+        .bind(key)
+        .execute(c)
+        .await
+        .map(|_| ()))
+}
+
 /// Drops the pending jobs of an appointment that ended (cancelled, moved, no-show).
 pub async fn drop_for_appointment(
     conn: &mut Conn<'_>,

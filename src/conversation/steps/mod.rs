@@ -16,6 +16,7 @@
 //! | `Reminded` | `reminded.rs` |
 //! | `JoiningWaitlist`, `Offered` | `waitlist.rs` |
 //! | `Confirming` | `confirming.rs` |
+//! | (notices of a draft or an application left waiting) | `stalled.rs` |
 //! | `Closed` | `closed.rs` |
 
 pub(super) mod closed;
@@ -29,6 +30,7 @@ pub(super) mod office;
 pub(super) mod reminded;
 pub(super) mod review;
 pub(super) mod slot;
+pub(super) mod stalled;
 pub(super) mod tracking;
 pub(super) mod waitlist;
 
