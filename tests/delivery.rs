@@ -504,3 +504,86 @@ async fn at_start_up_a_sole_worker_releases_what_a_dead_run_left_sending() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_important_notice_that_cannot_reach_the_chat_goes_to_the_e_mail_the_applicant_gave() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        support::console::booked(&app, "luz", "B123456789").await;
+        let conversation = {
+            let mut reader = app.service.db.reader().await.unwrap();
+            store::conversations::find(&mut reader.conn(), "terminal", "luz")
+                .await
+                .unwrap()
+                .unwrap()
+                .id
+        };
+        let emails = || async {
+            let mut reader = app.service.db.reader().await.unwrap();
+            store::outbox::for_conversation(&mut reader.conn(), conversation)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|row| row.channel == "email")
+                .map(|row| {
+                    let message: ventanilla::service::OutgoingMessage =
+                        serde_json::from_str(&row.payload).unwrap();
+                    (row.address, message)
+                })
+                .collect::<Vec<_>>()
+        };
+        // The day before, her chat is blocked: the reminder cannot reach it.
+        let mut service = app.service.clone();
+        service.clock = Clock::Fixed(at("2026-12-02T10:00:00-06:00"));
+        ventanilla::scheduler::run_due(&service).await.unwrap();
+        let sender = ScriptedSender::failing_with(vec![Err(SendError::Unreachable(
+            "blocked by the user".into(),
+        ))]);
+        worker(&app, &sender, "2026-12-02T10:00:00-06:00")
+            .drain()
+            .await
+            .unwrap();
+        let rerouted = emails().await;
+        assert_eq!(rerouted.len(), 1, "{backend:?}");
+        let (address, message) = &rerouted[0];
+        assert_eq!(address, "luz@example.mx");
+        assert_eq!(message.template, "reminder_day_before");
+        assert_eq!(message.rerouted_from.as_deref(), Some("terminal"));
+        assert!(message.choices.is_empty(), "answers go to her own channel");
+        // Her own answer to something else is not an important notice: it is not rerouted.
+        app.turn("luz", "estado").await;
+        worker(&app, &sender, "2026-12-02T11:00:00-06:00")
+            .drain()
+            .await
+            .unwrap();
+        assert_eq!(emails().await.len(), 1);
+        // The morning reminder finds the chat already unreachable: by e-mail too.
+        service.clock = Clock::Fixed(at("2026-12-03T07:30:00-06:00"));
+        ventanilla::scheduler::run_due(&service).await.unwrap();
+        worker(&app, &sender, "2026-12-03T07:30:00-06:00")
+            .drain()
+            .await
+            .unwrap();
+        let rerouted = emails().await;
+        assert_eq!(rerouted.len(), 2);
+        assert_eq!(rerouted[1].1.template, "reminder_same_day");
+        // The office sees it on the case.
+        let mut reader = app.service.db.reader().await.unwrap();
+        let events =
+            store::audit::by_event(&mut reader.conn(), store::audit::Event::NoticeRerouted)
+                .await
+                .unwrap();
+        assert_eq!(events.len(), 2);
+        assert!(events.iter().all(|e| e.application_id.is_some()));
+        // The e-mail tells her why it came this way.
+        let templates = ventanilla::templates::Templates::new();
+        let body = serde_json::json!({
+            "text": rerouted[0].1.text, "paragraphs": [], "choices": [], "subject": "x",
+            "rerouted_from": "telegram",
+        });
+        let text = templates.render("email/message.txt", &body).unwrap();
+        assert!(text.contains("por Telegram"), "{text}");
+        let html = templates.render("email/message.html", &body).unwrap();
+        assert!(html.contains("por Telegram"), "{html}");
+    }
+}

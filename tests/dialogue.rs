@@ -965,6 +965,17 @@ fn zz_every_template_was_rendered() {
         html.contains("¿Qué nivel? &lt;b&gt;") && html.contains("<li>TSU</li>"),
         "{html}"
     );
+    // A notice that could not reach the chat says why it came by e-mail.
+    let rerouted = serde_json::json!({
+        "text": "Aviso", "paragraphs": [["Aviso"]], "choices": [], "subject": "x",
+        "rerouted_from": "terminal",
+    });
+    let text = templates.render("email/message.txt", &rerouted).unwrap();
+    assert!(text.contains("te lo enviamos al correo"), "{text}");
+    rendered()
+        .lock()
+        .unwrap()
+        .insert("email/rerouted.txt".into());
     let subject = templates.render("email/subject.txt", ()).unwrap();
     assert!(!subject.trim().is_empty() && !subject.trim().contains('\n'));
 

@@ -16,6 +16,20 @@ use crate::service::{Clock, OutgoingMessage};
 use crate::store::outbox::{Claim, OutboxRow, Priority, Scope};
 use crate::store::{self, Db};
 
+/// The notices that go to the applicant's e-mail when their own channel cannot be reached
+/// (templates): reminders, an appointment the office moved or closed, a no-show, and the
+/// office's decisions. The cédula itself always goes by e-mail already.
+const REROUTED: [&str; 8] = [
+    "reminder_day_before",
+    "reminder_same_day",
+    "appointment_moved",
+    "appointment_closed",
+    "no_show",
+    "application_rejected",
+    "application_reopened",
+    "booking_approved",
+];
+
 /// A message claimed for delivery.
 #[derive(Debug, Clone)]
 pub struct Delivery {
@@ -274,6 +288,7 @@ impl Worker {
             return store::outbox::mark_retry(&self.db, claim, now, "no sender for channel").await;
         };
         if let Some(reason) = &row.unreachable_reason {
+            self.reroute(&row, now).await?;
             if row.channel == "email" {
                 // A bounced address: held, in order, until it writes to us again.
                 self.stats.paused.fetch_add(1, Ordering::Relaxed);
@@ -298,7 +313,7 @@ impl Worker {
         let delivery = Delivery {
             id: row.id,
             conversation_id: row.conversation_id,
-            address: row.address,
+            address: row.address.clone(),
             message,
             priority: Priority::from_i64(row.priority),
             attempt,
@@ -369,9 +384,65 @@ impl Worker {
                 )
                 .await?;
                 tx.commit().await?;
+                self.reroute(&row, now).await?;
                 store::outbox::mark_failed(&self.db, claim, &format!("unreachable: {reason}")).await
             }
         }
+    }
+
+    /// An important notice (`REROUTED`) that cannot reach the applicant on their channel goes
+    /// to the e-mail address they gave, once, saying so; the case's audit trail records it.
+    async fn reroute(&self, row: &OutboxRow, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+        let Ok(message) = serde_json::from_str::<OutgoingMessage>(&row.payload) else {
+            return Ok(());
+        };
+        if !REROUTED.contains(&message.template.as_str()) || message.rerouted_from.is_some() {
+            return Ok(());
+        }
+        let mut tx = self.db.begin().await?;
+        let Some((application_id, email)) =
+            store::applications::verified_email(&mut tx.conn(), row.conversation_id).await?
+        else {
+            return Ok(());
+        };
+        if row.channel == "email" && row.address.eq_ignore_ascii_case(&email) {
+            // Its own address is the one that bounced: nothing else is known.
+            return Ok(());
+        }
+        let copy = OutgoingMessage {
+            // Answers come back on the applicant's own channel, not to this e-mail.
+            choices: Vec::new(),
+            calendar: None,
+            thread: Vec::new(),
+            rerouted_from: Some(row.channel.clone()),
+            ..message
+        };
+        let notice = store::outbox::NewMessage {
+            conversation_id: row.conversation_id,
+            channel: "email",
+            address: &email,
+            payload: serde_json::to_string(&copy).expect("message serializes"),
+            priority: Priority::from_i64(row.priority),
+        };
+        store::outbox::enqueue(&mut tx.conn(), &[notice], now).await?;
+        let detail =
+            serde_json::json!({ "from": row.channel, "to": "email", "notice": copy.template });
+        store::audit::record(
+            &mut tx.conn(),
+            now,
+            "delivery",
+            Some(row.conversation_id),
+            Some(application_id),
+            store::audit::Event::NoticeRerouted,
+            &detail.to_string(),
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(
+            outbox.id = row.id,
+            "an important notice was rerouted to the applicant's e-mail"
+        );
+        Ok(())
     }
 
     /// Delivers everything due now; returns how many messages were handled.

@@ -152,6 +152,10 @@ pub struct OutgoingMessage {
     /// text show as a heading.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub headed: bool,
+    /// A notice sent to the applicant's e-mail because their own channel (named here) could
+    /// not be reached; the e-mail says so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rerouted_from: Option<String>,
 }
 
 impl Packaging {

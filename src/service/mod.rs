@@ -230,6 +230,7 @@ impl Service {
             thread: Vec::new(),
             attachments: reply.attachments.clone(),
             headed: reply.progress.is_some(),
+            rerouted_from: None,
         })
     }
 }

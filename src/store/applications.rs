@@ -194,6 +194,21 @@ pub async fn view(
     }))
 }
 
+/// The e-mail address the applicant gave (and confirmed) in the conversation's latest
+/// application, with that application: where important notices go when the conversation's own
+/// channel cannot be reached.
+pub async fn verified_email(
+    conn: &mut Conn<'_>,
+    conversation_id: i64,
+) -> Result<Option<(i64, String)>, sqlx::Error> {
+    on!(conn, c => sqlx::query_as::<_, (i64, String)>(
+        "SELECT id, email FROM applications WHERE conversation_id = $1 ORDER BY id DESC LIMIT 1",
+    )
+    .bind(conversation_id)
+    .fetch_optional(c)
+    .await)
+}
+
 /// One more appointment missed.
 pub async fn count_no_show(conn: &mut Conn<'_>, application_id: i64) -> Result<(), sqlx::Error> {
     on!(conn, c => sqlx::query("UPDATE applications SET no_shows = no_shows + 1 WHERE id = $1")

@@ -472,6 +472,8 @@ pub struct Stored {
     pub status: Status,
     /// The [`OutgoingMessage`](crate::service::OutgoingMessage) as JSON.
     pub payload: String,
+    pub channel: String,
+    pub address: String,
 }
 
 /// Where one message stands, with its attempts and last error.
@@ -499,7 +501,8 @@ pub async fn for_conversation(
     conversation_id: i64,
 ) -> Result<Vec<Stored>, sqlx::Error> {
     on!(conn, c => sqlx::query_as::<_, Stored>(
-        "SELECT id, status, payload FROM outbox WHERE conversation_id = $1 ORDER BY id",
+        "SELECT id, status, payload, channel, address FROM outbox
+         WHERE conversation_id = $1 ORDER BY id",
     )
     .bind(conversation_id)
     .fetch_all(c)

@@ -130,6 +130,7 @@ impl EmailSender {
             &delivery.message.text,
             &delivery.message.choices,
             subject.trim(),
+            delivery.message.rerouted_from.as_deref(),
         );
         let text = self.templates.render("email/message.txt", &body)?;
         let html = self.templates.render("email/message.html", &body)?;
@@ -250,6 +251,8 @@ impl Sender for EmailSender {
 /// The values of the message templates.
 #[derive(Serialize)]
 struct Body<'a> {
+    /// The channel this notice could not reach, when it comes by e-mail instead.
+    rerouted_from: Option<&'a str>,
     text: &'a str,
     /// The text as paragraphs of lines, for HTML.
     paragraphs: Vec<Vec<&'a str>>,
@@ -258,13 +261,19 @@ struct Body<'a> {
 }
 
 impl<'a> Body<'a> {
-    fn new(text: &'a str, choices: &'a [Choice], subject: &'a str) -> Body<'a> {
+    fn new(
+        text: &'a str,
+        choices: &'a [Choice],
+        subject: &'a str,
+        rerouted_from: Option<&'a str>,
+    ) -> Body<'a> {
         let paragraphs = text
             .split("\n\n")
             .map(|p| p.lines().collect::<Vec<_>>())
             .filter(|p| !p.is_empty())
             .collect();
         Body {
+            rerouted_from,
             text,
             paragraphs,
             choices,

@@ -142,6 +142,7 @@ fn choices_become_short_callback_data() {
         thread: Vec::new(),
         attachments: Vec::new(),
         headed: false,
+        rerouted_from: None,
     };
     let markup = keyboard(9_223_372_036_854_775_807, &message, &templates).unwrap();
     let data: Vec<String> = markup
