@@ -308,6 +308,7 @@ async fn staff_command(service: &Service, command: StaffCommand) -> anyhow::Resu
                         "folio": row.folio,
                         "status": row.status.as_str(),
                         "name": row.name,
+                        "no_shows": row.no_shows,
                     })
                 })
                 .collect();

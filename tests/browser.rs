@@ -713,3 +713,77 @@ async fn an_admin_creates_an_account_and_reopens_a_rejected_case() {
     assert_eq!(outbox.last().unwrap().1.template, "application_reopened");
     client.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_supervisor_sees_the_missed_appointments_and_lets_the_applicant_book_again() {
+    let app = spawn_app(support::Backend::Sqlite).await;
+    accounts::add_user(
+        &app.service,
+        None,
+        "sara",
+        Role::Supervisor,
+        Some("dgp-cdmx"),
+        Some(PASSWORD),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    // Luz misses two appointments (Thursday 3 and Friday 4 December, 09:30).
+    let after = |rfc3339: &str| {
+        let mut service = app.service.clone();
+        service.clock = ventanilla::service::Clock::Fixed(
+            chrono::DateTime::parse_from_rfc3339(rfc3339)
+                .unwrap()
+                .with_timezone(&chrono::Utc),
+        );
+        service
+    };
+    booked(&app, "luz", "B123456781").await;
+    ventanilla::staff::no_show(&after("2026-12-03T12:00:00-06:00"), None, "SOL-2026-000001")
+        .await
+        .unwrap()
+        .unwrap();
+    for answer in ["Agendar mi cita", "1", "vie 4 dic", "9:30"] {
+        app.turn("luz", answer).await;
+    }
+    ventanilla::staff::no_show(&after("2026-12-04T12:00:00-06:00"), None, "SOL-2026-000001")
+        .await
+        .unwrap()
+        .unwrap();
+    let base = serve(app.service.clone()).await;
+    let driver = start_driver().await;
+    let client = browser(&driver).await;
+    log_in(&client, &base, "sara").await;
+    client
+        .goto(&format!("{base}/oficina/casos/SOL-2026-000001"))
+        .await
+        .unwrap();
+    let main = client
+        .find(Locator::Css("main"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        main.contains("Citas perdidas: 2") && main.contains("necesita autorizaci\u{f3}n"),
+        "{main}"
+    );
+    screenshot(&client, "20-no-shows").await;
+    button(&client, "Autorizar una nueva cita").await;
+    let main = client
+        .find(Locator::Css("main"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        main.contains("Nueva cita autorizada") && !main.contains("necesita autorizaci\u{f3}n"),
+        "{main}"
+    );
+    screenshot(&client, "21-booking-approved").await;
+    let outbox = app.outbox("luz").await;
+    assert_eq!(outbox.last().unwrap().1.template, "booking_approved");
+    client.close().await.unwrap();
+}

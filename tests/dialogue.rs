@@ -1041,11 +1041,13 @@ fn zz_every_template_was_rendered() {
             "staff/agenda.txt",
             serde_json::json!({ "day": "2026-12-03", "office": null, "rows": [
                 { "slot": "09:30", "office": "dgp-cdmx", "folio": "SOL-2026-000001",
-                  "status": "scheduled", "name": "Luz María Pérez Gómez" }] }),
+                  "status": "scheduled", "name": "Luz María Pérez Gómez", "no_shows": 2 }] }),
         )
         .unwrap();
     assert!(
-        agenda.contains("3 de diciembre") && agenda.contains("Con cita agendada"),
+        agenda.contains("3 de diciembre")
+            && agenda.contains("Con cita agendada")
+            && agenda.contains("citas perdidas: 2"),
         "{agenda}"
     );
     let holder = serde_json::json!({

@@ -525,6 +525,9 @@ pub struct AgendaEntry {
     pub status: Status,
     /// The applicant did not come (the application is back to waiting for an appointment).
     pub no_show: bool,
+    /// Appointments the application missed so far (past `booking.no_show_limit`, a new booking
+    /// needs a supervisor's approval).
+    pub no_shows: u32,
     pub name: String,
     pub level: Option<Level>,
 }
@@ -578,6 +581,7 @@ fn entries(rows: Vec<AgendaRow>) -> Vec<AgendaEntry> {
                 folio: row.folio,
                 status: row.status,
                 no_show: row.appointment_status == "no_show",
+                no_shows: u32::try_from(row.no_shows).unwrap_or(0),
                 name: data
                     .as_ref()
                     .map(|d| d.name.full_name())

@@ -17,6 +17,8 @@ pub struct AgendaRow {
     pub data: String,
     /// The appointment's own status: `active`, or `no_show` when the applicant did not come.
     pub appointment_status: String,
+    /// Appointments the application missed so far.
+    pub no_shows: i64,
 }
 
 /// The appointments of a day that are held or were missed (of one office, or all), by time.
@@ -26,7 +28,8 @@ pub async fn agenda(
     office_id: Option<&str>,
 ) -> Result<Vec<AgendaRow>, sqlx::Error> {
     on!(conn, c => sqlx::query_as::<_, AgendaRow>(
-        "SELECT p.slot, p.office_id, a.folio, a.status, a.data, p.status AS appointment_status
+        "SELECT p.slot, p.office_id, a.folio, a.status, a.data, p.status AS appointment_status,
+                a.no_shows
          FROM appointments p JOIN applications a ON a.id = p.application_id
          WHERE p.day = $1 AND p.status IN ('active', 'no_show')
            AND ($2 IS NULL OR p.office_id = $2)
@@ -45,7 +48,8 @@ pub async fn awaiting_decision(
     office_id: &str,
 ) -> Result<Vec<AgendaRow>, sqlx::Error> {
     on!(conn, c => sqlx::query_as::<_, AgendaRow>(
-        "SELECT p.slot, p.office_id, a.folio, a.status, a.data, p.status AS appointment_status
+        "SELECT p.slot, p.office_id, a.folio, a.status, a.data, p.status AS appointment_status,
+                a.no_shows
          FROM applications a JOIN appointments p ON p.application_id = a.id
          WHERE a.status = 'attended' AND p.status = 'active' AND p.office_id = $1
          ORDER BY p.day, p.slot, a.folio",
