@@ -378,3 +378,68 @@ async fn two_hundred_waiting_and_fifty_seats_freed_concurrently_end_in_fifty_acc
         }
     }
 }
+
+#[tokio::test]
+async fn more_seats_from_new_hours_or_a_days_own_capacity_are_offered_to_whoever_waits() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let office = app
+            .service
+            .settings
+            .procedure
+            .office(OFFICE)
+            .unwrap()
+            .clone();
+        let capacity = office.capacity_on(day()) as usize;
+        for i in 0..capacity {
+            applicant(&app, i, Some(i)).await;
+        }
+        let ana = applicant(&app, 1000, None).await;
+        let beto = applicant(&app, 1001, None).await;
+        join(&app, &ana, day()).await;
+        join(&app, &beto, day()).await;
+        // Nothing is free: no offer.
+        scheduler::run_due(&app.service).await.unwrap();
+        assert!(places(&app, "offered").await.is_empty());
+        // The office opens one more seat on that day: Ana is offered it.
+        let more = Some(capacity as u32 + 1);
+        ventanilla::staff::calendar::set_day_capacity(&app.service, None, OFFICE, day(), more)
+            .await
+            .unwrap()
+            .unwrap();
+        scheduler::run_due(&app.service).await.unwrap();
+        let offered = places(&app, "offered").await;
+        assert_eq!(offered.len(), 1, "{backend:?}");
+        assert_eq!(offered[0].application_id, ana.application_id);
+        // Its daily capacity raised for good: Beto is offered one too.
+        let mut hours = office.hours();
+        hours.daily_capacity += 10;
+        ventanilla::staff::calendar::set_day_capacity(&app.service, None, OFFICE, day(), None)
+            .await
+            .unwrap()
+            .unwrap();
+        ventanilla::staff::calendar::set_hours(&app.service, None, OFFICE, &hours)
+            .await
+            .unwrap()
+            .unwrap();
+        scheduler::run_due(&app.service).await.unwrap();
+        let offered = places(&app, "offered").await;
+        assert_eq!(offered.len(), 2, "{backend:?}");
+        assert_eq!(offered[1].application_id, beto.application_id);
+        // His seat is the first one free up to his day (the new hours opened them all).
+        let mut reader = app.service.db.reader().await.unwrap();
+        let hold = store::appointments::held_of(&mut reader.conn(), beto.application_id)
+            .await
+            .unwrap()
+            .expect("a seat held for Beto");
+        let hold = store::appointments::get(&mut reader.conn(), hold)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(hold.day <= day(), "{:?}", hold.day);
+        let taken = store::appointments::day_taken(&mut reader.conn(), OFFICE, hold.day)
+            .await
+            .unwrap();
+        assert!(taken as u32 <= hours.daily_capacity);
+    }
+}

@@ -186,6 +186,10 @@ pub async fn set_hours(
     }
     let detail = serde_json::json!({ "office": office_id, "hours": hours });
     office_audit(&mut tx.conn(), service, by, Event::HoursChanged, detail).await?;
+    // New hours may open seats (more capacity, longer days): whoever waits is offered them.
+    let cause = format!("hours:{}", store::millis(now));
+    let last = horizon(procedure, today);
+    store::waitlist::days_opened(&mut tx.conn(), office_id, today, last, &cause, now).await?;
     tx.commit().await?;
     Ok(Ok(()))
 }

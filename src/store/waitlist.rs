@@ -126,6 +126,33 @@ pub async fn seats_opened(
     super::jobs::schedule(conn, &job, now).await.map(|_| ())
 }
 
+/// Seats may have opened on every day after `today` up to `last` (the office's hours changed):
+/// an offer job for each day someone waits for.
+pub async fn days_opened(
+    conn: &mut Conn<'_>,
+    office_id: &str,
+    today: NaiveDate,
+    last: NaiveDate,
+    cause: &str,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let latest = on!(conn, c => sqlx::query_scalar::<_, Option<NaiveDate>>(
+        "SELECT MAX(latest_day) FROM waitlist WHERE office_id = $1 AND status = 'waiting'",
+    )
+    .bind(office_id)
+    .fetch_one(c)
+    .await)?;
+    let Some(latest) = latest else {
+        return Ok(());
+    };
+    let mut day = today;
+    while let Some(next) = day.succ_opt().filter(|d| *d <= latest.min(last)) {
+        seats_opened(conn, office_id, next, cause, now).await?;
+        day = next;
+    }
+    Ok(())
+}
+
 /// A place in line.
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct Place {
