@@ -67,17 +67,11 @@ impl Pure {
         &mut self,
         decide: impl FnOnce(&State, &Context<'_>) -> Option<(State, Reply)>,
     ) -> Option<(String, String)> {
-        let settings = self.settings.clone();
-        let templates = self.templates.clone();
+        let (settings, templates) = (self.settings.clone(), self.templates.clone());
         let ctx = Context {
-            now: self.now,
-            procedure: &settings.procedure,
-            labels: templates.labels(),
-            public_url: "http://localhost",
-            channel: self.channel.clone(),
-            conversation_id: 7,
-            application: self.application.clone(),
+            // A notice outside a turn loads no seats.
             availability: Availability::default(),
+            ..self.context(&settings, &templates)
         };
         let (state, reply) = decide(&self.state, &ctx)?;
         self.state = state;
@@ -87,10 +81,9 @@ impl Pure {
         Some((reply.template, text))
     }
 
-    fn input(&mut self, input: Input) -> Vec<Reply> {
-        let settings = self.settings.clone();
-        let templates = self.templates.clone();
-        let ctx = Context {
+    /// The context a turn would load now.
+    fn context<'a>(&self, settings: &'a Settings, templates: &'a Templates) -> Context<'a> {
+        Context {
             now: self.now,
             procedure: &settings.procedure,
             labels: templates.labels(),
@@ -99,7 +92,12 @@ impl Pure {
             conversation_id: 7,
             application: self.application.clone(),
             availability: self.availability.clone(),
-        };
+        }
+    }
+
+    fn input(&mut self, input: Input) -> Vec<Reply> {
+        let (settings, templates) = (self.settings.clone(), self.templates.clone());
+        let ctx = self.context(&settings, &templates);
         let mut outcome = step(&self.state, &input, &ctx);
         let mut replies = std::mem::take(&mut outcome.replies);
         self.effects.append(&mut outcome.effects);
