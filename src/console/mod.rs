@@ -211,7 +211,8 @@ mod tests {
                 "offices": [{ "id": "dgp-cdmx", "name": "DGP", "selected": true }],
                 "entries": [{
                     "slot": "09:30", "office_id": "dgp-cdmx", "folio": "SOL-2026-000001",
-                    "status": "scheduled", "no_show": false, "name": "Luz <Pérez>",
+                    "status": "scheduled", "no_show": false, "no_shows": 1,
+                    "name": "Luz <Pérez>",
                     "level": "licenciatura",
                 }],
                 "counts": { "scheduled": 1 }, "print": false, "bad_date": false,
@@ -222,6 +223,7 @@ mod tests {
             page.contains("Luz &lt;Pérez&gt;"),
             "HTML is escaped: {page}"
         );
+        assert!(page.contains("citas perdidas: 1"), "{page}");
         for kind in [
             serde_json::json!({ "kind": "role", "permission": "supervise" }),
             serde_json::json!({ "kind": "office" }),
