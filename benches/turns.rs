@@ -129,7 +129,8 @@ fn main() {
         db.migrate().await.expect("migrate");
         let service = Arc::new(Service::new(db.clone(), Arc::new(settings)));
 
-        let (turn_count, turn_secs) = turns(service, applicants).await;
+        let (turn_count, turn_secs) = turns(service.clone(), applicants).await;
+        let phases = &service.metrics.phases;
         let turn_rate = turn_count as f64 / turn_secs;
         let per_task = (turn_count / applicants).max(1);
         let (insert_count, insert_secs) = bare_inserts(db.clone(), applicants, per_task).await;
@@ -139,6 +140,18 @@ fn main() {
         println!("durable turns:        {turn_count} in {turn_secs:.2} s = {turn_rate:.0} turns/s");
         println!("bare one-row inserts: {insert_count} in {insert_secs:.2} s = {insert_rate:.0} transactions/s");
         println!("a turn costs {:.2} bare insert transactions", insert_rate / turn_rate);
+        // Time inside each phase, per committed turn (turns overlap: the sum exceeds the wall
+        // time per turn; the write phase includes waiting for SQLite's one writer).
+        let per_turn = |total: &std::sync::atomic::AtomicU64| {
+            total.load(std::sync::atomic::Ordering::Relaxed) as f64 / turn_count as f64 / 1000.0
+        };
+        println!(
+            "per turn: read {:.0} µs, step {:.0} µs, render {:.0} µs, write {:.0} µs",
+            per_turn(&phases.read),
+            per_turn(&phases.step),
+            per_turn(&phases.render),
+            per_turn(&phases.write),
+        );
         db.close().await;
     });
 }

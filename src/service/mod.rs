@@ -107,6 +107,35 @@ pub struct Metrics {
     pub turn_errors: AtomicU64,
     /// Inputs set aside after failing or crashing the service repeatedly.
     pub quarantined: AtomicU64,
+    /// Where the committed turns' time went.
+    pub phases: Phases,
+}
+
+/// Time spent by committed turns in each phase, in nanoseconds: reading the conversation and
+/// its context, the pure step, rendering the replies, and the write transaction (requests,
+/// effects, the rows, the commit).
+#[derive(Debug, Default)]
+pub struct Phases {
+    pub read: AtomicU64,
+    pub step: AtomicU64,
+    pub render: AtomicU64,
+    pub write: AtomicU64,
+}
+
+impl Phases {
+    fn add(
+        &self,
+        read: std::time::Duration,
+        step: std::time::Duration,
+        render: std::time::Duration,
+        write: std::time::Duration,
+    ) {
+        let nanos = |d: std::time::Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        self.read.fetch_add(nanos(read), Ordering::Relaxed);
+        self.step.fetch_add(nanos(step), Ordering::Relaxed);
+        self.render.fetch_add(nanos(render), Ordering::Relaxed);
+        self.write.fetch_add(nanos(write), Ordering::Relaxed);
+    }
 }
 
 /// Everything a turn needs: the store, the settings, the templates and the clock.

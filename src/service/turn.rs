@@ -24,6 +24,7 @@ impl Service {
         priority: Priority,
     ) -> Result<Option<TurnResult>, TurnError> {
         let now = self.clock.now();
+        let started = std::time::Instant::now();
         let channel = inbound.channel().as_str();
         let address = inbound.address.key();
         let channel_kind = channel_kind(&inbound.address);
@@ -58,17 +59,20 @@ impl Service {
             }
         };
         let conversation_id = existing.map(|(id, _)| id).unwrap_or(0);
+        let read = std::time::Instant::now();
         let mut outcome = conversation::step(
             &state,
             &inbound.input,
             &ctx_data.context(self, now, channel_kind.clone(), conversation_id),
         );
+        let stepped = std::time::Instant::now();
 
         // Rendering and serializing happen before the write lock is taken; a request's
         // outcome (rare) adds its replies inside the transaction.
         let mut messages = self.render_all(&outcome.replies)?;
         let mut state_json = outcome.request.is_none().then(|| outcome.state.to_json());
         let input_json = serde_json::to_string(&inbound.input).expect("input serializes");
+        let rendered = std::time::Instant::now();
 
         // Write phase.
         let mut tx = self.db.begin().await?;
@@ -184,6 +188,12 @@ impl Service {
         )
         .await?;
         tx.commit().await?;
+        self.metrics.phases.add(
+            read - started,
+            stepped - read,
+            rendered - stepped,
+            rendered.elapsed(),
+        );
         self.cache
             .put(key.clone(), conversation_id, version + 1, outcome.state);
         Ok(Some(TurnResult::Processed {
