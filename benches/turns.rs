@@ -141,16 +141,19 @@ fn main() {
         println!("bare one-row inserts: {insert_count} in {insert_secs:.2} s = {insert_rate:.0} transactions/s");
         println!("a turn costs {:.2} bare insert transactions", insert_rate / turn_rate);
         // Time inside each phase, per committed turn (turns overlap: the sum exceeds the wall
-        // time per turn; the write phase includes waiting for SQLite's one writer).
+        // time per turn).
         let per_turn = |total: &std::sync::atomic::AtomicU64| {
             total.load(std::sync::atomic::Ordering::Relaxed) as f64 / turn_count as f64 / 1000.0
         };
         println!(
-            "per turn: read {:.0} µs, step {:.0} µs, render {:.0} µs, write {:.0} µs",
+            "per turn: read {:.0} µs, step {:.0} µs, render {:.0} µs, waiting for the writer \
+             {:.0} µs, writing {:.0} µs, commit {:.0} µs",
             per_turn(&phases.read),
             per_turn(&phases.step),
             per_turn(&phases.render),
+            per_turn(&phases.lock),
             per_turn(&phases.write),
+            per_turn(&phases.commit),
         );
         db.close().await;
     });

@@ -401,3 +401,69 @@ async fn two_hundred_concurrent_bookers_fill_a_day_of_fifty_exactly() {
         let _ = Backend::Sqlite;
     }
 }
+
+#[tokio::test]
+async fn turns_of_one_conversation_at_once_are_each_written_once() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        app.turn("ana", "hola").await;
+        app.turn("ana", "si").await;
+        let version = |app: &TestApp| {
+            let service = app.service.clone();
+            async move {
+                let mut reader = service.db.reader().await.unwrap();
+                store::conversations::find(&mut reader.conn(), "terminal", "ana")
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .version
+            }
+        };
+        let before = version(&app).await;
+        let outbox_before = app.outbox("ana").await.len();
+        let results =
+            futures_util::future::join_all((0..10).map(|_| app.turn("ana", "ayuda"))).await;
+        let mut written = 0;
+        for result in results {
+            match result {
+                TurnResult::Processed { messages, .. } => written += messages,
+                TurnResult::Duplicate => panic!("{backend:?}: a new input is not a duplicate"),
+            }
+        }
+        // Each turn lost its race at most for a while, and was redone, never lost or doubled.
+        assert_eq!(version(&app).await, before + 10, "{backend:?}");
+        assert_eq!(app.outbox("ana").await.len(), outbox_before + written);
+    }
+}
+
+#[tokio::test]
+async fn a_conversation_another_instance_wrote_is_read_again_not_overwritten() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let db = store::Db::connect(&app.service.settings.database_url)
+            .await
+            .unwrap();
+        let other = ventanilla::service::Service::new(db, app.service.settings.clone());
+        // This instance asked for the CURP (and remembers its state)...
+        app.turn("luz", "hola").await;
+        app.turn("luz", "si").await;
+        // ...the other instance took the answer...
+        let inbound = ventanilla::service::Inbound::new(
+            support::terminal("luz"),
+            support::next_id(),
+            Input::Text("PEGL890909MJCRMS08".into()),
+        );
+        other.handle(&inbound).await.unwrap();
+        // ...so this instance's next turn finds its state stale and is redone from the stored
+        // one: the CURP is confirmed, not read as a wrong CURP.
+        app.turn("luz", "si").await;
+        let State::Collecting(collecting) = app.state("luz").await else {
+            panic!("{backend:?}: still collecting");
+        };
+        assert_eq!(
+            collecting.question,
+            ventanilla::conversation::state::Question::GivenNames,
+            "{backend:?}"
+        );
+    }
+}

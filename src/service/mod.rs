@@ -112,29 +112,42 @@ pub struct Metrics {
 }
 
 /// Time spent by committed turns in each phase, in nanoseconds: reading the conversation and
-/// its context, the pure step, rendering the replies, and the write transaction (requests,
-/// effects, the rows, the commit).
+/// its context, the pure step, rendering the replies, waiting for the write transaction (on
+/// SQLite, for the one writer), the work inside it (requests, effects, the rows), and the commit.
 #[derive(Debug, Default)]
 pub struct Phases {
     pub read: AtomicU64,
     pub step: AtomicU64,
     pub render: AtomicU64,
+    pub lock: AtomicU64,
     pub write: AtomicU64,
+    pub commit: AtomicU64,
+}
+
+/// The instants that end each phase of a turn.
+pub(crate) struct PhaseMarks {
+    pub started: std::time::Instant,
+    pub read: std::time::Instant,
+    pub stepped: std::time::Instant,
+    pub rendered: std::time::Instant,
+    pub locked: std::time::Instant,
+    pub written: std::time::Instant,
 }
 
 impl Phases {
-    fn add(
-        &self,
-        read: std::time::Duration,
-        step: std::time::Duration,
-        render: std::time::Duration,
-        write: std::time::Duration,
-    ) {
-        let nanos = |d: std::time::Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
-        self.read.fetch_add(nanos(read), Ordering::Relaxed);
-        self.step.fetch_add(nanos(step), Ordering::Relaxed);
-        self.render.fetch_add(nanos(render), Ordering::Relaxed);
-        self.write.fetch_add(nanos(write), Ordering::Relaxed);
+    pub(crate) fn add(&self, marks: &PhaseMarks) {
+        let nanos = |from: std::time::Instant, to: std::time::Instant| {
+            u64::try_from(to.saturating_duration_since(from).as_nanos()).unwrap_or(u64::MAX)
+        };
+        let add = |counter: &AtomicU64, from, to| {
+            counter.fetch_add(nanos(from, to), Ordering::Relaxed);
+        };
+        add(&self.read, marks.started, marks.read);
+        add(&self.step, marks.read, marks.stepped);
+        add(&self.render, marks.stepped, marks.rendered);
+        add(&self.lock, marks.rendered, marks.locked);
+        add(&self.write, marks.locked, marks.written);
+        add(&self.commit, marks.written, std::time::Instant::now());
     }
 }
 

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 
 use super::audit::AuditRow;
 use super::outbox::NewMessage;
-use super::{Conn, millis, on};
+use super::{Conn, Db, millis, on};
 
 /// What a turn writes.
 pub struct TurnWrite<'a> {
@@ -51,6 +51,31 @@ fn sqlite_batch(messages: usize, audit: usize) -> String {
          UPDATE conversations SET state = $6, version = version + 1, updated_at = $5
          WHERE id = $3 AND version = $7;",
     );
+    push_rows(&mut sql, messages, audit);
+    sql
+}
+
+/// The batch of a turn that writes nothing but its own rows, with its transaction inside. A
+/// stale version updates no row, and the statement after the update then trips on purpose (a
+/// receipt without a channel, refused as NOT NULL) so that the batch stops and is rolled back:
+/// row counts cannot tell, since SQLite reports the last count again for BEGIN and COMMIT.
+fn sqlite_alone_batch(messages: usize, audit: usize) -> String {
+    let mut sql = String::from(
+        "BEGIN IMMEDIATE;
+         UPDATE conversations SET state = $6, version = version + 1, updated_at = $5
+         WHERE id = $3 AND version = $7;
+         INSERT INTO receipts (channel, external_id, conversation_id, input, received_at)
+         SELECT NULL, $2, $3, $4, $5 WHERE changes() = 0;
+         INSERT INTO receipts (channel, external_id, conversation_id, input, received_at)
+         VALUES ($1, $2, $3, $4, $5);",
+    );
+    push_rows(&mut sql, messages, audit);
+    sql.push_str("COMMIT;");
+    sql
+}
+
+/// The outbox and audit inserts of a turn's batch ($10 on: two per message, five per event).
+fn push_rows(sql: &mut String, messages: usize, audit: usize) {
     if messages > 0 {
         sql.push_str(super::outbox::INSERT);
         sql.push_str(" VALUES ");
@@ -73,23 +98,50 @@ fn sqlite_batch(messages: usize, audit: usize) -> String {
         sql.push_str(&rows.join(", "));
         sql.push(';');
     }
-    sql
 }
 
-pub async fn write(conn: &mut Conn<'_>, turn: &TurnWrite<'_>) -> Result<WriteOutcome, sqlx::Error> {
-    on!(conn,
-        sqlite c => write_batch(c, turn).await,
-        postgres c => write_each(&mut Conn::Postgres(c), turn).await,
-    )
-}
-
-/// SQLite: the turn's statements as one batch (see the module documentation).
-async fn write_batch(
-    c: &mut sqlx::SqliteConnection,
+/// A turn that writes nothing but its own rows (no request, no effect, no channel record) on
+/// SQLite: the whole write, transaction included, is one hand-off to SQLite's thread instead of
+/// three (BEGIN, the rows, COMMIT), which is what such a turn mostly cost. Same outcomes as
+/// [`write`]: a repeated receipt or a stale version stops the batch, which is rolled back.
+/// `None` on PostgreSQL, where the caller writes in a transaction.
+pub async fn write_alone(
+    db: &Db,
     turn: &TurnWrite<'_>,
-) -> Result<WriteOutcome, sqlx::Error> {
-    let sql = sqlite_batch(turn.messages.len(), turn.audit.len());
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+) -> Result<Option<WriteOutcome>, sqlx::Error> {
+    let Db::Sqlite { write, .. } = db else {
+        return Ok(None);
+    };
+    let mut conn = write.acquire().await?;
+    let sql = sqlite_alone_batch(turn.messages.len(), turn.audit.len());
+    let query = bind_turn(sqlx::query(sqlx::AssertSqlSafe(sql)), turn);
+    match query.execute(&mut *conn).await {
+        Ok(_) => Ok(Some(WriteOutcome::Written)),
+        Err(error) => {
+            // The batch stopped inside its transaction: undo it before the connection goes
+            // back to the pool (harmless when the BEGIN itself failed).
+            let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+            match error {
+                sqlx::Error::Database(e) if e.is_unique_violation() => {
+                    Ok(Some(WriteOutcome::Duplicate))
+                }
+                sqlx::Error::Database(e)
+                    if e.kind() == sqlx::error::ErrorKind::NotNullViolation =>
+                {
+                    Ok(Some(WriteOutcome::Conflict))
+                }
+                error => Err(error),
+            }
+        }
+    }
+}
+
+/// Binds a turn's values in the order of the SQLite batches.
+fn bind_turn<'q>(
+    query: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
+    turn: &'q TurnWrite<'q>,
+) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
+    let mut query = query
         .bind(turn.channel)
         .bind(turn.external_id)
         .bind(turn.conversation_id)
@@ -112,6 +164,23 @@ async fn write_batch(
             .bind(event.event.as_str())
             .bind(event.detail.as_str());
     }
+    query
+}
+
+pub async fn write(conn: &mut Conn<'_>, turn: &TurnWrite<'_>) -> Result<WriteOutcome, sqlx::Error> {
+    on!(conn,
+        sqlite c => write_batch(c, turn).await,
+        postgres c => write_each(&mut Conn::Postgres(c), turn).await,
+    )
+}
+
+/// SQLite: the turn's statements as one batch (see the module documentation).
+async fn write_batch(
+    c: &mut sqlx::SqliteConnection,
+    turn: &TurnWrite<'_>,
+) -> Result<WriteOutcome, sqlx::Error> {
+    let sql = sqlite_batch(turn.messages.len(), turn.audit.len());
+    let query = bind_turn(sqlx::query(sqlx::AssertSqlSafe(sql)), turn);
     match query.execute(&mut *c).await {
         Ok(result) => {
             let expected = 2 + turn.messages.len() as u64 + turn.audit.len() as u64;
