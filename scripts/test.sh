@@ -20,3 +20,7 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
 fi
 export TEST_DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
 cargo test "$@"
+# Every benchmark once, small, in the test profile: that each still runs (not how fast).
+if [ "$#" -eq 0 ]; then
+  bash scripts/bench-smoke.sh
+fi
