@@ -71,8 +71,16 @@ async fn run(queued: usize, probes: usize) -> Run {
             &service.settings,
         ),
     ))];
-    let worker = Worker::new(db, sender, Clock::System, RetryPolicy::default())
-        .idle(Duration::from_millis(1));
+    // As `serve` runs it: the default idle poll, woken when a turn commits its replies
+    // (`BENCH_POLL_MS` polls every that many milliseconds instead, without the wake).
+    let worker = Worker::new(db, sender, Clock::System, RetryPolicy::default());
+    let worker = match std::env::var("BENCH_POLL_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        Some(ms) => worker.idle(Duration::from_millis(ms)),
+        None => worker.woken_by(service.outbox_ready.clone()),
+    };
     let (_keep, stop) = tokio::sync::watch::channel(false);
     tokio::spawn(worker.run_many(8, stop));
     std::mem::forget(_keep);

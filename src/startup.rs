@@ -132,7 +132,8 @@ pub async fn serve(settings: Arc<Settings>) -> anyhow::Result<()> {
         senders,
         service.clock,
         RetryPolicy::default(),
-    );
+    )
+    .woken_by(service.outbox_ready.clone());
     // On SQLite this process is the only one delivering: a message still `sending` was left by a
     // run that died mid-send, and goes out again now rather than when its lease runs out.
     if matches!(service.db, Db::Sqlite { .. }) {

@@ -190,6 +190,9 @@ pub struct Worker {
     policy: RetryPolicy,
     /// How long to sleep when nothing is due.
     idle: Duration,
+    /// Rung when this process queued messages (a turn committed): an idle worker looks again at
+    /// once instead of at the end of `idle` (which stays the poll for other instances' rows).
+    wake: Option<Arc<tokio::sync::Notify>>,
     pub stats: Arc<DeliveryStats>,
 }
 
@@ -211,8 +214,15 @@ impl Worker {
             clock,
             policy,
             idle: Duration::from_millis(500),
+            wake: None,
             stats,
         }
+    }
+
+    /// Wakes when `wake` is rung (see [`crate::service::Service::outbox_ready`]).
+    pub fn woken_by(mut self, wake: Arc<tokio::sync::Notify>) -> Worker {
+        self.wake = Some(wake);
+        self
     }
 
     /// Sleeps `idle` between polls of an empty queue (tests poll faster).
@@ -480,10 +490,16 @@ impl Worker {
     /// logged and retried; they never stop the worker.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
+        let bell = self.wake.clone().unwrap_or_default();
         loop {
             self.stats
                 .heartbeat
                 .store(Utc::now().timestamp_millis(), Ordering::Relaxed);
+            // Listening before looking: a message queued while this worker finds the queue
+            // empty still wakes it.
+            let rung = bell.notified();
+            tokio::pin!(rung);
+            rung.as_mut().enable();
             let pause = match self.try_execute_task().await {
                 Ok(ExecutionOutcome::TaskCompleted) => None,
                 Ok(ExecutionOutcome::EmptyQueue) => Some(self.idle),
@@ -497,6 +513,7 @@ impl Worker {
                 Some(pause) => tokio::select! {
                     _ = &mut shutdown => break,
                     _ = tokio::time::sleep(pause) => {}
+                    _ = &mut rung, if self.wake.is_some() => {}
                 },
                 None => {
                     if futures_ready(&mut shutdown).await {

@@ -97,6 +97,7 @@ async fn run_one(service: &Service, job: &JobRow) -> anyhow::Result<()> {
         },
     }
     tx.commit().await?;
+    service.outbox_ready.notify_waiters();
     Ok(())
 }
 

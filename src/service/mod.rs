@@ -164,6 +164,9 @@ pub struct Service {
     /// behind the others' work before it can commit.
     turn_slots: Arc<tokio::sync::Semaphore>,
     cache: Arc<ConversationCache>,
+    /// Rung after this process committed outbox rows, so that its delivery workers send them
+    /// now rather than at their next poll (`delivery::Worker::woken_by`).
+    pub outbox_ready: Arc<tokio::sync::Notify>,
 }
 
 /// How many times a turn that lost a race on its conversation is retried.
@@ -187,6 +190,7 @@ impl Service {
             metrics: Arc::default(),
             turn_slots: Arc::new(tokio::sync::Semaphore::new(TURNS_IN_FLIGHT)),
             cache: Arc::default(),
+            outbox_ready: Arc::default(),
         }
     }
 
@@ -216,7 +220,12 @@ impl Service {
                     Ok(Some(result)) => {
                         let counter = match result {
                             TurnResult::Duplicate => &self.metrics.duplicates,
-                            TurnResult::Processed { .. } => &self.metrics.turns,
+                            TurnResult::Processed { messages, .. } => {
+                                if messages > 0 {
+                                    self.outbox_ready.notify_waiters();
+                                }
+                                &self.metrics.turns
+                            }
                         };
                         counter.fetch_add(1, Ordering::Relaxed);
                         return Ok(result);
