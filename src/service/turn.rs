@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::messages::{Address, ChannelRecord, Inbound, TurnError, TurnResult};
+use super::messages::{Address, ChannelRecord, Inbound, OutgoingMessage, TurnError, TurnResult};
 use super::{MAX_REQUESTS, Service};
 use crate::conversation::state::State;
 use crate::conversation::{self, ChannelKind, Context, Input, RequestOutcome};
@@ -85,18 +85,8 @@ impl Service {
             && matches!(inbound.record, ChannelRecord::None)
         {
             let state_json = state_json.take().unwrap_or_else(|| outcome.state.to_json());
-            let rows: Vec<NewMessage<'_>> = inbound
-                .packaging
-                .package(std::mem::take(&mut messages), &inbound.thread)
-                .iter()
-                .map(|message| NewMessage {
-                    conversation_id,
-                    channel,
-                    address: &address,
-                    payload: serde_json::to_string(message).expect("message serializes"),
-                    priority,
-                })
-                .collect();
+            let messages = std::mem::take(&mut messages);
+            let rows = outbox_rows(inbound, messages, conversation_id, &address, priority);
             let audit = super::audit::rows(conversation_id, &state, &outcome.state, &[], &[]);
             let write = TurnWrite {
                 channel,
@@ -208,18 +198,7 @@ impl Service {
             _ => {}
         }
         let state_json = state_json.unwrap_or_else(|| outcome.state.to_json());
-        let rows: Vec<NewMessage<'_>> = inbound
-            .packaging
-            .package(messages, &inbound.thread)
-            .iter()
-            .map(|message| NewMessage {
-                conversation_id,
-                channel,
-                address: &address,
-                payload: serde_json::to_string(message).expect("message serializes"),
-                priority,
-            })
-            .collect();
+        let rows = outbox_rows(inbound, messages, conversation_id, &address, priority);
         let audit =
             super::audit::rows(conversation_id, &state, &outcome.state, &effects, &requests);
         let write = TurnWrite {
@@ -338,6 +317,28 @@ impl Service {
             availability: Availability::default(),
         }
     }
+}
+
+/// The outbox rows of a turn's messages, packaged as its channel asked.
+fn outbox_rows<'a>(
+    inbound: &'a Inbound,
+    messages: Vec<OutgoingMessage>,
+    conversation_id: i64,
+    address: &'a str,
+    priority: Priority,
+) -> Vec<NewMessage<'a>> {
+    inbound
+        .packaging
+        .package(messages, &inbound.thread)
+        .iter()
+        .map(|message| NewMessage {
+            conversation_id,
+            channel: inbound.channel().as_str(),
+            address,
+            payload: serde_json::to_string(message).expect("message serializes"),
+            priority,
+        })
+        .collect()
 }
 
 /// The channel as the dialogue sees it.
