@@ -180,6 +180,16 @@ pub struct AppRef {
     pub folio: Folio,
 }
 
+impl AppRef {
+    /// The reference to the application the store shows.
+    pub fn of(view: &crate::domain::application::ApplicationView) -> AppRef {
+        AppRef {
+            id: view.id,
+            folio: view.folio.clone(),
+        }
+    }
+}
+
 /// What a confirmation is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -43,10 +43,7 @@ pub(super) async fn remind(
         .iter()
         .map(|key| labels.get(&format!("checklist.{key}")).to_string())
         .collect();
-    let app = AppRef {
-        id: view.id,
-        folio: view.folio.clone(),
-    };
+    let app = AppRef::of(&view);
     let asks = reminder == AppointmentJob::DayBefore;
     let procedure = &service.settings.procedure;
     service

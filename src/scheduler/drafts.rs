@@ -221,10 +221,7 @@ pub(super) async fn unbooked(
         return Ok(());
     };
     let now = service.clock.now();
-    let app = AppRef {
-        id: view.id,
-        folio: view.folio.clone(),
-    };
+    let app = AppRef::of(&view);
     let procedure = &service.settings.procedure;
     service
         .tell(

@@ -81,10 +81,7 @@ pub(super) async fn offer_seats(
             day,
             slot,
         };
-        let app = AppRef {
-            id: view.id,
-            folio: view.folio.clone(),
-        };
+        let app = AppRef::of(&view);
         let told = service
             .tell(
                 conn,
@@ -148,10 +145,7 @@ pub(super) async fn expire_hold(
     let Some(view) = store::applications::view(conn, row.application_id).await? else {
         return Ok(());
     };
-    let app = AppRef {
-        id: view.id,
-        folio: view.folio.clone(),
-    };
+    let app = AppRef::of(&view);
     let procedure = &service.settings.procedure;
     service
         .tell(

@@ -460,10 +460,7 @@ async fn tell_moved(
     let view = store::applications::view(conn, row.application_id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("the application exists"))?;
-    let app = AppRef {
-        id: view.id,
-        folio: view.folio.clone(),
-    };
+    let app = AppRef::of(&view);
     let told = service
         .tell(
             conn,

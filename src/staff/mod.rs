@@ -432,10 +432,7 @@ pub async fn reopen(
     let view = store::applications::view(&mut tx.conn(), case.id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("the application exists"))?;
-    let app = AppRef {
-        id: case.id,
-        folio: view.folio.clone(),
-    };
+    let app = AppRef::of(&view);
     let procedure = &service.settings.procedure;
     let told = service
         .tell(
@@ -487,10 +484,7 @@ pub async fn approve_booking(
     let view = store::applications::view(&mut tx.conn(), case.id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("the application exists"))?;
-    let app = AppRef {
-        id: case.id,
-        folio: view.folio.clone(),
-    };
+    let app = AppRef::of(&view);
     let procedure = &service.settings.procedure;
     service
         .tell(
