@@ -142,6 +142,13 @@ pub async fn serve(settings: Arc<Settings>) -> anyhow::Result<()> {
             .await
             .context("cannot release the messages of a previous run")?;
     }
+    // On PostgreSQL, rows committed by other instances wake this one's workers too.
+    if let Some(announcements) = crate::store::outbox::Announcements::listen(&service.db)
+        .await
+        .context("cannot listen for the outbox's announcements on PostgreSQL")?
+    {
+        tokio::spawn(announcements.ring(service.outbox_ready.clone(), stop_rx.clone()));
+    }
     let stats = worker.stats.clone();
     let worker_task = tokio::spawn(worker.run_many(DELIVERY_TASKS, stop_rx.clone()));
     let scheduler_task = tokio::spawn(crate::scheduler::run(service.clone(), stop_rx.clone()));

@@ -14,8 +14,8 @@ use support::telegram::{FakeBotApi, TOKEN};
 use support::{Backend, fresh_database};
 use ventanilla::store::Db;
 
-/// Delivery loops of one `serve` (`DELIVERY_TASKS` in main.rs): how many sends one process has
-/// in flight at once.
+/// Delivery loops of one `serve` (`DELIVERY_TASKS` in startup.rs): with one chat per loop, how
+/// many sends one process has in flight at once.
 const DELIVERY_TASKS: usize = 4;
 
 /// One `ventanilla serve` process.
@@ -188,7 +188,8 @@ async fn sqlite_serve_killed_mid_send_answers_every_chat_within_seconds_of_its_r
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("var");
     let url = format!("sqlite://{}", data_dir.join("ventanilla.db").display());
-    // More chats than sends in flight: some chats wait behind nothing, some behind a dead send.
+    // More chats than delivery loops: the loops claim in batches, so every chat's first message
+    // is in flight when the process dies.
     let chats: Vec<i64> = (0..6).map(|i| 7100 + i).collect();
     let mut first = Serve::start(&fake, &data_dir, None).await;
 
@@ -197,7 +198,7 @@ async fn sqlite_serve_killed_mid_send_answers_every_chat_within_seconds_of_its_r
     for &chat in &chats {
         fake.text(chat, "/start");
     }
-    wait_for_stalled(&fake, DELIVERY_TASKS).await;
+    wait_for_stalled(&fake, chats.len()).await;
     first.kill().await;
     fake.stall_sends(false);
     let left_sending = sending_rows(&url).await;
@@ -215,10 +216,7 @@ async fn sqlite_serve_killed_mid_send_answers_every_chat_within_seconds_of_its_r
          every chat served in {recovery:?}"
     );
 
-    assert_eq!(
-        left_sending, DELIVERY_TASKS,
-        "the kill left sends in flight"
-    );
+    assert_eq!(left_sending, chats.len(), "the kill left sends in flight");
     assert_eq!(
         metric(&metrics, "ventanilla_outbox_reclaimed_total"),
         Some(left_sending as u64),

@@ -273,25 +273,30 @@ async fn a_worker_whose_lease_ran_out_cannot_overwrite_the_one_that_took_over() 
         let lease = Duration::from_secs(10);
         let seconds = chrono::Duration::seconds;
 
-        let old = store::outbox::claim(db, &terminal_scope(), t0, lease)
+        let old = store::outbox::claim(db, &terminal_scope(), t0, lease, 1)
             .await
             .unwrap()
-            .unwrap();
-        let within = store::outbox::claim(db, &terminal_scope(), t0 + seconds(9), lease)
+            .remove(0);
+        let within = store::outbox::claim(db, &terminal_scope(), t0 + seconds(9), lease, 10)
             .await
             .unwrap();
-        let new = store::outbox::claim(db, &terminal_scope(), t0 + seconds(11), lease)
+        let new = store::outbox::claim(db, &terminal_scope(), t0 + seconds(11), lease, 10)
             .await
             .unwrap()
-            .unwrap();
+            .remove(0);
 
         assert_eq!(old.taken_over, 0, "{backend:?}");
-        assert!(within.is_none(), "held while the lease runs");
+        assert!(within.is_empty(), "held while the lease runs");
         assert_eq!((new.id, new.taken_over), (old.id, 1), "taken over");
         assert_ne!(new.claim_token, old.claim_token);
         // The old holder can neither renew nor record an outcome any more.
         let later = t0 + seconds(12);
-        assert!(!store::outbox::renew(db, old.claim(), later).await.unwrap());
+        assert!(
+            store::outbox::renew(db, &[old.claim()], later)
+                .await
+                .unwrap()
+                .is_empty()
+        );
         assert!(
             !store::outbox::record_parts(db, old.claim(), 1)
                 .await
@@ -309,18 +314,147 @@ async fn a_worker_whose_lease_ran_out_cannot_overwrite_the_one_that_took_over() 
         );
         assert!(!store::outbox::defer(db, old.claim(), later).await.unwrap());
         assert!(
-            !store::outbox::mark_sent(db, old.claim(), later)
+            store::outbox::mark_sent(db, &[old.claim()], later)
                 .await
                 .unwrap()
+                .is_empty()
         );
         assert_eq!(status_of(&app, new.id).await, "sending");
-        assert!(
-            store::outbox::mark_sent(db, new.claim(), later)
+        // Marked together, only the claim that holds its row counts.
+        assert_eq!(
+            store::outbox::mark_sent(db, &[old.claim(), new.claim()], later)
                 .await
-                .unwrap()
+                .unwrap(),
+            [new.id]
         );
         assert_eq!(status_of(&app, new.id).await, "sent");
     }
+}
+
+/// A claim takes several messages in one transaction, but only the next of each conversation:
+/// the batch is sent at once and marked sent together, and each conversation's second message
+/// waits for the next batch.
+#[tokio::test]
+async fn a_batch_claims_the_next_message_of_each_conversation_and_marks_them_sent_together() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let users = ["abril", "bruno", "celia"];
+        for user in users {
+            // Two messages each: the welcome and the privacy notice.
+            app.turn(user, "hola").await;
+        }
+        let db = &app.service.db;
+        let now = at(support::NOW);
+        let lease = Duration::from_secs(10);
+        let mut firsts = Vec::new();
+        let mut seconds = Vec::new();
+        for user in users {
+            let ids = outbox_ids(&app, user).await;
+            assert_eq!(ids.len(), 2, "{backend:?}");
+            firsts.push(ids[0]);
+            seconds.push(ids[1]);
+        }
+
+        let batch = store::outbox::claim(db, &terminal_scope(), now, lease, 10)
+            .await
+            .unwrap();
+        let claimed: Vec<i64> = batch.iter().map(|row| row.id).collect();
+        assert_eq!(
+            claimed, firsts,
+            "{backend:?}: one per conversation, oldest first"
+        );
+        let tokens: Vec<i64> = batch.iter().map(|row| row.claim_token).collect();
+        assert!(tokens.iter().all(|t| *t != 0));
+        // Nothing more is claimable while the first messages are out.
+        assert!(
+            store::outbox::claim(db, &terminal_scope(), now, lease, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let claims: Vec<_> = batch.iter().map(|row| row.claim()).collect();
+        let mut marked = store::outbox::mark_sent(db, &claims, now).await.unwrap();
+        marked.sort();
+        assert_eq!(marked, firsts);
+        let next = store::outbox::claim(db, &terminal_scope(), now, lease, 2)
+            .await
+            .unwrap();
+        assert_eq!(
+            next.iter().map(|row| row.id).collect::<Vec<_>>(),
+            seconds[..2],
+            "the limit holds"
+        );
+
+        // The worker does the same with what is left: the third conversation's second message
+        // (the other two are held by the claim above, whose lease runs).
+        let sender = ScriptedSender::default();
+        let handled = worker(&app, &sender, support::NOW)
+            .batch(16)
+            .drain()
+            .await
+            .unwrap();
+        assert_eq!(
+            handled, 1,
+            "the one left unclaimed; the two claimed are held"
+        );
+        for (first, second) in firsts.iter().zip(&seconds) {
+            assert_eq!(status_of(&app, *first).await, "sent");
+            let expected = if *second == seconds[2] {
+                "sent"
+            } else {
+                "sending"
+            };
+            assert_eq!(status_of(&app, *second).await, expected);
+        }
+    }
+}
+
+/// On PostgreSQL a worker whose own process wrote nothing (another instance did) is woken by the
+/// rows' announcement: it delivers them although its idle poll is an hour.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgresql_an_idle_worker_is_woken_by_rows_another_instance_committed() {
+    if !backends().contains(&support::Backend::Postgres) {
+        return;
+    }
+    let app = spawn_app(support::Backend::Postgres).await;
+    let bell = Arc::new(tokio::sync::Notify::new());
+    let announcements = store::outbox::Announcements::listen(&app.service.db)
+        .await
+        .unwrap()
+        .expect("PostgreSQL announces");
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(announcements.ring(bell.clone(), stopped.clone()));
+    let sender = ScriptedSender::default();
+    let senders: Vec<Arc<dyn Sender>> = vec![Arc::new(sender.clone())];
+    let idle = Worker::new(
+        app.service.db.clone(),
+        senders,
+        Clock::Fixed(at("2026-11-30T10:01:00-06:00")),
+        RetryPolicy::default(),
+    )
+    .idle(Duration::from_secs(3600))
+    .woken_by(bell);
+    let running = tokio::spawn(idle.run(async move {
+        let mut stopped = stopped;
+        let _ = stopped.wait_for(|stop| *stop).await;
+    }));
+    // Let the worker find the queue empty and fall asleep.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(sender.sent.lock().unwrap().is_empty());
+
+    // The turn's own service rings only its own bell, which this worker does not hear.
+    app.turn("nora", "hola").await;
+    let ids = outbox_ids(&app, "nora").await;
+    for _ in 0..300 {
+        if sender.sent.lock().unwrap().len() == ids.len() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    assert_eq!(*sender.sent.lock().unwrap(), ids, "delivered, in order");
+    stop.send(true).unwrap();
+    running.await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -420,10 +554,11 @@ async fn a_message_left_sending_by_a_dead_worker_is_reported_then_taken_over_and
             &terminal_scope(),
             now,
             Duration::from_secs(10),
+            1,
         )
         .await
         .unwrap()
-        .unwrap();
+        .remove(0);
         let later = Clock::Fixed(now + chrono::Duration::minutes(1));
         let mut service = app.service.clone();
         service.clock = later;
@@ -483,10 +618,11 @@ async fn at_start_up_a_sole_worker_releases_what_a_dead_run_left_sending() {
             &terminal_scope(),
             now,
             Duration::from_secs(10),
+            1,
         )
         .await
         .unwrap()
-        .unwrap();
+        .remove(0);
 
         let released = app.worker.release_claims_of_the_dead().await.unwrap();
         // Without waiting for the lease, both messages go out, in order.

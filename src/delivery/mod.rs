@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use tracing::Instrument;
 
 use crate::service::{Clock, OutgoingMessage};
 use crate::store::outbox::{Claim, OutboxRow, Priority, Scope};
@@ -149,12 +150,29 @@ impl RetryPolicy {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExecutionOutcome {
-    TaskCompleted,
+    /// This many messages were claimed and handled (sent, retried, failed…).
+    TaskCompleted(usize),
     EmptyQueue,
-    /// The message claimed was deferred by the channel's rate limit for this long: claiming
-    /// the next one at once would only defer it too (a write each), so `run` pauses a little.
-    Deferred(Duration),
+    /// Every message claimed was deferred by the channel's rate limit, the soonest for this
+    /// long: claiming again at once would only defer them again (a write each), so `run`
+    /// pauses a little.
+    Deferred(usize, Duration),
 }
+
+/// What became of one claimed message.
+enum Handled {
+    /// It went out: marked sent together with the others of its batch.
+    Sent(Claim),
+    /// Its outcome is recorded (`held`: the claim still held the row); `deferred` is the rate
+    /// limit's wait when it was deferred.
+    Recorded {
+        held: bool,
+        deferred: Option<Duration>,
+    },
+}
+
+/// How many messages a worker claims in one transaction by default (see [`Worker::batch`]).
+pub const DEFAULT_BATCH: usize = 16;
 
 /// The longest pause of a worker after a deferral (a per-chat wait can be a second; other
 /// chats' messages should not wait that long).
@@ -193,6 +211,8 @@ pub struct Worker {
     /// Rung when this process queued messages (a turn committed): an idle worker looks again at
     /// once instead of at the end of `idle` (which stays the poll for other instances' rows).
     wake: Option<Arc<tokio::sync::Notify>>,
+    /// How many messages one claim takes (sent concurrently, marked sent in one transaction).
+    batch: usize,
     pub stats: Arc<DeliveryStats>,
 }
 
@@ -215,8 +235,15 @@ impl Worker {
             policy,
             idle: Duration::from_millis(500),
             wake: None,
+            batch: DEFAULT_BATCH,
             stats,
         }
+    }
+
+    /// Claims up to `batch` messages at a time in `run` and `drain` (at least 1).
+    pub fn batch(mut self, batch: usize) -> Worker {
+        self.batch = batch.max(1);
+        self
     }
 
     /// Wakes when `wake` is rung (see [`crate::service::Service::outbox_ready`]).
@@ -253,14 +280,96 @@ impl Worker {
     }
 
     /// Claims one due message and tries to deliver it.
-    #[tracing::instrument(name = "deliver", skip(self), fields(outbox_id = tracing::field::Empty))]
     pub async fn try_execute_task(&self) -> Result<ExecutionOutcome, sqlx::Error> {
+        self.execute(1).await
+    }
+
+    /// Claims up to `limit` due messages in one transaction (each the next of its conversation,
+    /// channel and lane), sends them concurrently and marks those that went out sent in one
+    /// transaction. The other outcomes (retry, failure, deferral) are recorded one by one.
+    async fn execute(&self, limit: usize) -> Result<ExecutionOutcome, sqlx::Error> {
         let now = self.clock.now();
-        let Some(row) = store::outbox::claim(&self.db, &self.scope, now, self.policy.lease).await?
-        else {
+        let rows =
+            store::outbox::claim(&self.db, &self.scope, now, self.policy.lease, limit).await?;
+        if rows.is_empty() {
             return Ok(ExecutionOutcome::EmptyQueue);
+        }
+        let count = rows.len();
+        let claims: Vec<Claim> = rows.iter().map(OutboxRow::claim).collect();
+        let handled = {
+            // The leases are renewed while the sends are in flight, so a slow send keeps its
+            // row while a dead worker's rows are taken over within one lease.
+            let _renewing = AbortOnDrop(tokio::spawn(renew_leases(
+                self.db.clone(),
+                claims,
+                self.clock,
+                self.policy.lease,
+            )));
+            futures_util::future::join_all(rows.into_iter().map(|row| {
+                let span = tracing::info_span!("deliver", outbox_id = row.id);
+                self.deliver(row, now).instrument(span)
+            }))
+            .await
         };
-        tracing::Span::current().record("outbox_id", row.id);
+        let mut sent = Vec::new();
+        let mut lost = Vec::new();
+        let mut deferred: Option<Duration> = None;
+        let mut all_deferred = true;
+        let mut failure = None;
+        for (claim, outcome) in handled {
+            match outcome {
+                Ok(Handled::Sent(claim)) => {
+                    all_deferred = false;
+                    sent.push(claim);
+                }
+                Ok(Handled::Recorded { held, deferred: d }) => {
+                    match d {
+                        Some(wait) => deferred = Some(deferred.map_or(wait, |w| w.min(wait))),
+                        None => all_deferred = false,
+                    }
+                    if !held {
+                        lost.push(claim.id);
+                    }
+                }
+                Err(error) => {
+                    all_deferred = false;
+                    failure = Some(error);
+                }
+            }
+        }
+        // What went out is recorded first, even when another outcome could not be.
+        if !sent.is_empty() {
+            let marked = store::outbox::mark_sent(&self.db, &sent, self.clock.now()).await?;
+            lost.extend(
+                sent.iter()
+                    .filter(|c| !marked.contains(&c.id))
+                    .map(|c| c.id),
+            );
+        }
+        for id in lost {
+            self.stats.claims_lost.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(
+                outbox_id = id,
+                "another worker took this message over while it was being sent; it may arrive twice"
+            );
+        }
+        if let Some(error) = failure {
+            return Err(error);
+        }
+        Ok(match deferred {
+            Some(wait) if all_deferred => ExecutionOutcome::Deferred(count, wait),
+            _ => ExecutionOutcome::TaskCompleted(count),
+        })
+    }
+
+    /// Delivers a claimed row: sends it, or records why not (with whether the claim still held
+    /// the row then). Returns the claim with what became of it.
+    async fn deliver(
+        &self,
+        row: OutboxRow,
+        now: DateTime<Utc>,
+    ) -> (Claim, Result<Handled, sqlx::Error>) {
+        let claim = row.claim();
         if row.taken_over != 0 {
             self.stats.reclaimed.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(
@@ -268,45 +377,39 @@ impl Worker {
                 "took over a message whose lease ran out; it may arrive twice"
             );
         }
-        let claim = row.claim();
-        let mut deferred = None;
-        if !self.deliver(row, claim, now, &mut deferred).await? {
-            self.stats.claims_lost.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(
-                outbox_id = claim.id,
-                "another worker took this message over while it was being sent; it may arrive twice"
-            );
-        }
-        Ok(match deferred {
-            Some(wait) => ExecutionOutcome::Deferred(wait),
-            None => ExecutionOutcome::TaskCompleted,
-        })
+        (claim, self.try_deliver(row, claim, now).await)
     }
 
-    /// Delivers a claimed row; returns whether the claim still held when the outcome was
-    /// recorded (`deferred`: the rate limit's wait, when it was deferred).
-    async fn deliver(
+    async fn try_deliver(
         &self,
         row: OutboxRow,
         claim: Claim,
         now: DateTime<Utc>,
-        deferred: &mut Option<Duration>,
-    ) -> Result<bool, sqlx::Error> {
+    ) -> Result<Handled, sqlx::Error> {
+        let recorded = |held: bool| Handled::Recorded {
+            held,
+            deferred: None,
+        };
         let attempt = u32::try_from(row.attempts).unwrap_or(u32::MAX);
         let Some(sender) = self.senders.get(row.channel.as_str()) else {
             // Claimed by scope, so this cannot happen; release it for a worker that can.
-            return store::outbox::mark_retry(&self.db, claim, now, "no sender for channel").await;
+            return store::outbox::mark_retry(&self.db, claim, now, "no sender for channel")
+                .await
+                .map(recorded);
         };
         if let Some(reason) = &row.unreachable_reason {
             self.reroute(&row, now).await?;
             if row.channel == "email" {
                 // A bounced address: held, in order, until it writes to us again.
                 self.stats.paused.fetch_add(1, Ordering::Relaxed);
-                return store::outbox::mark_paused(&self.db, claim, reason).await;
+                return store::outbox::mark_paused(&self.db, claim, reason)
+                    .await
+                    .map(recorded);
             }
             self.stats.failed.fetch_add(1, Ordering::Relaxed);
             return store::outbox::mark_failed(&self.db, claim, &format!("unreachable: {reason}"))
-                .await;
+                .await
+                .map(recorded);
         }
         let message: OutgoingMessage = match serde_json::from_str(&row.payload) {
             Ok(message) => message,
@@ -317,7 +420,8 @@ impl Worker {
                     claim,
                     &format!("unreadable payload: {error}"),
                 )
-                .await;
+                .await
+                .map(recorded);
             }
         };
         let delivery = Delivery {
@@ -333,27 +437,20 @@ impl Worker {
                 claim,
             },
         };
-        let result = {
-            // The lease is renewed while the send is in flight, so a slow send keeps its row
-            // while a dead worker's row is taken over within one lease.
-            let _renewing = AbortOnDrop(tokio::spawn(renew_lease(
-                self.db.clone(),
-                claim,
-                self.clock,
-                self.policy.lease,
-            )));
-            sender.send(&delivery).await
-        };
-        match result {
+        let result = sender.send(&delivery).await;
+        let outcome = match result {
             Ok(()) => {
                 self.stats.sent.fetch_add(1, Ordering::Relaxed);
-                store::outbox::mark_sent(&self.db, claim, self.clock.now()).await
+                return Ok(Handled::Sent(claim));
             }
             Err(SendError::Later(wait)) => {
-                *deferred = Some(wait);
                 let next =
                     now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(1));
-                store::outbox::defer(&self.db, claim, next).await
+                let held = store::outbox::defer(&self.db, claim, next).await?;
+                return Ok(Handled::Recorded {
+                    held,
+                    deferred: Some(wait),
+                });
             }
             Err(SendError::Transient {
                 reason,
@@ -397,7 +494,8 @@ impl Worker {
                 self.reroute(&row, now).await?;
                 store::outbox::mark_failed(&self.db, claim, &format!("unreachable: {reason}")).await
             }
-        }
+        };
+        outcome.map(recorded)
     }
 
     /// An important notice (`REROUTED`) that cannot reach the applicant on their channel goes
@@ -455,16 +553,18 @@ impl Worker {
         Ok(())
     }
 
-    /// Delivers everything due now; returns how many messages were handled.
+    /// Delivers everything due now, a batch at a time; returns how many messages were
+    /// handled.
     pub async fn drain(&self) -> Result<usize, sqlx::Error> {
         let mut handled = 0;
-        while matches!(
-            self.try_execute_task().await?,
-            ExecutionOutcome::TaskCompleted | ExecutionOutcome::Deferred(_)
-        ) {
-            handled += 1;
+        loop {
+            match self.execute(self.batch).await? {
+                ExecutionOutcome::TaskCompleted(count) | ExecutionOutcome::Deferred(count, _) => {
+                    handled += count
+                }
+                ExecutionOutcome::EmptyQueue => return Ok(handled),
+            }
         }
-        Ok(handled)
     }
 
     /// Runs `tasks` delivery loops sharing the queue until `shutdown` says stop: sends to
@@ -500,10 +600,10 @@ impl Worker {
             let rung = bell.notified();
             tokio::pin!(rung);
             rung.as_mut().enable();
-            let pause = match self.try_execute_task().await {
-                Ok(ExecutionOutcome::TaskCompleted) => None,
+            let pause = match self.execute(self.batch).await {
+                Ok(ExecutionOutcome::TaskCompleted(_)) => None,
                 Ok(ExecutionOutcome::EmptyQueue) => Some(self.idle),
-                Ok(ExecutionOutcome::Deferred(wait)) => Some(wait.min(DEFERRED_PAUSE)),
+                Ok(ExecutionOutcome::Deferred(_, wait)) => Some(wait.min(DEFERRED_PAUSE)),
                 Err(error) => {
                     tracing::error!(error.cause_chain = ?error, error.message = %error, "outbox worker error");
                     Some(Duration::from_secs(2))
@@ -526,26 +626,20 @@ impl Worker {
     }
 }
 
-/// Extends the lease of `claim` every third of `lease` until aborted (when the send ended).
-async fn renew_lease(db: Db, claim: Claim, clock: Clock, lease: Duration) {
+/// Extends the leases of `claims` every third of `lease` until aborted (when the sends
+/// ended); a claim whose outcome is recorded, or that another worker took over, drops out.
+async fn renew_leases(db: Db, mut claims: Vec<Claim>, clock: Clock, lease: Duration) {
     let every = (lease / 3).max(Duration::from_millis(100));
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
+    while !claims.is_empty() {
         tick.tick().await;
         let until =
             clock.now() + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::hours(1));
-        match store::outbox::renew(&db, claim, until).await {
-            Ok(true) => {}
-            Ok(false) => {
-                tracing::warn!(
-                    outbox_id = claim.id,
-                    "lease lost mid-send: another worker took the message over"
-                );
-                return;
-            }
+        match store::outbox::renew(&db, &claims, until).await {
+            Ok(held) => claims.retain(|claim| held.contains(&claim.id)),
             Err(error) => {
-                tracing::warn!(error.message = %error, outbox_id = claim.id, "could not renew a lease")
+                tracing::warn!(error.message = %error, "could not renew the leases of a batch")
             }
         }
     }

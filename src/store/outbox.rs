@@ -13,8 +13,12 @@
 //! Rows travel in lanes ([`Priority`]): order is kept per conversation, channel and lane, and
 //! lower lanes are claimed first, so a notice never holds back an interactive reply. Mail to an
 //! address that bounced is `paused` (kept, in order) until the address writes again.
+//!
+//! On PostgreSQL a write of outbox rows also announces them (`NOTIFY`, delivered when the
+//! transaction commits, never before), so the idle workers of every instance look at once
+//! ([`Announcements`]); on SQLite this process's own bell does (see `Service::outbox_ready`).
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
@@ -106,7 +110,7 @@ pub struct Claim {
 pub(super) const INSERT: &str = "INSERT INTO outbox \
     (conversation_id, channel, address, payload, next_attempt_at, created_at, priority)";
 
-/// Writes the messages of a turn in one statement.
+/// Writes the messages of a turn in one statement (on PostgreSQL, announced on commit).
 pub async fn enqueue(
     conn: &mut Conn<'_>,
     messages: &[NewMessage<'_>],
@@ -116,7 +120,7 @@ pub async fn enqueue(
         return Ok(Vec::new());
     }
     let due = millis(now);
-    on!(conn, c => {
+    let ids = on!(&mut *conn, c => {
         let mut builder = sqlx::QueryBuilder::new(INSERT);
         builder.push(" ");
         builder.push_values(messages, |mut row, m| {
@@ -130,7 +134,57 @@ pub async fn enqueue(
         });
         builder.push(" RETURNING id");
         builder.build_query_scalar::<i64>().fetch_all(c).await
-    })
+    })?;
+    if let Conn::Postgres(c) = conn {
+        sqlx::query(NOTIFY).execute(&mut **c).await?;
+    }
+    Ok(ids)
+}
+
+/// The PostgreSQL channel outbox rows are announced on.
+const CHANNEL: &str = "ventanilla_outbox";
+const NOTIFY: &str = "NOTIFY ventanilla_outbox";
+
+/// The announcements of new outbox rows on PostgreSQL, from every instance.
+pub struct Announcements(sqlx::postgres::PgListener);
+
+impl Announcements {
+    /// Listens for them (`None` on SQLite, whose only writer is this process).
+    pub async fn listen(db: &Db) -> Result<Option<Announcements>, sqlx::Error> {
+        let Db::Postgres(pool) = db else {
+            return Ok(None);
+        };
+        let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+        listener.listen(CHANNEL).await?;
+        Ok(Some(Announcements(listener)))
+    }
+
+    /// Rings `bell` at each announcement until `shutdown` says stop. A lost connection is
+    /// opened again (the listener does it), and the bell rung then too, for what was announced
+    /// meanwhile; the workers' idle poll covers the rest.
+    pub async fn ring(
+        mut self,
+        bell: Arc<tokio::sync::Notify>,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+    ) {
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            let received = tokio::select! {
+                changed = shutdown.changed() => match changed {
+                    Ok(()) => continue,
+                    Err(_) => return,
+                },
+                received = self.0.recv() => received,
+            };
+            if let Err(error) = received {
+                tracing::warn!(error.message = %error, "outbox announcements lost; listening again");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+            bell.notify_waiters();
+        }
+    }
 }
 
 /// Which rows a worker may claim.
@@ -151,7 +205,7 @@ fn claim_query(channel_filter: &str, conversation: &str, due: &str, locking: &st
         "
     UPDATE outbox SET status = 'sending', lease_until = $1, attempts = attempts + 1,
         claim_token = $5, taken_over = CASE WHEN status = 'sending' THEN 1 ELSE 0 END
-    WHERE id = (
+    WHERE id IN (
         SELECT o.id FROM outbox o
         WHERE o.status IN ('pending', 'sending')
           AND (o.status = 'pending' OR o.lease_until < $2)
@@ -162,7 +216,7 @@ fn claim_query(channel_filter: &str, conversation: &str, due: &str, locking: &st
               SELECT 1 FROM outbox e
               WHERE e.conversation_id = o.conversation_id AND e.channel = o.channel
                 AND e.priority = o.priority AND e.id < o.id AND e.status IN ('pending', 'sending'))
-        ORDER BY o.priority, o.id LIMIT 1{locking})
+        ORDER BY o.priority, o.id LIMIT $6{locking})
     RETURNING id, conversation_id, channel, address, payload, attempts, claim_token,
         taken_over, parts_sent, priority,
         COALESCE(
@@ -195,29 +249,35 @@ static CLAIM_POSTGRES: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// Claims the next due message, leasing it for `lease` under a new claim token. A row whose
-/// lease ran out (its worker died or lost the database) is claimed again, marked `taken_over`.
+/// Claims up to `limit` due messages in one transaction, leasing them for `lease` under a new
+/// claim token, lowest lane and oldest first. Each is the next of its conversation, channel
+/// and lane (so a batch never holds two messages that must go out one after the other). A row
+/// whose lease ran out (its worker died or lost the database) is claimed again, marked
+/// `taken_over`.
 pub async fn claim(
     db: &Db,
     scope: &Scope,
     now: DateTime<Utc>,
     lease: std::time::Duration,
-) -> Result<Option<OutboxRow>, sqlx::Error> {
+    limit: usize,
+) -> Result<Vec<OutboxRow>, sqlx::Error> {
     let lease_until = millis(now) + lease.as_millis() as i64;
     let channels = scope.channels.join(",");
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
     let sql: &str = on!(&mut conn, sqlite _c => &CLAIM_SQLITE, postgres _c => &CLAIM_POSTGRES);
-    let row = on!(&mut conn, c => sqlx::query_as::<_, OutboxRow>(sqlx::AssertSqlSafe(sql))
+    let mut rows = on!(&mut conn, c => sqlx::query_as::<_, OutboxRow>(sqlx::AssertSqlSafe(sql))
         .bind(lease_until)
         .bind(millis(now))
         .bind(&channels)
         .bind(scope.conversation_id)
         .bind(new_token())
-        .fetch_optional(c)
+        .bind(i64::try_from(limit.max(1)).unwrap_or(i64::MAX))
+        .fetch_all(c)
         .await)?;
     tx.commit().await?;
-    Ok(row)
+    rows.sort_by_key(|row| (row.priority, row.id));
+    Ok(rows)
 }
 
 /// A random claim token (never 0, the value of a row read without a claim).
@@ -247,29 +307,54 @@ macro_rules! update_held {
     }};
 }
 
-/// Delivered. Returns false (and changes nothing) when the row is no longer held by `claim`:
-/// its lease ran out and another worker took it over. The same holds for every function below
-/// that takes a claim.
-pub async fn mark_sent(db: &Db, claim: Claim, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
-    update_held!(
+/// Runs `UPDATE outbox SET $set` (with `$value` bound first) on the rows still held by
+/// `$claims`, in one write transaction; evaluates to the ids of those rows.
+macro_rules! update_all_held {
+    ($db:expr, $set:expr, $value:expr, $claims:expr) => {{
+        let claims: &[Claim] = $claims;
+        if claims.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = $db.begin().await?;
+        let ids = on!(&mut tx.conn(), c => {
+            let mut builder = sqlx::QueryBuilder::new("UPDATE outbox SET ");
+            builder.push($set).push_bind($value);
+            builder.push(" WHERE status = 'sending' AND (id, claim_token) IN (");
+            builder.push_values(claims, |mut row, claim| {
+                row.push_bind(claim.id).push_bind(claim.token);
+            });
+            builder.push(") RETURNING id");
+            builder.build_query_scalar::<i64>().fetch_all(c).await
+        })?;
+        tx.commit().await?;
+        Ok(ids)
+    }};
+}
+
+/// Delivered, all of them in one transaction. Returns the ids of the rows that were marked: a
+/// row left out is no longer held by its claim (its lease ran out and another worker took it
+/// over), and nothing of it changed. The same holds for every function below that takes a
+/// claim.
+pub async fn mark_sent(
+    db: &Db,
+    claims: &[Claim],
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>, sqlx::Error> {
+    update_all_held!(
         db,
-        "UPDATE outbox SET status = 'sent', sent_at = $3, lease_until = NULL, last_error = NULL,
-         claim_token = NULL
-         WHERE id = $1 AND claim_token = $2 AND status = 'sending'",
-        claim,
-        now
+        "lease_until = NULL, last_error = NULL, claim_token = NULL, status = 'sent', sent_at = ",
+        now,
+        claims
     )
 }
 
-/// Extends the lease of a row still held by `claim` to `lease_until`.
-pub async fn renew(db: &Db, claim: Claim, lease_until: DateTime<Utc>) -> Result<bool, sqlx::Error> {
-    update_held!(
-        db,
-        "UPDATE outbox SET lease_until = $3
-         WHERE id = $1 AND claim_token = $2 AND status = 'sending'",
-        claim,
-        millis(lease_until)
-    )
+/// Extends the lease of the rows still held by `claims` to `lease_until`; returns their ids.
+pub async fn renew(
+    db: &Db,
+    claims: &[Claim],
+    lease_until: DateTime<Utc>,
+) -> Result<Vec<i64>, sqlx::Error> {
+    update_all_held!(db, "lease_until = ", millis(lease_until), claims)
 }
 
 /// Records that the first `parts` parts of the message went out, so that a retry or a takeover
