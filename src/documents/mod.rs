@@ -69,7 +69,11 @@ impl Documents {
                     .await?
                     .with_context(|| format!("no cédula {number}"))?;
                 drop(reader);
-                self.cedula(&row)
+                // Typst's layout takes tens of milliseconds of CPU: off the async threads.
+                let documents = self.clone();
+                tokio::task::spawn_blocking(move || documents.cedula(&row))
+                    .await
+                    .context("the cédula renderer stopped")?
             }
             DocumentRef::PaymentSheet {
                 conversation_id,
@@ -83,7 +87,7 @@ impl Documents {
             DocumentRef::Request { application_id } => self.request(*application_id).await,
             DocumentRef::AppointmentReceipt { appointment_id } => {
                 let (appointment, case, data) = self.appointment(*appointment_id).await?;
-                self.receipt(&appointment, &case, &data)
+                self.receipt(&appointment, &case, &data).await
             }
             DocumentRef::Invite {
                 appointment_id,
@@ -134,16 +138,21 @@ impl Documents {
             .with_context(|| format!("office {id} is not configured"))
     }
 
-    fn render_pdf(
+    /// Renders a PDF on a blocking thread (typst's layout takes tens of milliseconds of CPU,
+    /// which would stall the other tasks of an async thread).
+    async fn render_pdf(
         &self,
-        template: &str,
-        ident: &str,
+        template: &'static str,
+        ident: String,
         file_name: String,
         data: &serde_json::Value,
     ) -> anyhow::Result<Rendered> {
-        let bytes = self
-            .pdf
-            .render(template, ident, &[("data", &data.to_string())])?;
+        let pdf = self.pdf.clone();
+        let data = data.to_string();
+        let bytes =
+            tokio::task::spawn_blocking(move || pdf.render(template, &ident, &[("data", &data)]))
+                .await
+                .context("the PDF renderer stopped")??;
         Ok(Rendered {
             file_name,
             content_type: "application/pdf",
@@ -188,10 +197,11 @@ impl Documents {
         });
         self.render_pdf(
             "hoja_de_ayuda.typ",
-            &format!("hoja-{reference}"),
+            format!("hoja-{reference}"),
             format!("hoja-de-ayuda-{}.pdf", concept.key()),
             &data,
         )
+        .await
     }
 
     async fn request(&self, application_id: i64) -> anyhow::Result<Rendered> {
@@ -228,10 +238,11 @@ impl Documents {
         });
         self.render_pdf(
             "solicitud.typ",
-            &format!("solicitud-{}", case.folio),
+            format!("solicitud-{}", case.folio),
             format!("solicitud-{}.pdf", case.folio),
             &context,
         )
+        .await
     }
 
     async fn appointment(
@@ -253,7 +264,7 @@ impl Documents {
         Ok((appointment, case, data))
     }
 
-    fn receipt(
+    async fn receipt(
         &self,
         appointment: &store::appointments::AppointmentRow,
         case: &store::cases::Case,
@@ -273,10 +284,11 @@ impl Documents {
         });
         self.render_pdf(
             "comprobante_cita.typ",
-            &format!("cita-{}", appointment.id),
+            format!("cita-{}", appointment.id),
             format!("comprobante-cita-{}.pdf", case.folio),
             &context,
         )
+        .await
     }
 
     /// The cédula's PDF, from its stored row.
