@@ -70,7 +70,12 @@ pub(crate) use on;
 /// The database: SQLite (a single writer and a pool of readers) or PostgreSQL.
 #[derive(Debug, Clone)]
 pub enum Db {
-    Sqlite { write: SqlitePool, read: SqlitePool },
+    Sqlite {
+        write: SqlitePool,
+        read: SqlitePool,
+        /// Turns waiting to be committed together (see [`turns::write_alone`]).
+        group: std::sync::Arc<turns::Group>,
+    },
     Postgres(PgPool),
 }
 
@@ -200,7 +205,11 @@ impl Db {
         if !in_memory {
             tokio::spawn(checkpoint_wal(read.clone()));
         }
-        Ok(Db::Sqlite { write, read })
+        Ok(Db::Sqlite {
+            write,
+            read,
+            group: Default::default(),
+        })
     }
 
     /// Applies the migrations of the backend.
@@ -296,7 +305,7 @@ impl Db {
 
     pub async fn close(&self) {
         match self {
-            Db::Sqlite { write, read } => {
+            Db::Sqlite { write, read, .. } => {
                 read.close().await;
                 write.close().await;
             }

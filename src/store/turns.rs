@@ -7,11 +7,22 @@
 //! repeated receipt fails the batch on its primary key (nothing after it runs, and the caller
 //! rolls back); a stale version updates no row, which the summed row count reveals. On
 //! PostgreSQL the same three statements run one by one.
+//!
+//! A turn that writes nothing but its own rows ([`write_alone`]) is committed together with the
+//! others of its kind that are waiting for SQLite's writer at the same time (group commit): one
+//! hand-off and one commit for all of them, each turn still all-or-nothing and answered only
+//! once the transaction that holds it committed. When any turn of a group fails (a repeated
+//! receipt, a stale version), the group is rolled back and its turns are written one by one,
+//! each with its own outcome.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Utc};
+use tokio::sync::oneshot;
 
 use super::audit::AuditRow;
-use super::outbox::NewMessage;
+use super::outbox::{NewMessage, Priority};
 use super::{Conn, Db, millis, on};
 
 /// What a turn writes.
@@ -60,9 +71,16 @@ fn sqlite_batch(messages: usize, audit: usize) -> String {
 /// receipt without a channel, refused as NOT NULL) so that the batch stops and is rolled back:
 /// row counts cannot tell, since SQLite reports the last count again for BEGIN and COMMIT.
 fn sqlite_alone_batch(messages: usize, audit: usize) -> String {
+    format!(
+        "BEGIN IMMEDIATE;{}COMMIT;",
+        alone_statements(messages, audit)
+    )
+}
+
+/// The statements of [`sqlite_alone_batch`] without its transaction.
+fn alone_statements(messages: usize, audit: usize) -> String {
     let mut sql = String::from(
-        "BEGIN IMMEDIATE;
-         UPDATE conversations SET state = $6, version = version + 1, updated_at = $5
+        "UPDATE conversations SET state = $6, version = version + 1, updated_at = $5
          WHERE id = $3 AND version = $7;
          INSERT INTO receipts (channel, external_id, conversation_id, input, received_at)
          SELECT NULL, $2, $3, $4, $5 WHERE changes() = 0;
@@ -70,6 +88,43 @@ fn sqlite_alone_batch(messages: usize, audit: usize) -> String {
          VALUES ($1, $2, $3, $4, $5);",
     );
     push_rows(&mut sql, messages, audit);
+    sql
+}
+
+/// How many values a turn's batch binds.
+fn parameters(messages: usize, audit: usize) -> usize {
+    9 + 2 * messages + 5 * audit
+}
+
+/// `sql` with every placeholder `$N` moved to `$(N + by)` (the batch has no other `$`).
+fn shift_placeholders(sql: &str, by: usize) -> String {
+    let mut shifted = String::with_capacity(sql.len() + sql.len() / 8);
+    let mut rest = sql;
+    while let Some(at) = rest.find('$') {
+        shifted.push_str(&rest[..=at]);
+        rest = &rest[at + 1..];
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let number: usize = rest[..digits].parse().unwrap_or(0);
+        shifted.push_str(&(number + by).to_string());
+        rest = &rest[digits..];
+    }
+    shifted.push_str(rest);
+    shifted
+}
+
+/// The batch of a group of turns written alone: one transaction, each turn's statements with
+/// its placeholders after those of the turns before it.
+fn sqlite_group_batch(turns: &[&OwnedTurn]) -> String {
+    let mut sql = String::from("BEGIN IMMEDIATE;");
+    let mut base = 0;
+    for turn in turns {
+        let (messages, audit) = (turn.messages.len(), turn.audit.len());
+        sql.push_str(&shift_placeholders(
+            &alone_statements(messages, audit),
+            base,
+        ));
+        base += parameters(messages, audit);
+    }
     sql.push_str("COMMIT;");
     sql
 }
@@ -102,33 +157,152 @@ fn push_rows(sql: &mut String, messages: usize, audit: usize) {
 
 /// A turn that writes nothing but its own rows (no request, no effect, no channel record) on
 /// SQLite: the whole write, transaction included, is one hand-off to SQLite's thread instead of
-/// three (BEGIN, the rows, COMMIT), which is what such a turn mostly cost. Same outcomes as
-/// [`write`]: a repeated receipt or a stale version stops the batch, which is rolled back.
-/// `None` on PostgreSQL, where the caller writes in a transaction.
+/// three (BEGIN, the rows, COMMIT), shared with the turns of its group (see the module
+/// documentation). Same outcomes as [`write`]: a repeated receipt or a stale version stops the
+/// batch, which is rolled back. `None` on PostgreSQL, where the caller writes in a
+/// transaction.
 pub async fn write_alone(
     db: &Db,
     turn: &TurnWrite<'_>,
 ) -> Result<Option<WriteOutcome>, sqlx::Error> {
-    let Db::Sqlite { write, .. } = db else {
+    let Db::Sqlite { write, group, .. } = db else {
         return Ok(None);
     };
-    let mut conn = write.acquire().await?;
+    let (done, mut outcome) = oneshot::channel();
+    let queued = group.queue(OwnedTurn::from(turn), done);
+    loop {
+        tokio::select! {
+            biased;
+            written = &mut outcome => {
+                queued.forget();
+                return written.unwrap_or(Err(sqlx::Error::PoolClosed)).map(Some);
+            }
+            conn = write.acquire() => {
+                // The writer is ours: commit whatever waits, ours included unless a group
+                // before took it (its outcome is then already there).
+                let mut conn = conn?;
+                let jobs = group.take();
+                commit_group(&mut conn, jobs).await;
+            }
+        }
+    }
+}
+
+/// Turns waiting for SQLite's writer to be written alone (see [`write_alone`]).
+#[derive(Default)]
+pub struct Group {
+    waiting: Mutex<Vec<Job>>,
+    next_id: AtomicU64,
+}
+
+impl std::fmt::Debug for Group {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Group").finish_non_exhaustive()
+    }
+}
+
+/// The most turns one group commit takes (its batch binds well under SQLite's 32,766 values).
+const GROUP_LIMIT: usize = 64;
+
+struct Job {
+    id: u64,
+    turn: OwnedTurn,
+    done: oneshot::Sender<Result<WriteOutcome, sqlx::Error>>,
+}
+
+impl Group {
+    fn queue(
+        &self,
+        turn: OwnedTurn,
+        done: oneshot::Sender<Result<WriteOutcome, sqlx::Error>>,
+    ) -> Queued<'_> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        self.lock().push(Job { id, turn, done });
+        Queued {
+            group: self,
+            id: Some(id),
+        }
+    }
+
+    /// The oldest waiting turns, up to a group's worth.
+    fn take(&self) -> Vec<Job> {
+        let mut waiting = self.lock();
+        let count = waiting.len().min(GROUP_LIMIT);
+        waiting.drain(..count).collect()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Job>> {
+        self.waiting
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// A turn in the group's queue: taken out again if its caller gives up before it was written
+/// (a turn nobody waits for is not written later behind its back).
+struct Queued<'g> {
+    group: &'g Group,
+    id: Option<u64>,
+}
+
+impl Queued<'_> {
+    /// Its outcome arrived: nothing to take out.
+    fn forget(mut self) {
+        self.id = None;
+    }
+}
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        if let Some(id) = self.id {
+            self.group.lock().retain(|job| job.id != id);
+        }
+    }
+}
+
+/// Writes `jobs` in one transaction and tells each its outcome before the writer is let go.
+/// When the group fails, it is rolled back and each turn is written on its own.
+async fn commit_group(conn: &mut sqlx::SqliteConnection, jobs: Vec<Job>) {
+    if jobs.len() > 1 {
+        let turns: Vec<&OwnedTurn> = jobs.iter().map(|job| &job.turn).collect();
+        let sql = sqlite_group_batch(&turns);
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for turn in &turns {
+            query = bind_turn(query, turn);
+        }
+        if query.execute(&mut *conn).await.is_ok() {
+            for job in jobs {
+                let _ = job.done.send(Ok(WriteOutcome::Written));
+            }
+            return;
+        }
+        let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+    }
+    for job in jobs {
+        let outcome = write_one_alone(conn, &job.turn).await;
+        let _ = job.done.send(outcome);
+    }
+}
+
+/// One turn's batch, transaction included (see [`sqlite_alone_batch`]).
+async fn write_one_alone(
+    conn: &mut sqlx::SqliteConnection,
+    turn: &OwnedTurn,
+) -> Result<WriteOutcome, sqlx::Error> {
     let sql = sqlite_alone_batch(turn.messages.len(), turn.audit.len());
     let query = bind_turn(sqlx::query(sqlx::AssertSqlSafe(sql)), turn);
     match query.execute(&mut *conn).await {
-        Ok(_) => Ok(Some(WriteOutcome::Written)),
+        Ok(_) => Ok(WriteOutcome::Written),
         Err(error) => {
             // The batch stopped inside its transaction: undo it before the connection goes
             // back to the pool (harmless when the BEGIN itself failed).
             let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
             match error {
-                sqlx::Error::Database(e) if e.is_unique_violation() => {
-                    Ok(Some(WriteOutcome::Duplicate))
-                }
+                sqlx::Error::Database(e) if e.is_unique_violation() => Ok(WriteOutcome::Duplicate),
                 sqlx::Error::Database(e)
                     if e.kind() == sqlx::error::ErrorKind::NotNullViolation =>
                 {
-                    Ok(Some(WriteOutcome::Conflict))
+                    Ok(WriteOutcome::Conflict)
                 }
                 error => Err(error),
             }
@@ -136,27 +310,60 @@ pub async fn write_alone(
     }
 }
 
+/// A turn's write, owned: in a group, another turn's task may write it.
+struct OwnedTurn {
+    channel: String,
+    external_id: String,
+    conversation_id: i64,
+    address: String,
+    input: String,
+    state: String,
+    version: i64,
+    messages: Vec<(String, Priority)>,
+    audit: Vec<AuditRow>,
+    now: DateTime<Utc>,
+}
+
+impl From<&TurnWrite<'_>> for OwnedTurn {
+    fn from(turn: &TurnWrite<'_>) -> OwnedTurn {
+        OwnedTurn {
+            channel: turn.channel.to_string(),
+            external_id: turn.external_id.to_string(),
+            conversation_id: turn.conversation_id,
+            address: turn.address.to_string(),
+            input: turn.input.to_string(),
+            state: turn.state.to_string(),
+            version: turn.version,
+            messages: turn
+                .messages
+                .iter()
+                .map(|m| (m.payload.clone(), m.priority))
+                .collect(),
+            audit: turn.audit.to_vec(),
+            now: turn.now,
+        }
+    }
+}
+
 /// Binds a turn's values in the order of the SQLite batches.
 fn bind_turn<'q>(
     query: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
-    turn: &'q TurnWrite<'q>,
+    turn: &'q OwnedTurn,
 ) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
     let mut query = query
-        .bind(turn.channel)
-        .bind(turn.external_id)
+        .bind(turn.channel.as_str())
+        .bind(turn.external_id.as_str())
         .bind(turn.conversation_id)
-        .bind(turn.input)
+        .bind(turn.input.as_str())
         .bind(turn.now)
-        .bind(turn.state)
+        .bind(turn.state.as_str())
         .bind(turn.version)
-        .bind(turn.address)
+        .bind(turn.address.as_str())
         .bind(millis(turn.now));
-    for message in turn.messages {
-        query = query
-            .bind(message.payload.as_str())
-            .bind(message.priority.as_i64());
+    for (payload, priority) in &turn.messages {
+        query = query.bind(payload.as_str()).bind(priority.as_i64());
     }
-    for event in turn.audit {
+    for event in &turn.audit {
         query = query
             .bind(event.actor)
             .bind(event.conversation_id)
@@ -180,7 +387,8 @@ async fn write_batch(
     turn: &TurnWrite<'_>,
 ) -> Result<WriteOutcome, sqlx::Error> {
     let sql = sqlite_batch(turn.messages.len(), turn.audit.len());
-    let query = bind_turn(sqlx::query(sqlx::AssertSqlSafe(sql)), turn);
+    let owned = OwnedTurn::from(turn);
+    let query = bind_turn(sqlx::query(sqlx::AssertSqlSafe(sql)), &owned);
     match query.execute(&mut *c).await {
         Ok(result) => {
             let expected = 2 + turn.messages.len() as u64 + turn.audit.len() as u64;
@@ -255,5 +463,33 @@ mod tests {
         assert!(sql.contains("($5, $14, $15, $16, $17, $18);"), "{sql}");
         assert!(!sqlite_batch(0, 0).contains("INSERT INTO outbox"));
         assert!(!sqlite_batch(0, 0).contains("INSERT INTO audit_events"));
+    }
+
+    #[test]
+    fn a_group_numbers_each_turns_placeholders_after_the_turns_before_it() {
+        assert_eq!(shift_placeholders("($1, $10) $2;", 13), "($14, $23) $15;");
+        let turn = |messages: usize| OwnedTurn {
+            channel: "telegram".into(),
+            external_id: "1".into(),
+            conversation_id: 1,
+            address: "1".into(),
+            input: "{}".into(),
+            state: "{}".into(),
+            version: 1,
+            messages: vec![("{}".into(), Priority::Reply); messages],
+            audit: Vec::new(),
+            now: Utc::now(),
+        };
+        let (first, second) = (turn(2), turn(1));
+        let sql = sqlite_group_batch(&[&first, &second]);
+        assert_eq!(sql.matches("BEGIN IMMEDIATE;").count(), 1);
+        assert!(sql.ends_with("COMMIT;"));
+        // The first turn binds 9 + 2 × 2 values; the second's start at $14.
+        assert!(sql.contains("($3, $1, $8, $12, $9, $5, $13);"), "{sql}");
+        assert!(sql.contains("WHERE id = $16 AND version = $20;"), "{sql}");
+        assert!(
+            sql.contains("($16, $14, $21, $23, $22, $18, $24);"),
+            "{sql}"
+        );
     }
 }
