@@ -2,6 +2,9 @@
 //! session check, the day's query, the template), through the service's own router, on SQLite.
 //! `cargo bench --bench console` (set `BENCH_APPOINTMENTS`, `BENCH_RENDERS`).
 
+#[path = "../tests/support/seed.rs"]
+mod seed;
+
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -10,13 +13,7 @@ use axum::http::{Request, StatusCode, header};
 use chrono::NaiveDate;
 use tower::ServiceExt;
 use ventanilla::config::Settings;
-use ventanilla::domain::academic::{AcademicRecord, Level, ProfessionalExam};
-use ventanilla::domain::application::{ApplicationData, Status};
-use ventanilla::domain::curp::generate_valid;
-use ventanilla::domain::email::EmailAddress;
-use ventanilla::domain::entity::Entity;
-use ventanilla::domain::payment::PaymentKey;
-use ventanilla::domain::person::PersonName;
+use ventanilla::domain::application::Status;
 use ventanilla::domain::staff::Role;
 use ventanilla::http::{AppState, router};
 use ventanilla::service::Service;
@@ -70,44 +67,9 @@ async fn run(appointments: usize, renders: usize) {
     let now = service.clock.now();
     let mut tx = db.begin().await.unwrap();
     for i in 0..appointments {
-        let conversation = store::conversations::create(
-            &mut tx.conn(),
-            "terminal",
-            &format!("persona-{i}"),
-            "{\"v\":1,\"state\":\"new\"}",
-            now,
-        )
-        .await
-        .unwrap()
-        .unwrap();
-        let data = ApplicationData {
-            curp: generate_valid(i as u64),
-            name: PersonName::new("Persona", "Apellido", Some("Segundo")).unwrap(),
-            payment_key: PaymentKey::parse(
-                &format!("K{i:09}"),
-                &service.settings.procedure.payment_key,
-            )
-            .unwrap(),
-            paid_on: NaiveDate::from_ymd_opt(2026, 11, 20).unwrap(),
-            academic: AcademicRecord {
-                level: Level::ALL[i % Level::ALL.len()],
-                institution: "Universidad".into(),
-                program: "Carrera".into(),
-                entity: Entity::ALL[i % Entity::ALL.len()],
-                title_issued_on: NaiveDate::from_ymd_opt(2015, 3, 15).unwrap(),
-                exam: ProfessionalExam::Exempt,
-                studies_started_on: NaiveDate::from_ymd_opt(2009, 8, 1).unwrap(),
-                studies_ended_on: NaiveDate::from_ymd_opt(2013, 6, 30).unwrap(),
-            },
-            email: EmailAddress::parse(&format!("persona{i}@example.mx")).unwrap(),
-        };
-        let store::applications::Submission::Submitted { application_id, .. } =
-            store::applications::submit(&mut tx.conn(), conversation, &data, now, 2026)
-                .await
-                .unwrap()
-        else {
-            panic!("submitted");
-        };
+        let application_id = seed::submitted(&mut tx.conn(), &service.settings.procedure, i, now)
+            .await
+            .application_id;
         let seat = SeatRequest {
             application_id,
             office_id: &office.id,

@@ -8,13 +8,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use futures_util::future::join_all;
 use support::{TestApp, backends, spawn_app};
 use ventanilla::conversation::state::{AppRef, State, Tracking};
-use ventanilla::domain::academic::{AcademicRecord, Level, ProfessionalExam};
-use ventanilla::domain::application::{ApplicationData, Status};
-use ventanilla::domain::curp::generate_valid;
-use ventanilla::domain::email::EmailAddress;
-use ventanilla::domain::entity::Entity;
-use ventanilla::domain::payment::PaymentKey;
-use ventanilla::domain::person::PersonName;
+use ventanilla::domain::application::Status;
 use ventanilla::scheduler;
 use ventanilla::service::{Clock, Service};
 use ventanilla::store;
@@ -43,48 +37,13 @@ struct Applicant {
 async fn applicant(app: &TestApp, i: usize, slot: Option<usize>) -> Applicant {
     let service = &app.service;
     let now = service.clock.now();
-    let user = format!("persona-{i}");
     let mut tx = service.db.begin().await.unwrap();
-    let conversation = store::conversations::create(
-        &mut tx.conn(),
-        "terminal",
-        &user,
-        &State::New.to_json(),
-        now,
-    )
-    .await
-    .unwrap()
-    .unwrap();
-    let data = ApplicationData {
-        curp: generate_valid(i as u64),
-        name: PersonName::new("Persona", "Apellido", Some("Segundo")).unwrap(),
-        payment_key: PaymentKey::parse(
-            &format!("K{i:09}"),
-            &service.settings.procedure.payment_key,
-        )
-        .unwrap(),
-        paid_on: NaiveDate::from_ymd_opt(2026, 11, 20).unwrap(),
-        academic: AcademicRecord {
-            level: Level::ALL[i % Level::ALL.len()],
-            institution: "Universidad".into(),
-            program: "Carrera".into(),
-            entity: Entity::ALL[i % Entity::ALL.len()],
-            title_issued_on: NaiveDate::from_ymd_opt(2015, 3, 15).unwrap(),
-            exam: ProfessionalExam::Exempt,
-            studies_started_on: NaiveDate::from_ymd_opt(2009, 8, 1).unwrap(),
-            studies_ended_on: NaiveDate::from_ymd_opt(2013, 6, 30).unwrap(),
-        },
-        email: EmailAddress::parse(&format!("persona{i}@example.mx")).unwrap(),
-    };
-    let store::applications::Submission::Submitted {
+    let support::seed::Submitted {
+        user,
+        conversation_id: conversation,
         application_id,
         folio,
-    } = store::applications::submit(&mut tx.conn(), conversation, &data, now, 2026)
-        .await
-        .unwrap()
-    else {
-        panic!("submitted");
-    };
+    } = support::seed::submitted(&mut tx.conn(), &service.settings.procedure, i, now).await;
     let app_ref = AppRef {
         id: application_id,
         folio,

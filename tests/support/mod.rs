@@ -3,10 +3,14 @@
 //! to talk to it.
 #![allow(dead_code)]
 
+pub mod answers;
 pub mod console;
 pub mod mail;
 pub mod mail_styles;
+pub mod seed;
 pub mod telegram;
+
+pub use answers::answers_to_review;
 
 use std::sync::Arc;
 
@@ -235,32 +239,6 @@ impl TestApp {
             })
             .collect()
     }
-}
-
-/// The answers of a journey up to the review, typed as people type.
-pub fn answers_to_review(payment_key: &str) -> Vec<String> {
-    [
-        "hola",
-        "si",
-        "pegl 890909 mjcrms08",
-        "sí",
-        "Luz María",
-        "Pérez",
-        "Gómez",
-        "licenciatura",
-        payment_key,
-        "Universidad de Guadalajara",
-        "Licenciatura en Derecho",
-        "jalisco",
-        "15 de marzo de 2015",
-        "exento",
-        "01/08/2009",
-        "30/06/2013",
-        "luz@example.mx",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
 }
 
 /// Templates of a batch of messages.
