@@ -9,3 +9,5 @@ BENCH_MESSAGES=5 cargo test -q --bench email
 BENCH_PDFS=2 cargo test -q --bench documents
 BENCH_APPOINTMENTS=5 BENCH_RENDERS=2 cargo test -q --bench console
 BENCH_QUEUED=20 BENCH_PROBES=2 cargo test -q --bench lanes
+BENCH_APPLICANTS=2 BENCH_APPLICATIONS=20 BENCH_QUEUED=20 BENCH_TURNS=3 BENCH_THINK_MS=0 \
+  cargo test -q --bench load

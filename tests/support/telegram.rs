@@ -1,11 +1,13 @@
 //! A fake Telegram Bot API server: the real JSON of the methods Ventanilla uses, on a local
 //! port, for the real teloxide `Bot` (via `TELEGRAM_API_URL` / `set_api_url`). Tests queue
 //! updates, script failures (429 with `retry_after`, 403 blocked) and read the calls made.
+//! With [`FakeBotApi::start_limited`] it enforces Telegram's rate limits as Telegram does: a
+//! message over them is refused with 429 and a `retry_after`.
 #![allow(dead_code)]
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::Router;
@@ -39,6 +41,78 @@ struct Inner {
     stalled: usize,
     /// The highest `offset` a getUpdates call gave: every update below it is confirmed.
     confirmed: i64,
+    /// Updates before this index are all confirmed (getUpdates reads from here on).
+    unconfirmed_from: usize,
+    /// What each chat received.
+    chats: HashMap<i64, ChatLog>,
+    /// Messages delivered (sendMessage and sendDocument), to all chats.
+    delivered: usize,
+    /// Telegram's limits, when enforced, with their buckets.
+    limits: Option<Enforced>,
+    /// Sends refused with 429 because they went over the enforced limits.
+    over_limit: usize,
+}
+
+/// What one chat received.
+#[derive(Default)]
+struct ChatLog {
+    /// Messages delivered to it (sendMessage and sendDocument).
+    messages: usize,
+    /// The names of the documents it received, in order.
+    documents: Vec<String>,
+    /// Rung at each delivery to it.
+    bell: Arc<Notify>,
+}
+
+/// Telegram's rate limits as the fake enforces them (its bot FAQ: about one message a second
+/// per chat, short bursts allowed, about 30 a second overall).
+#[derive(Debug, Clone, Copy)]
+pub struct TelegramLimits {
+    pub per_chat_burst: f64,
+    pub per_chat_per_second: f64,
+    pub overall_burst: f64,
+    pub overall_per_second: f64,
+}
+
+impl Default for TelegramLimits {
+    fn default() -> Self {
+        TelegramLimits {
+            per_chat_burst: 3.0,
+            per_chat_per_second: 1.0,
+            overall_burst: 30.0,
+            overall_per_second: 30.0,
+        }
+    }
+}
+
+struct Enforced {
+    limits: TelegramLimits,
+    overall: (f64, Instant),
+    chats: HashMap<i64, (f64, Instant)>,
+}
+
+impl Enforced {
+    /// Takes a token of the chat's bucket and of the overall one, or says how many whole
+    /// seconds to wait (Telegram's `retry_after`).
+    fn take(&mut self, chat: i64, now: Instant) -> Result<(), u64> {
+        let l = self.limits;
+        let refill = |bucket: &mut (f64, Instant), burst: f64, rate: f64| {
+            let gained = now.saturating_duration_since(bucket.1).as_secs_f64() * rate;
+            *bucket = ((bucket.0 + gained).min(burst), now.max(bucket.1));
+        };
+        refill(&mut self.overall, l.overall_burst, l.overall_per_second);
+        let chat = self.chats.entry(chat).or_insert((l.per_chat_burst, now));
+        refill(chat, l.per_chat_burst, l.per_chat_per_second);
+        // Refused below one token, with a tenth of a token of slack for clocks that differ.
+        if self.overall.0 < 0.9 || chat.0 < 0.9 {
+            let wait = ((1.0 - self.overall.0) / l.overall_per_second)
+                .max((1.0 - chat.0) / l.per_chat_per_second);
+            return Err(wait.ceil().max(1.0) as u64);
+        }
+        self.overall.0 -= 1.0;
+        chat.0 -= 1.0;
+        Ok(())
+    }
 }
 
 #[derive(Clone, Default)]
@@ -51,6 +125,18 @@ pub struct FakeBotApi {
 pub const TOKEN: &str = "123456:TEST-token";
 
 impl FakeBotApi {
+    /// Starts the server with Telegram's rate limits enforced.
+    pub async fn start_limited(limits: TelegramLimits) -> FakeBotApi {
+        let fake = FakeBotApi::start().await;
+        let now = Instant::now();
+        fake.inner.lock().unwrap().limits = Some(Enforced {
+            limits,
+            overall: (limits.overall_burst, now),
+            chats: HashMap::new(),
+        });
+        fake
+    }
+
     /// Starts the server on a free local port.
     pub async fn start() -> FakeBotApi {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -187,14 +273,55 @@ impl FakeBotApi {
             .collect()
     }
 
-    /// How many messages were delivered, to all chats.
+    /// How many messages were delivered (sendMessage and sendDocument), to all chats.
     pub fn delivered(&self) -> usize {
-        let inner = self.inner.lock().unwrap();
-        inner
-            .calls
-            .iter()
-            .filter(|(m, b)| m == "sendmessage" && b["_delivered"] == json!(true))
-            .count()
+        self.inner.lock().unwrap().delivered
+    }
+
+    /// How many messages `chat` received (sendMessage and sendDocument).
+    pub fn messages_to(&self, chat: i64) -> usize {
+        self.inner
+            .lock()
+            .unwrap()
+            .chats
+            .get(&chat)
+            .map_or(0, |log| log.messages)
+    }
+
+    /// The names of the documents `chat` received, in order.
+    pub fn documents_to(&self, chat: i64) -> Vec<String> {
+        self.inner
+            .lock()
+            .unwrap()
+            .chats
+            .get(&chat)
+            .map_or_else(Vec::new, |log| log.documents.clone())
+    }
+
+    /// Sends refused with 429 for going over the enforced limits.
+    pub fn over_limit(&self) -> usize {
+        self.inner.lock().unwrap().over_limit
+    }
+
+    /// Waits, without polling, until `chat` has received `count` messages.
+    pub async fn wait_messages(&self, chat: i64, count: usize) {
+        loop {
+            let bell = {
+                let mut inner = self.inner.lock().unwrap();
+                let log = inner.chats.entry(chat).or_default();
+                if log.messages >= count {
+                    return;
+                }
+                log.bell.clone()
+            };
+            let rung = bell.notified();
+            tokio::pin!(rung);
+            rung.as_mut().enable();
+            if self.messages_to(chat) >= count {
+                return;
+            }
+            rung.await;
+        }
     }
 
     /// Waits until `chat` has received at least `count` messages.
@@ -211,6 +338,24 @@ impl FakeBotApi {
             self.sent_to(chat).len(),
             self.sent_to(chat)
         );
+    }
+}
+
+impl Inner {
+    /// A 429 for a send to `chat` over the enforced limits (none when they are not).
+    fn over_limit(&mut self, chat: i64) -> Option<Failure> {
+        let retry_after = self.limits.as_mut()?.take(chat, Instant::now()).err()?;
+        self.over_limit += 1;
+        Some(Failure::TooManyRequests { retry_after })
+    }
+
+    /// Records a delivery to `chat` (with the document's name) and rings its bell.
+    fn received(&mut self, chat: i64, document: Option<String>) {
+        self.delivered += 1;
+        let log = self.chats.entry(chat).or_default();
+        log.messages += 1;
+        log.documents.extend(document);
+        log.bell.notify_waiters();
     }
 }
 
@@ -359,14 +504,24 @@ async fn handle(
             {
                 let mut inner = fake.inner.lock().unwrap();
                 inner.confirmed = inner.confirmed.max(offset);
+                // Updates are kept (a test may redeliver one) but not read again.
+                let confirmed = inner.confirmed;
+                let mut from = inner.unconfirmed_from;
+                while inner
+                    .updates
+                    .get(from)
+                    .is_some_and(|u| u["update_id"].as_i64().unwrap() < confirmed)
+                {
+                    from += 1;
+                }
+                inner.unconfirmed_from = from;
             }
             // Telegram returns at most `limit` updates per call (1-100, default 100).
             let limit = body["limit"].as_u64().unwrap_or(100).clamp(1, 100) as usize;
             let timeout = body["timeout"].as_u64().unwrap_or(0).min(1);
             let pending = |fake: &FakeBotApi| -> Vec<Value> {
                 let inner = fake.inner.lock().unwrap();
-                inner
-                    .updates
+                inner.updates[inner.unconfirmed_from.min(inner.updates.len())..]
                     .iter()
                     .filter(|u| u["update_id"].as_i64().unwrap() >= offset)
                     .take(limit)
@@ -396,13 +551,13 @@ async fn handle(
         }
         "sendmessage" => {
             let chat = body["chat_id"].as_i64().unwrap_or_default();
-            let failure = fake
-                .inner
-                .lock()
-                .unwrap()
-                .failures
-                .get_mut(&chat)
-                .and_then(|f| f.pop_front());
+            let failure = {
+                let mut inner = fake.inner.lock().unwrap();
+                match inner.failures.get_mut(&chat).and_then(|f| f.pop_front()) {
+                    Some(failure) => Some(failure),
+                    None => inner.over_limit(chat),
+                }
+            };
             let mut recorded = body.clone();
             let response = match failure {
                 Some(failure) => failure_response(failure),
@@ -410,6 +565,7 @@ async fn handle(
                     recorded["_delivered"] = json!(true);
                     let id = {
                         let mut inner = fake.inner.lock().unwrap();
+                        inner.received(chat, None);
                         inner.next_message_id += 1;
                         inner.next_message_id
                     };
@@ -427,25 +583,31 @@ async fn handle(
         }
         "senddocument" => {
             let chat = body["chat_id"].as_i64().unwrap_or_default();
-            let failure = fake
-                .inner
-                .lock()
-                .unwrap()
-                .document_failures
-                .get_mut(&chat)
-                .and_then(|f| f.pop_front());
+            let failure = {
+                let mut inner = fake.inner.lock().unwrap();
+                match inner
+                    .document_failures
+                    .get_mut(&chat)
+                    .and_then(|f| f.pop_front())
+                {
+                    Some(failure) => Some(failure),
+                    None => inner.over_limit(chat),
+                }
+            };
             if let Some(failure) = failure {
                 let mut recorded = body.clone();
                 recorded["_failed"] = json!(true);
                 fake.inner.lock().unwrap().calls.push((method, recorded));
                 return failure_response(failure);
             }
+            let file = body["document"].clone();
             let id = {
                 let mut inner = fake.inner.lock().unwrap();
+                let name = file["filename"].as_str().unwrap_or_default().to_string();
+                inner.received(chat, Some(name));
                 inner.next_message_id += 1;
                 inner.next_message_id
             };
-            let file = body["document"].clone();
             fake.inner.lock().unwrap().calls.push((method, body));
             let mut sent = message(
                 chat,
