@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-use support::telegram::{Failure, FakeBotApi, TOKEN};
+use support::telegram::{Failure, FakeBotApi, TOKEN, TelegramLimits};
 use support::{Backend, TestApp, spawn_app_running_from, spawn_app_with};
 use ventanilla::channels::telegram::{Limits, Receiver, TelegramSender, bot};
 use ventanilla::conversation::state::State;
@@ -38,7 +38,11 @@ impl Harness {
 
     /// With `now`, the service's clock starts there and runs on, as `VENTANILLA_NOW` sets it.
     async fn start_with(now: Option<&str>, limits: Limits) -> Harness {
-        let fake = FakeBotApi::start().await;
+        Harness::start_on(FakeBotApi::start().await, now, limits).await
+    }
+
+    /// Against `fake` (one that enforces Telegram's limits, say).
+    async fn start_on(fake: FakeBotApi, now: Option<&str>, limits: Limits) -> Harness {
         let app = match now {
             Some(now) => spawn_app_running_from(Backend::Sqlite, now).await,
             None => spawn_app_with(Backend::Sqlite, None, None).await,
@@ -458,6 +462,41 @@ async fn a_failed_document_does_not_send_its_text_again() {
         documents[1]["document"]["filename"], documents[0]["document"]["filename"],
         "the failed upload is the one sent again"
     );
+}
+
+/// A message with documents is as many messages to Telegram's limits: its text and documents go
+/// out within them (the rest of a message over them waits in the outbox, its sent parts
+/// recorded), so a Bot API that enforces the limits refuses nothing.
+#[tokio::test]
+async fn each_document_counts_against_telegrams_limits() {
+    let fake = FakeBotApi::start_limited(TelegramLimits::default()).await;
+    let h = Harness::start_on(fake, None, Limits::default()).await;
+    let chat = 6170;
+    // One step at a time, each answer whole before the next (a chat gets about a message a
+    // second, so an answer can take a few).
+    let mut written = 0;
+    h.say(chat, "/start").await;
+    written = h.all_delivered(chat, written).await;
+    h.press(chat, Some("S\u{ed}, acepto")).await;
+    written = h.all_delivered(chat, written).await;
+    h.say(chat, "pegl 890909 mjcrms08").await;
+    written = h.all_delivered(chat, written).await;
+    h.press(chat, Some("S\u{ed}, son correctos")).await;
+    written = h.all_delivered(chat, written).await;
+    for answer in ["Luz Mar\u{ed}a", "P\u{e9}rez", "G\u{f3}mez"] {
+        h.say(chat, answer).await;
+        written = h.all_delivered(chat, written).await;
+    }
+    let before = written;
+
+    // The payment sheets: a text, two documents, then the next question, at once.
+    h.press(chat, Some("Licenciatura")).await;
+    h.all_delivered(chat, before).await;
+
+    assert_eq!(h.fake.over_limit(), 0, "nothing refused with 429");
+    let documents = h.fake.documents_to(chat);
+    assert_eq!(documents.len(), 2, "{documents:?}");
+    assert!(documents.iter().all(|name| name.ends_with(".pdf")));
 }
 
 /// Sends "hola" to a chat whose first send fails with `failure`; returns the two messages

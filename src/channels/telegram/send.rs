@@ -50,9 +50,6 @@ impl Sender for TelegramSender {
             let chat_id: i64 = delivery.address.parse().map_err(|_| {
                 SendError::Permanent("the address is not a Telegram chat id".into())
             })?;
-            self.limiter
-                .acquire(chat_id, delivery.priority, Instant::now())
-                .map_err(SendError::Later)?;
             // Part 0 is the text, then each document (sendDocument) follows it. Each part is
             // recorded as soon as Telegram took it, so a retry, a restart or a takeover resumes
             // after it: the text is not sent twice because a document failed.
@@ -66,6 +63,9 @@ impl Sender for TelegramSender {
                 }
             };
             if delivery.parts_sent == 0 {
+                self.limiter
+                    .acquire(chat_id, delivery.priority, Instant::now())
+                    .map_err(SendError::Later)?;
                 let text = html(&delivery.message.text, delivery.message.headed);
                 let mut request = self
                     .bot
@@ -84,6 +84,11 @@ impl Sender for TelegramSender {
                 if part < delivery.parts_sent {
                     continue;
                 }
+                // Each document is a message of its own to Telegram's limits: over them, the
+                // rest waits in the outbox (the parts sent are recorded) instead of a 429.
+                self.limiter
+                    .acquire(chat_id, delivery.priority, Instant::now())
+                    .map_err(SendError::Later)?;
                 let file = self
                     .documents
                     .render(document)
