@@ -8,17 +8,17 @@
 
 #[path = "../tests/support/telegram.rs"]
 mod fake;
+#[path = "../tests/support/seed.rs"]
+mod seed;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ventanilla::channels::telegram::{Limits, Receiver, TelegramSender, bot};
 use ventanilla::config::Settings;
-use ventanilla::conversation::reply::Reply;
-use ventanilla::conversation::state::State;
 use ventanilla::delivery::{RetryPolicy, Sender, Worker};
-use ventanilla::service::{Clock, Notice, Priority, Service};
-use ventanilla::store::{self, Db};
+use ventanilla::service::{Clock, Service};
+use ventanilla::store::Db;
 
 struct Run {
     latencies: Vec<Duration>,
@@ -34,31 +34,7 @@ async fn run(queued: usize, probes: usize) -> Run {
     db.migrate().await.unwrap();
     let service = Service::new(db.clone(), Arc::new(settings));
 
-    // The reminders, queued before anyone writes (one per chat, as a day's reminders are).
-    let message = service.render(&Reply::new("help")).unwrap();
-    let now = service.clock.now();
-    let state = State::New.to_json();
-    for batch in (0..queued).collect::<Vec<_>>().chunks(500) {
-        let mut tx = db.begin().await.unwrap();
-        for i in batch {
-            let address = (5_000_000 + *i as i64).to_string();
-            let id =
-                store::conversations::create(&mut tx.conn(), "telegram", &address, &state, now)
-                    .await
-                    .unwrap()
-                    .unwrap();
-            let notice = Notice {
-                channel: "telegram",
-                address: &address,
-                message: &message,
-            };
-            service
-                .queue(&mut tx.conn(), id, &[notice], Priority::Scheduled)
-                .await
-                .unwrap();
-        }
-        tx.commit().await.unwrap();
-    }
+    seed::reminders(&service, queued).await;
 
     let bot = bot(fake::TOKEN, Some(&fake.url)).unwrap();
     let sender: Vec<Arc<dyn Sender>> = vec![Arc::new(TelegramSender::new(

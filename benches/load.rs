@@ -28,10 +28,8 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use ventanilla::config::Settings;
-use ventanilla::conversation::reply::Reply;
-use ventanilla::conversation::state::State;
-use ventanilla::service::{Notice, Priority, Service};
-use ventanilla::store::{self, Db};
+use ventanilla::service::Service;
+use ventanilla::store::Db;
 
 fn env_number(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -51,9 +49,7 @@ struct Load {
 /// The answers of applicant `i`: the journey to the review, sent, the office, the first day
 /// offered and a time of the day spread over its slots.
 fn journey(i: usize, turns: usize) -> Vec<String> {
-    let mut answers = answers::answers_to_review(&format!("J{i:09}"));
-    answers.extend(["enviar".to_string(), "1".to_string(), "1".to_string()]);
-    answers.push(format!("{}", i % 12 + 1));
+    let mut answers = answers::whole_journey(&format!("J{i:09}"), i % 12 + 1);
     answers.truncate(turns);
     answers
 }
@@ -111,29 +107,7 @@ async fn seed_database(settings: &Arc<Settings>, applications: usize, queued: us
         }
         tx.commit().await.unwrap();
     }
-    let message = service.render(&Reply::new("help")).unwrap();
-    let state = State::New.to_json();
-    for chunk in (0..queued).collect::<Vec<_>>().chunks(2_000) {
-        let mut tx = db.begin().await.unwrap();
-        for i in chunk {
-            let address = (5_000_000 + *i as i64).to_string();
-            let id =
-                store::conversations::create(&mut tx.conn(), "telegram", &address, &state, now)
-                    .await
-                    .unwrap()
-                    .unwrap();
-            let notice = Notice {
-                channel: "telegram",
-                address: &address,
-                message: &message,
-            };
-            service
-                .queue(&mut tx.conn(), id, &[notice], Priority::Scheduled)
-                .await
-                .unwrap();
-        }
-        tx.commit().await.unwrap();
-    }
+    seed::reminders(&service, queued).await;
     db.close().await;
 }
 

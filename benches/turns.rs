@@ -6,6 +6,9 @@
 //! typed the way people type; every turn is a committed transaction with the same SQLite
 //! settings as the service (WAL, synchronous = NORMAL, one writer).
 
+#[path = "../tests/support/answers.rs"]
+mod answers;
+
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -15,33 +18,7 @@ use ventanilla::service::{Address, Inbound, Service, TurnResult, UserName};
 use ventanilla::store::{Db, Tx};
 
 fn journey(i: usize) -> Vec<String> {
-    let key = format!("B{i:09}");
-    [
-        "hola",
-        "si",
-        "pegl 890909 mjcrms08",
-        "sí",
-        "Luz María",
-        "Pérez",
-        "Gómez",
-        "licenciatura",
-        key.as_str(),
-        "Universidad de Guadalajara",
-        "Licenciatura en Derecho",
-        "jalisco",
-        "15 de marzo de 2015",
-        "exento",
-        "01/08/2009",
-        "30/06/2013",
-        "luz@example.mx",
-        "enviar",
-        "1",
-        "1",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .chain(std::iter::once(format!("{}", i % 12 + 1)))
-    .collect()
+    answers::whole_journey(&format!("B{i:09}"), i % 12 + 1)
 }
 
 async fn turns(service: Arc<Service>, applicants: usize) -> (usize, f64) {

@@ -26,3 +26,12 @@ pub fn answers_to_review(payment_key: &str) -> Vec<String> {
     .map(|s| s.to_string())
     .collect()
 }
+
+/// The answers of a whole journey, from the greeting to a booked appointment: to the review,
+/// sent, the first office, the first day offered and the `slot`-th time of that day.
+pub fn whole_journey(payment_key: &str, slot: usize) -> Vec<String> {
+    let mut answers = answers_to_review(payment_key);
+    answers.extend(["enviar", "1", "1"].map(String::from));
+    answers.push(slot.to_string());
+    answers
+}

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use chrono::{DateTime, NaiveDate, Utc};
+use ventanilla::conversation::reply::Reply;
 use ventanilla::conversation::state::State;
 use ventanilla::domain::academic::{AcademicRecord, Level, ProfessionalExam};
 use ventanilla::domain::application::{ApplicationData, Folio};
@@ -12,6 +13,7 @@ use ventanilla::domain::entity::Entity;
 use ventanilla::domain::payment::PaymentKey;
 use ventanilla::domain::person::PersonName;
 use ventanilla::domain::procedure::Procedure;
+use ventanilla::service::{Notice, Priority, Service};
 use ventanilla::store::{self, Conn};
 
 /// The data of the `i`-th applicant: a valid CURP and a payment key of their own (`K` and nine
@@ -73,5 +75,34 @@ pub async fn submitted(
         conversation_id,
         application_id,
         folio,
+    }
+}
+
+/// Queues `count` reminders in the scheduled lane, one per Telegram chat (`5000000 + i`), as a
+/// day's reminders are, before anyone writes.
+pub async fn reminders(service: &Service, count: usize) {
+    let message = service.render(&Reply::new("help")).unwrap();
+    let now = service.clock.now();
+    let state = State::New.to_json();
+    for chunk in (0..count).collect::<Vec<_>>().chunks(1_000) {
+        let mut tx = service.db.begin().await.unwrap();
+        for i in chunk {
+            let address = (5_000_000 + *i as i64).to_string();
+            let id =
+                store::conversations::create(&mut tx.conn(), "telegram", &address, &state, now)
+                    .await
+                    .unwrap()
+                    .unwrap();
+            let notice = Notice {
+                channel: "telegram",
+                address: &address,
+                message: &message,
+            };
+            service
+                .queue(&mut tx.conn(), id, &[notice], Priority::Scheduled)
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
     }
 }
