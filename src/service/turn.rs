@@ -74,40 +74,15 @@ impl Service {
         let input_json = serde_json::to_string(&inbound.input).expect("input serializes");
         let rendered = std::time::Instant::now();
 
-        // A turn that writes only its own rows, on SQLite: one batch, transaction included,
-        // committed with the others that wait for the writer. A first turn creates its
-        // conversation on its own first (a conversation left without a turn is a new one).
+        // A turn that writes only its own rows, on SQLite: one batch, transaction included.
         let draft_changes =
             state.beneath().draft().is_some() != outcome.state.beneath().draft().is_some();
-        let alone = matches!(self.db, store::Db::Sqlite { .. })
+        if let Some((conversation_id, version)) = existing
+            && matches!(self.db, store::Db::Sqlite { .. })
             && outcome.request.is_none()
             && outcome.effects.is_empty()
             && !draft_changes
-            && matches!(inbound.record, ChannelRecord::None);
-        let existing = match existing {
-            None if alone => {
-                let mut writer = self.db.autocommit().await?;
-                let created = store::conversations::create(
-                    &mut writer.conn(),
-                    channel,
-                    &address,
-                    &state.to_json(),
-                    now,
-                )
-                .await?;
-                match created {
-                    Some(id) => Some((id, 0)),
-                    None => {
-                        // Created meanwhile (another update of the same chat): read it again.
-                        self.cache.forget(key);
-                        return Ok(None);
-                    }
-                }
-            }
-            existing => existing,
-        };
-        if let Some((conversation_id, version)) = existing
-            && alone
+            && matches!(inbound.record, ChannelRecord::None)
         {
             let state_json = state_json.take().unwrap_or_else(|| outcome.state.to_json());
             let messages = std::mem::take(&mut messages);

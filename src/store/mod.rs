@@ -236,15 +236,6 @@ impl Db {
         }
     }
 
-    /// The writer's connection outside a transaction: each statement commits on its own (one
-    /// hand-off to SQLite's thread instead of three for BEGIN, the statement and COMMIT).
-    pub async fn autocommit(&self) -> Result<Reader, sqlx::Error> {
-        match self {
-            Db::Sqlite { write, .. } => Ok(Reader::Sqlite(write.acquire().await?)),
-            Db::Postgres(pool) => Ok(Reader::Postgres(pool.acquire().await?)),
-        }
-    }
-
     /// A connection for reads.
     pub async fn reader(&self) -> Result<Reader, sqlx::Error> {
         match self {
