@@ -175,14 +175,18 @@ pub async fn write_alone(
             biased;
             written = &mut outcome => {
                 queued.forget();
-                return written.unwrap_or(Err(sqlx::Error::PoolClosed)).map(Some);
+                // No outcome: the task writing its group died (a panic) without saying.
+                return written.unwrap_or(Err(sqlx::Error::WorkerCrashed)).map(Some);
             }
             conn = write.acquire() => {
                 // The writer is ours: commit whatever waits, ours included unless a group
                 // before took it (its outcome is then already there).
-                let mut conn = conn?;
+                let conn = conn?;
                 let jobs = group.take();
-                commit_group(&mut conn, jobs).await;
+                // In a task of its own: if this turn's caller gives up meanwhile, the group is
+                // still written whole and every turn of it told, and the writer goes back to
+                // the pool with no transaction left open.
+                let _ = tokio::spawn(commit_group(conn, jobs)).await;
             }
         }
     }
@@ -262,7 +266,7 @@ impl Drop for Queued<'_> {
 
 /// Writes `jobs` in one transaction and tells each its outcome before the writer is let go.
 /// When the group fails, it is rolled back and each turn is written on its own.
-async fn commit_group(conn: &mut sqlx::SqliteConnection, jobs: Vec<Job>) {
+async fn commit_group(mut conn: sqlx::pool::PoolConnection<sqlx::Sqlite>, jobs: Vec<Job>) {
     if jobs.len() > 1 {
         let turns: Vec<&OwnedTurn> = jobs.iter().map(|job| &job.turn).collect();
         let sql = sqlite_group_batch(&turns);
@@ -279,7 +283,7 @@ async fn commit_group(conn: &mut sqlx::SqliteConnection, jobs: Vec<Job>) {
         let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
     }
     for job in jobs {
-        let outcome = write_one_alone(conn, &job.turn).await;
+        let outcome = write_one_alone(&mut conn, &job.turn).await;
         let _ = job.done.send(outcome);
     }
 }
