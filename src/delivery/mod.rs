@@ -162,7 +162,7 @@ pub enum ExecutionOutcome {
 /// What became of one claimed message.
 enum Handled {
     /// It went out: marked sent together with the others of its batch.
-    Sent(Claim),
+    Sent,
     /// Its outcome is recorded (`held`: the claim still held the row); `deferred` is the rate
     /// limit's wait when it was deferred.
     Recorded {
@@ -313,28 +313,19 @@ impl Worker {
         };
         let mut sent = Vec::new();
         let mut lost = Vec::new();
-        let mut deferred: Option<Duration> = None;
-        let mut all_deferred = true;
+        // The rate limit's waits of the messages it deferred.
+        let mut waits = Vec::new();
         let mut failure = None;
         for (claim, outcome) in handled {
             match outcome {
-                Ok(Handled::Sent(claim)) => {
-                    all_deferred = false;
-                    sent.push(claim);
-                }
-                Ok(Handled::Recorded { held, deferred: d }) => {
-                    match d {
-                        Some(wait) => deferred = Some(deferred.map_or(wait, |w| w.min(wait))),
-                        None => all_deferred = false,
-                    }
+                Ok(Handled::Sent) => sent.push(claim),
+                Ok(Handled::Recorded { held, deferred }) => {
+                    waits.extend(deferred);
                     if !held {
                         lost.push(claim.id);
                     }
                 }
-                Err(error) => {
-                    all_deferred = false;
-                    failure = Some(error);
-                }
+                Err(error) => failure = Some(error),
             }
         }
         // What went out is recorded first, even when another outcome could not be.
@@ -356,8 +347,8 @@ impl Worker {
         if let Some(error) = failure {
             return Err(error);
         }
-        Ok(match deferred {
-            Some(wait) if all_deferred => ExecutionOutcome::Deferred(count, wait),
+        Ok(match waits.iter().min() {
+            Some(wait) if waits.len() == count => ExecutionOutcome::Deferred(count, *wait),
             _ => ExecutionOutcome::TaskCompleted(count),
         })
     }
@@ -441,7 +432,7 @@ impl Worker {
         let outcome = match result {
             Ok(()) => {
                 self.stats.sent.fetch_add(1, Ordering::Relaxed);
-                return Ok(Handled::Sent(claim));
+                return Ok(Handled::Sent);
             }
             Err(SendError::Later(wait)) => {
                 let next =
