@@ -54,6 +54,13 @@ impl Sender for TelegramSender {
             // recorded as soon as Telegram took it, so a retry, a restart or a takeover resumes
             // after it: the text is not sent twice because a document failed.
             let parts = 1 + delivery.message.attachments.len() as u32;
+            // Each part, the text and every document, is a message to Telegram's limits: over
+            // them, the rest waits in the outbox (the parts sent are recorded), not a 429.
+            let token = || {
+                self.limiter
+                    .acquire(chat_id, delivery.priority, Instant::now())
+                    .map_err(SendError::Later)
+            };
             let record = |done: u32| async move {
                 if done < parts {
                     delivery.progress.record(done).await
@@ -63,9 +70,7 @@ impl Sender for TelegramSender {
                 }
             };
             if delivery.parts_sent == 0 {
-                self.limiter
-                    .acquire(chat_id, delivery.priority, Instant::now())
-                    .map_err(SendError::Later)?;
+                token()?;
                 let text = html(&delivery.message.text, delivery.message.headed);
                 let mut request = self
                     .bot
@@ -84,11 +89,7 @@ impl Sender for TelegramSender {
                 if part < delivery.parts_sent {
                     continue;
                 }
-                // Each document is a message of its own to Telegram's limits: over them, the
-                // rest waits in the outbox (the parts sent are recorded) instead of a 429.
-                self.limiter
-                    .acquire(chat_id, delivery.priority, Instant::now())
-                    .map_err(SendError::Later)?;
+                token()?;
                 let file = self
                     .documents
                     .render(document)
