@@ -167,21 +167,25 @@ impl Serve {
         response.starts_with("HTTP/1.1 200")
     }
 
-    /// Resident memory and its peak so far, in MiB (`/proc/PID/status`).
+    /// Resident memory and its peak so far, in MiB.
     fn memory(&self) -> (f64, f64) {
-        let pid = self.child.id().expect("serve runs");
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-        let field = |name: &str| {
-            status
-                .lines()
-                .find(|l| l.starts_with(name))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-                .unwrap_or(0.0)
-                / 1024.0
-        };
-        (field("VmRSS:"), field("VmHWM:"))
+        memory_of(self.child.id().expect("serve runs"))
     }
+}
+
+/// Resident memory of process `pid` and its peak so far, in MiB (`/proc/PID/status`).
+fn memory_of(pid: u32) -> (f64, f64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .unwrap_or(0.0)
+            / 1024.0
+    };
+    (field("VmRSS:"), field("VmHWM:"))
 }
 
 /// How many messages each answer of the journey brings, learnt from one applicant alone: the
@@ -304,16 +308,7 @@ async fn run(
         async move {
             let mut highest: f64 = 0.0;
             while sampling.load(std::sync::atomic::Ordering::Relaxed) {
-                let status =
-                    std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-                if let Some(kb) = status
-                    .lines()
-                    .find(|l| l.starts_with("VmRSS:"))
-                    .and_then(|l| l.split_whitespace().nth(1))
-                    .and_then(|kb| kb.parse::<f64>().ok())
-                {
-                    highest = highest.max(kb / 1024.0);
-                }
+                highest = highest.max(memory_of(pid).0);
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
             highest
