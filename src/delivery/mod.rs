@@ -295,6 +295,12 @@ impl Worker {
             return Ok(ExecutionOutcome::EmptyQueue);
         }
         let count = rows.len();
+        // A full batch: more may be waiting, for another worker to claim meanwhile.
+        if count == limit
+            && let Some(bell) = &self.wake
+        {
+            bell.notify_one();
+        }
         let claims: Vec<Claim> = rows.iter().map(OutboxRow::claim).collect();
         let handled = {
             // The leases are renewed while the sends are in flight, so a slow send keeps its

@@ -97,7 +97,7 @@ async fn run_one(service: &Service, job: &JobRow) -> anyhow::Result<()> {
         },
     }
     tx.commit().await?;
-    service.outbox_ready.notify_waiters();
+    service.outbox_ready.notify_one();
     Ok(())
 }
 

@@ -165,7 +165,9 @@ pub struct Service {
     turn_slots: Arc<tokio::sync::Semaphore>,
     cache: Arc<ConversationCache>,
     /// Rung after this process committed outbox rows, so that its delivery workers send them
-    /// now rather than at their next poll (`delivery::Worker::woken_by`).
+    /// now rather than at their next poll (`delivery::Worker::woken_by`). One worker wakes per
+    /// ring (`notify_one`), and one that found a full batch wakes the next: waking them all for
+    /// each turn had every idle worker claim from the single writer at once, mostly for nothing.
     pub outbox_ready: Arc<tokio::sync::Notify>,
 }
 
@@ -222,7 +224,7 @@ impl Service {
                             TurnResult::Duplicate => &self.metrics.duplicates,
                             TurnResult::Processed { messages, .. } => {
                                 if messages > 0 {
-                                    self.outbox_ready.notify_waiters();
+                                    self.outbox_ready.notify_one();
                                 }
                                 &self.metrics.turns
                             }

@@ -67,6 +67,42 @@ macro_rules! on {
 }
 pub(crate) use on;
 
+/// Runs one write statement as a transaction of its own, in one round trip: `$run` builds and
+/// runs the query from `$sql` (a `sqlx::AssertSqlSafe`) on `$c`, a connection of the writer.
+/// On SQLite the statement goes wrapped in `BEGIN IMMEDIATE; …; COMMIT;` as one batch (one
+/// hand-off to the connection's thread instead of three, and the write lock taken at the start
+/// as [`Db::begin`] takes it); a batch that stopped half-way is rolled back before the writer
+/// goes back to its pool. On PostgreSQL the statement alone is its transaction. `$run` must
+/// read every row (`fetch_all`, `execute`): a batch read only in part would never commit.
+macro_rules! write_once {
+    ($db:expr, $sql:expr, |$c:ident, $q:ident| $run:expr) => {{
+        let sql: &str = $sql;
+        match $db {
+            $crate::store::Db::Sqlite { write, .. } => {
+                let mut conn = write.acquire().await?;
+                let batch = format!("BEGIN IMMEDIATE;{sql};COMMIT;");
+                let result = {
+                    let $c = &mut *conn;
+                    let $q = sqlx::AssertSqlSafe(batch);
+                    $run
+                };
+                if result.is_err() {
+                    // Harmless when the batch stopped before its BEGIN took effect.
+                    let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+                }
+                result
+            }
+            $crate::store::Db::Postgres(pool) => {
+                let mut conn = pool.acquire().await?;
+                let $c = &mut *conn;
+                let $q = sqlx::AssertSqlSafe(sql.to_string());
+                $run
+            }
+        }
+    }};
+}
+pub(crate) use write_once;
+
 /// The database: SQLite (a single writer and a pool of readers) or PostgreSQL.
 #[derive(Debug, Clone)]
 pub enum Db {

@@ -23,7 +23,7 @@ use std::sync::{Arc, LazyLock};
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
-use super::{Conn, Db, millis, on};
+use super::{Conn, Db, millis, on, write_once};
 
 /// The lane of a message: lower lanes go first, and order is kept within a lane.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash, PartialOrd, Ord)]
@@ -182,7 +182,7 @@ impl Announcements {
                 tracing::warn!(error.message = %error, "outbox announcements lost; listening again");
                 tokio::time::sleep(std::time::Duration::from_secs(1)).await;
             }
-            bell.notify_waiters();
+            bell.notify_one();
         }
     }
 }
@@ -263,10 +263,11 @@ pub async fn claim(
 ) -> Result<Vec<OutboxRow>, sqlx::Error> {
     let lease_until = millis(now) + lease.as_millis() as i64;
     let channels = scope.channels.join(",");
-    let mut tx = db.begin().await?;
-    let mut conn = tx.conn();
-    let sql: &str = on!(&mut conn, sqlite _c => &CLAIM_SQLITE, postgres _c => &CLAIM_POSTGRES);
-    let mut rows = on!(&mut conn, c => sqlx::query_as::<_, OutboxRow>(sqlx::AssertSqlSafe(sql))
+    let sql: &str = match db {
+        Db::Sqlite { .. } => &CLAIM_SQLITE,
+        Db::Postgres(_) => &CLAIM_POSTGRES,
+    };
+    let mut rows = write_once!(db, sql, |c, q| sqlx::query_as::<_, OutboxRow>(q)
         .bind(lease_until)
         .bind(millis(now))
         .bind(&channels)
@@ -275,7 +276,6 @@ pub async fn claim(
         .bind(i64::try_from(limit.max(1)).unwrap_or(i64::MAX))
         .fetch_all(c)
         .await)?;
-    tx.commit().await?;
     rows.sort_by_key(|row| (row.priority, row.id));
     Ok(rows)
 }
@@ -290,44 +290,46 @@ fn new_token() -> i64 {
     }
 }
 
-/// Runs `$query` (whose first two parameters are the claim's id and token) with the further
-/// `$bind`s, in a write transaction; evaluates to whether the claim still held the row.
+/// Runs `$sql`, an update whose first two parameters are the claim's id and token, with the
+/// further `$bind`s, as one write ([`write_once`]); evaluates to whether the claim still held
+/// the row.
 macro_rules! update_held {
     ($db:expr, $sql:expr, $claim:expr $(, $bind:expr)*) => {{
-        let mut tx = $db.begin().await?;
-        let affected = on!(&mut tx.conn(), c => sqlx::query($sql)
+        let sql = concat!($sql, " RETURNING id");
+        let held = write_once!($db, sql, |c, q| sqlx::query_scalar::<_, i64>(q)
             .bind($claim.id)
             .bind($claim.token)
             $(.bind($bind))*
-            .execute(c)
-            .await
-            .map(|done| done.rows_affected()))?;
-        tx.commit().await?;
-        Ok(affected == 1)
+            .fetch_all(c)
+            .await)?;
+        Ok(held.len() == 1)
     }};
 }
 
 /// Runs `UPDATE outbox SET $set` (with `$value` bound first) on the rows still held by
-/// `$claims`, in one write transaction; evaluates to the ids of those rows.
+/// `$claims`, as one write ([`write_once`]); evaluates to the ids of those rows.
 macro_rules! update_all_held {
     ($db:expr, $set:expr, $value:expr, $claims:expr) => {{
         let claims: &[Claim] = $claims;
         if claims.is_empty() {
             return Ok(Vec::new());
         }
-        let mut tx = $db.begin().await?;
-        let ids = on!(&mut tx.conn(), c => {
-            let mut builder = sqlx::QueryBuilder::new("UPDATE outbox SET ");
-            builder.push($set).push_bind($value);
-            builder.push(" WHERE status = 'sending' AND (id, claim_token) IN (");
-            builder.push_values(claims, |mut row, claim| {
-                row.push_bind(claim.id).push_bind(claim.token);
-            });
-            builder.push(") RETURNING id");
-            builder.build_query_scalar::<i64>().fetch_all(c).await
-        })?;
-        tx.commit().await?;
-        Ok(ids)
+        let held: Vec<String> = (0..claims.len())
+            .map(|i| format!("(${}, ${})", 2 + 2 * i, 3 + 2 * i))
+            .collect();
+        let sql = format!(
+            "UPDATE outbox SET {}$1 WHERE status = 'sending' AND (id, claim_token) IN (VALUES {})
+             RETURNING id",
+            $set,
+            held.join(", ")
+        );
+        write_once!($db, &sql, |c, q| {
+            let mut query = sqlx::query_scalar::<_, i64>(q).bind($value);
+            for claim in claims {
+                query = query.bind(claim.id).bind(claim.token);
+            }
+            query.fetch_all(c).await
+        })
     }};
 }
 
