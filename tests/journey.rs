@@ -467,3 +467,83 @@ async fn a_conversation_another_instance_wrote_is_read_again_not_overwritten() {
         );
     }
 }
+
+/// How many inputs are recorded under the conversation `id`.
+async fn receipts_of(app: &TestApp, id: i64) -> i64 {
+    let mut reader = app.service.db.reader().await.unwrap();
+    let sql = "SELECT COUNT(*) FROM receipts WHERE conversation_id = $1";
+    match reader.conn() {
+        store::Conn::Sqlite(c) => sqlx::query_scalar(sql).bind(id).fetch_one(c).await,
+        store::Conn::Postgres(c) => sqlx::query_scalar(sql).bind(id).fetch_one(c).await,
+    }
+    .unwrap()
+}
+
+#[tokio::test]
+async fn first_turns_at_once_each_create_their_conversation_once() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        // Thirty new applicants write at once, and one more sends five first messages at once.
+        let users: Vec<String> = (0..30).map(|i| format!("nuevo-{i}")).collect();
+        let turns = users
+            .iter()
+            .map(String::as_str)
+            .chain(std::iter::repeat_n("prisa", 5))
+            .map(|user| app.turn(user, "hola"));
+        let results = futures_util::future::join_all(turns).await;
+        let mut reader = app.service.db.reader().await.unwrap();
+        let mut ids = std::collections::HashSet::new();
+        for (user, result) in users.iter().zip(&results) {
+            let TurnResult::Processed {
+                conversation_id,
+                messages,
+            } = *result
+            else {
+                panic!("{backend:?}: a first turn is not a duplicate");
+            };
+            let row = store::conversations::find(&mut reader.conn(), "terminal", user)
+                .await
+                .unwrap()
+                .expect("the first turn created its conversation");
+            assert_eq!(row.id, conversation_id, "{backend:?}");
+            assert_eq!(row.version, 1, "{backend:?}");
+            assert!(ids.insert(row.id), "{backend:?}: one conversation each");
+            assert!(messages > 0);
+            assert_eq!(app.outbox(user).await.len(), messages, "{backend:?}");
+            assert_eq!(receipts_of(&app, row.id).await, 1, "{backend:?}");
+            let events = store::audit::list(&mut reader.conn(), Some(row.id), None)
+                .await
+                .unwrap();
+            assert!(!events.is_empty(), "{backend:?}: the first turn is audited");
+            assert!(
+                events.iter().all(|e| e.conversation_id == Some(row.id)),
+                "{backend:?}: {events:?}"
+            );
+        }
+        // The hurried applicant has one conversation, and each of the five turns in it once.
+        let written: usize = results[users.len()..]
+            .iter()
+            .map(|result| match result {
+                TurnResult::Processed { messages, .. } => *messages,
+                TurnResult::Duplicate => panic!("{backend:?}: a new input is not a duplicate"),
+            })
+            .sum();
+        let prisa = store::conversations::find(&mut reader.conn(), "terminal", "prisa")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(prisa.version, 5, "{backend:?}");
+        assert_eq!(receipts_of(&app, prisa.id).await, 5, "{backend:?}");
+        assert_eq!(app.outbox("prisa").await.len(), written, "{backend:?}");
+        // A first update delivered twice is a duplicate the second time.
+        let (first, _) = app
+            .send("otra", "primera", Input::Text("hola".into()))
+            .await;
+        let (again, replies) = app
+            .send("otra", "primera", Input::Text("hola".into()))
+            .await;
+        assert!(matches!(first, TurnResult::Processed { .. }), "{backend:?}");
+        assert_eq!(again, TurnResult::Duplicate, "{backend:?}");
+        assert!(replies.is_empty());
+    }
+}

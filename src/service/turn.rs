@@ -74,16 +74,17 @@ impl Service {
         let input_json = serde_json::to_string(&inbound.input).expect("input serializes");
         let rendered = std::time::Instant::now();
 
-        // A turn that writes only its own rows, on SQLite: one batch, transaction included.
+        // A turn that writes only its own rows (a first turn creates its conversation too), on
+        // SQLite: one batch, transaction included, committed with the others of its group.
         let draft_changes =
             state.beneath().draft().is_some() != outcome.state.beneath().draft().is_some();
-        if let Some((conversation_id, version)) = existing
-            && matches!(self.db, store::Db::Sqlite { .. })
+        if matches!(self.db, store::Db::Sqlite { .. })
             && outcome.request.is_none()
             && outcome.effects.is_empty()
             && !draft_changes
             && matches!(inbound.record, ChannelRecord::None)
         {
+            let (conversation_id, version) = existing.unwrap_or((0, 0));
             let state_json = state_json.take().unwrap_or_else(|| outcome.state.to_json());
             let messages = std::mem::take(&mut messages);
             let rows = outbox_rows(inbound, messages, conversation_id, &address, priority);
@@ -92,6 +93,7 @@ impl Service {
                 channel,
                 external_id: &inbound.external_id,
                 conversation_id,
+                creates: existing.is_none(),
                 address: &address,
                 input: &input_json,
                 state: &state_json,
@@ -101,9 +103,10 @@ impl Service {
                 now,
             };
             let locked = std::time::Instant::now();
-            let written = store::turns::write_alone(&self.db, &write)
+            let (written, conversation_id) = store::turns::write_alone(&self.db, &write)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("a turn written alone on SQLite only"))?;
+            tracing::Span::current().record("conversation_id", conversation_id);
             match written {
                 WriteOutcome::Written => {}
                 WriteOutcome::Duplicate => return Ok(Some(TurnResult::Duplicate)),
@@ -205,6 +208,7 @@ impl Service {
             channel,
             external_id: &inbound.external_id,
             conversation_id,
+            creates: false,
             address: &address,
             input: &input_json,
             state: &state_json,

@@ -8,8 +8,8 @@
 //! rolls back); a stale version updates no row, which the summed row count reveals. On
 //! PostgreSQL the same three statements run one by one.
 //!
-//! A turn that writes nothing but its own rows ([`write_alone`]) is committed together with the
-//! others of its kind that are waiting for SQLite's writer at the same time (group commit): one
+//! A turn that writes nothing but its own rows ([`write_alone`]), a first turn creating its
+//! conversation included, is committed together with the others of its kind that are waiting for SQLite's writer at the same time (group commit): one
 //! hand-off and one commit for all of them, each turn still all-or-nothing and answered only
 //! once the transaction that holds it committed. When any turn of a group fails (a repeated
 //! receipt, a stale version), the group is rolled back and its turns are written one by one,
@@ -19,6 +19,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Utc};
+use sqlx::Row;
 use tokio::sync::oneshot;
 
 use super::audit::AuditRow;
@@ -30,6 +31,9 @@ pub struct TurnWrite<'a> {
     pub channel: &'a str,
     pub external_id: &'a str,
     pub conversation_id: i64,
+    /// The conversation does not exist yet and this write creates it (only in
+    /// [`write_alone`]; `conversation_id` and `version` are then ignored).
+    pub creates: bool,
     pub address: &'a str,
     /// The input as received, kept with the receipt.
     pub input: &'a str,
@@ -62,32 +66,54 @@ fn sqlite_batch(messages: usize, audit: usize) -> String {
          UPDATE conversations SET state = $6, version = version + 1, updated_at = $5
          WHERE id = $3 AND version = $7;",
     );
-    push_rows(&mut sql, messages, audit);
+    push_rows(&mut sql, messages, audit, "$3");
     sql
 }
+
+/// How a batch names the conversation of a turn that creates it: it learns the id only when
+/// the row is written (`$1` the channel, `$8` the address).
+const CREATED: &str = "(SELECT id FROM conversations WHERE channel = $1 AND address = $8)";
 
 /// The batch of a turn that writes nothing but its own rows, with its transaction inside. A
 /// stale version updates no row, and the statement after the update then trips on purpose (a
 /// receipt without a channel, refused as NOT NULL) so that the batch stops and is rolled back:
 /// row counts cannot tell, since SQLite reports the last count again for BEGIN and COMMIT.
-fn sqlite_alone_batch(messages: usize, audit: usize) -> String {
+///
+/// A turn that creates its conversation inserts it first, at version 1 and with the new state,
+/// returning its id (the only statement of the batch that returns a row); if the conversation
+/// exists by then, the insert does nothing and the same trip stops the batch (a conflict: the
+/// turn is redone on the conversation that exists).
+fn sqlite_alone_batch(messages: usize, audit: usize, creates: bool) -> String {
     format!(
         "BEGIN IMMEDIATE;{}COMMIT;",
-        alone_statements(messages, audit)
+        alone_statements(messages, audit, creates)
     )
 }
 
 /// The statements of [`sqlite_alone_batch`] without its transaction.
-fn alone_statements(messages: usize, audit: usize) -> String {
-    let mut sql = String::from(
-        "UPDATE conversations SET state = $6, version = version + 1, updated_at = $5
-         WHERE id = $3 AND version = $7;
+fn alone_statements(messages: usize, audit: usize, creates: bool) -> String {
+    let (write_state, conversation) = if creates {
+        (
+            "INSERT INTO conversations (channel, address, state, version, created_at, updated_at)
+             VALUES ($1, $8, $6, $7 + 1, $5, $5)
+             ON CONFLICT (channel, address) DO NOTHING RETURNING id;",
+            CREATED,
+        )
+    } else {
+        (
+            "UPDATE conversations SET state = $6, version = version + 1, updated_at = $5
+             WHERE id = $3 AND version = $7;",
+            "$3",
+        )
+    };
+    let mut sql = format!(
+        "{write_state}
          INSERT INTO receipts (channel, external_id, conversation_id, input, received_at)
          SELECT NULL, $2, $3, $4, $5 WHERE changes() = 0;
          INSERT INTO receipts (channel, external_id, conversation_id, input, received_at)
-         VALUES ($1, $2, $3, $4, $5);",
+         VALUES ($1, $2, {conversation}, $4, $5);",
     );
-    push_rows(&mut sql, messages, audit);
+    push_rows(&mut sql, messages, audit, conversation);
     sql
 }
 
@@ -120,7 +146,7 @@ fn sqlite_group_batch(turns: &[&OwnedTurn]) -> String {
     for turn in turns {
         let (messages, audit) = (turn.messages.len(), turn.audit.len());
         sql.push_str(&shift_placeholders(
-            &alone_statements(messages, audit),
+            &alone_statements(messages, audit, turn.creates),
             base,
         ));
         base += parameters(messages, audit);
@@ -129,13 +155,19 @@ fn sqlite_group_batch(turns: &[&OwnedTurn]) -> String {
     sql
 }
 
-/// The outbox and audit inserts of a turn's batch ($10 on: two per message, five per event).
-fn push_rows(sql: &mut String, messages: usize, audit: usize) {
+/// The outbox and audit inserts of a turn's batch ($10 on: two per message, five per event),
+/// for the conversation `conversation` names (`$3`, or [`CREATED`]). An event bound without a
+/// conversation belongs to the turn's: a new conversation's events are bound before its id is
+/// known.
+fn push_rows(sql: &mut String, messages: usize, audit: usize, conversation: &str) {
     if messages > 0 {
         sql.push_str(super::outbox::INSERT);
         sql.push_str(" VALUES ");
         let rows: Vec<String> = (0..messages)
-            .map(|i| format!("($3, $1, $8, ${}, $9, $5, ${})", 10 + 2 * i, 11 + 2 * i))
+            .map(|i| {
+                let n = 10 + 2 * i;
+                format!("({conversation}, $1, $8, ${n}, $9, $5, ${})", n + 1)
+            })
             .collect();
         sql.push_str(&rows.join(", "));
         sql.push(';');
@@ -147,7 +179,13 @@ fn push_rows(sql: &mut String, messages: usize, audit: usize) {
         let rows: Vec<String> = (0..audit)
             .map(|i| {
                 let n = first + i * 5;
-                format!("($5, ${n}, ${}, ${}, ${}, ${})", n + 1, n + 2, n + 3, n + 4)
+                format!(
+                    "($5, ${n}, COALESCE(${}, {conversation}), ${}, ${}, ${})",
+                    n + 1,
+                    n + 2,
+                    n + 3,
+                    n + 4
+                )
             })
             .collect();
         sql.push_str(&rows.join(", "));
@@ -159,12 +197,13 @@ fn push_rows(sql: &mut String, messages: usize, audit: usize) {
 /// SQLite: the whole write, transaction included, is one hand-off to SQLite's thread instead of
 /// three (BEGIN, the rows, COMMIT), shared with the turns of its group (see the module
 /// documentation). Same outcomes as [`write`]: a repeated receipt or a stale version stops the
-/// batch, which is rolled back. `None` on PostgreSQL, where the caller writes in a
-/// transaction.
+/// batch, which is rolled back. A turn may create its conversation here
+/// ([`TurnWrite::creates`]); the id of the conversation comes with the outcome. `None` on
+/// PostgreSQL, where the caller writes in a transaction.
 pub async fn write_alone(
     db: &Db,
     turn: &TurnWrite<'_>,
-) -> Result<Option<WriteOutcome>, sqlx::Error> {
+) -> Result<Option<(WriteOutcome, i64)>, sqlx::Error> {
     let Db::Sqlite { write, group, .. } = db else {
         return Ok(None);
     };
@@ -211,14 +250,14 @@ const GROUP_LIMIT: usize = 64;
 struct Job {
     id: u64,
     turn: OwnedTurn,
-    done: oneshot::Sender<Result<WriteOutcome, sqlx::Error>>,
+    done: oneshot::Sender<Result<(WriteOutcome, i64), sqlx::Error>>,
 }
 
 impl Group {
     fn queue(
         &self,
         turn: OwnedTurn,
-        done: oneshot::Sender<Result<WriteOutcome, sqlx::Error>>,
+        done: oneshot::Sender<Result<(WriteOutcome, i64), sqlx::Error>>,
     ) -> Queued<'_> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         self.lock().push(Job { id, turn, done });
@@ -274,9 +313,20 @@ async fn commit_group(mut conn: sqlx::pool::PoolConnection<sqlx::Sqlite>, jobs: 
         for turn in &turns {
             query = bind_turn(query, turn);
         }
-        if query.execute(&mut *conn).await.is_ok() {
+        if let Ok(created) = query.fetch_all(&mut *conn).await {
+            // The ids of the conversations created, in the order of their turns.
+            let mut created = created
+                .iter()
+                .filter_map(|row| row.try_get::<i64, _>(0).ok());
             for job in jobs {
-                let _ = job.done.send(Ok(WriteOutcome::Written));
+                let id = match job.turn.creates {
+                    true => created.next(),
+                    false => Some(job.turn.conversation_id),
+                };
+                let outcome = id.map(|id| (WriteOutcome::Written, id)).ok_or_else(|| {
+                    sqlx::Error::Protocol("a created conversation without its id".into())
+                });
+                let _ = job.done.send(outcome);
             }
             return;
         }
@@ -292,21 +342,29 @@ async fn commit_group(mut conn: sqlx::pool::PoolConnection<sqlx::Sqlite>, jobs: 
 async fn write_one_alone(
     conn: &mut sqlx::SqliteConnection,
     turn: &OwnedTurn,
-) -> Result<WriteOutcome, sqlx::Error> {
-    let sql = sqlite_alone_batch(turn.messages.len(), turn.audit.len());
+) -> Result<(WriteOutcome, i64), sqlx::Error> {
+    let sql = sqlite_alone_batch(turn.messages.len(), turn.audit.len(), turn.creates);
     let query = bind_turn(sqlx::query(sqlx::AssertSqlSafe(sql)), turn);
-    match query.execute(&mut *conn).await {
-        Ok(_) => Ok(WriteOutcome::Written),
+    match query.fetch_all(&mut *conn).await {
+        Ok(created) => match (turn.creates, created.first()) {
+            (false, _) => Ok((WriteOutcome::Written, turn.conversation_id)),
+            (true, Some(row)) => Ok((WriteOutcome::Written, row.try_get(0)?)),
+            (true, None) => Err(sqlx::Error::Protocol(
+                "a created conversation without its id".into(),
+            )),
+        },
         Err(error) => {
             // The batch stopped inside its transaction: undo it before the connection goes
             // back to the pool (harmless when the BEGIN itself failed).
             let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
             match error {
-                sqlx::Error::Database(e) if e.is_unique_violation() => Ok(WriteOutcome::Duplicate),
+                sqlx::Error::Database(e) if e.is_unique_violation() => {
+                    Ok((WriteOutcome::Duplicate, turn.conversation_id))
+                }
                 sqlx::Error::Database(e)
                     if e.kind() == sqlx::error::ErrorKind::NotNullViolation =>
                 {
-                    Ok(WriteOutcome::Conflict)
+                    Ok((WriteOutcome::Conflict, turn.conversation_id))
                 }
                 error => Err(error),
             }
@@ -319,6 +377,7 @@ struct OwnedTurn {
     channel: String,
     external_id: String,
     conversation_id: i64,
+    creates: bool,
     address: String,
     input: String,
     state: String,
@@ -334,6 +393,7 @@ impl From<&TurnWrite<'_>> for OwnedTurn {
             channel: turn.channel.to_string(),
             external_id: turn.external_id.to_string(),
             conversation_id: turn.conversation_id,
+            creates: turn.creates,
             address: turn.address.to_string(),
             input: turn.input.to_string(),
             state: turn.state.to_string(),
@@ -343,7 +403,15 @@ impl From<&TurnWrite<'_>> for OwnedTurn {
                 .iter()
                 .map(|m| (m.payload.clone(), m.priority))
                 .collect(),
-            audit: turn.audit.to_vec(),
+            audit: turn
+                .audit
+                .iter()
+                .map(|event| AuditRow {
+                    // Not known yet: the batch names the conversation it creates.
+                    conversation_id: event.conversation_id.filter(|_| !turn.creates),
+                    ..event.clone()
+                })
+                .collect(),
             now: turn.now,
         }
     }
@@ -464,9 +532,39 @@ mod tests {
             sql.contains("($3, $1, $8, $10, $9, $5, $11), ($3, $1, $8, $12, $9, $5, $13);"),
             "{sql}"
         );
-        assert!(sql.contains("($5, $14, $15, $16, $17, $18);"), "{sql}");
+        assert!(
+            sql.contains("($5, $14, COALESCE($15, $3), $16, $17, $18);"),
+            "{sql}"
+        );
         assert!(!sqlite_batch(0, 0).contains("INSERT INTO outbox"));
         assert!(!sqlite_batch(0, 0).contains("INSERT INTO audit_events"));
+    }
+
+    #[test]
+    fn a_turn_that_creates_its_conversation_names_it_by_its_address() {
+        let sql = sqlite_alone_batch(1, 1, true);
+        assert!(sql.starts_with("BEGIN IMMEDIATE;"), "{sql}");
+        assert!(!sql.contains("UPDATE conversations"), "{sql}");
+        assert!(
+            sql.contains("ON CONFLICT (channel, address) DO NOTHING RETURNING id;"),
+            "{sql}"
+        );
+        // Nothing else names the conversation by `$3`, the id it does not have yet.
+        assert!(
+            sql.contains(&format!("VALUES ($1, $2, {CREATED}, $4, $5);")),
+            "{sql}"
+        );
+        assert!(
+            sql.contains(&format!("({CREATED}, $1, $8, $10, $9, $5, $11);")),
+            "{sql}"
+        );
+        assert!(sql.contains(&format!("COALESCE($13, {CREATED})")), "{sql}");
+        assert_eq!(
+            sql.matches("$3").count(),
+            1,
+            "only the trip binds it: {sql}"
+        );
+        assert!(sql.contains("SELECT NULL, $2, $3, $4, $5 WHERE changes() = 0;"));
     }
 
     #[test]
@@ -476,6 +574,7 @@ mod tests {
             channel: "telegram".into(),
             external_id: "1".into(),
             conversation_id: 1,
+            creates: false,
             address: "1".into(),
             input: "{}".into(),
             state: "{}".into(),
