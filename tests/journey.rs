@@ -547,3 +547,17 @@ async fn first_turns_at_once_each_create_their_conversation_once() {
         assert!(replies.is_empty());
     }
 }
+
+#[tokio::test]
+async fn every_sqlite_connection_plans_its_statements_once() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        // A whole turn first, so that the pools have opened their connections.
+        app.turn("luz", "hola").await;
+        let plans_once = app.service.db.plans_once().await.unwrap();
+        match backend {
+            Backend::Sqlite => assert_eq!(plans_once, Some(true)),
+            Backend::Postgres => assert_eq!(plans_once, None),
+        }
+    }
+}
