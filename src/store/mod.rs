@@ -34,6 +34,16 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
 
+/// What the writer's and the readers' SQLite pools share: each connection plans a statement
+/// once ([`plan_once`]), and a local file needs no liveness ping before each use (that would be
+/// one more hop to the connection's thread per transaction).
+fn sqlite_pool() -> SqlitePoolOptions {
+    SqlitePoolOptions::new()
+        .after_connect(|conn, _| Box::pin(plan_once(conn)))
+        .test_before_acquire(false)
+        .acquire_timeout(Duration::from_secs(60))
+}
+
 /// Sets SQLite's query planner stability guarantee (QPSG) on a new connection: a statement is
 /// planned once, from its SQL alone. Without it, SQLite 3.51 plans with the values bound where
 /// it can (a `LIMIT $n`, a parameter set against a partial index's condition) and marks the
@@ -42,7 +52,7 @@ use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool,
 /// bench: 6 % of all the process's time in `sqlite3Reprepare`). No statement here needs a plan
 /// chosen by its values (no statistics are gathered: `ANALYZE` never runs).
 async fn plan_once(conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
-    if query_planner_stability(conn, 1).await? {
+    if query_planner_stability(conn, Some(true)).await? {
         Ok(())
     } else {
         Err(sqlx::Error::Configuration(
@@ -51,12 +61,14 @@ async fn plan_once(conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
     }
 }
 
-/// Sets the connection's QPSG on (1) or off (0), or only reads it (-1); returns whether it is
-/// on afterwards.
+/// Sets the connection's QPSG on or off (`None`: only reads it); returns whether it is on
+/// afterwards.
 async fn query_planner_stability(
     conn: &mut SqliteConnection,
-    set: std::ffi::c_int,
+    set: Option<bool>,
 ) -> Result<bool, sqlx::Error> {
+    // SQLite's convention: 1 on, 0 off, a negative value leaves the setting as it is.
+    let set: std::ffi::c_int = set.map_or(-1, std::ffi::c_int::from);
     let mut handle = conn.lock_handle().await?;
     let db = handle.as_raw_handle().as_ptr();
     let mut now: std::ffi::c_int = -1;
@@ -258,17 +270,12 @@ impl Db {
                 format!("Failed to create the database file {}", path.display())
             })?;
         }
-        // A local file needs no liveness ping before each use: that would be one more hop to
-        // the connection's thread per transaction.
         // The writer never checkpoints on commit: a background task does it (see
         // `checkpoint_wal`), so copying the WAL into the database is not added to some turn's
         // commit while every other writer waits.
-        let write = SqlitePoolOptions::new()
-            .after_connect(|conn, _| Box::pin(plan_once(conn)))
-            .test_before_acquire(false)
+        let write = sqlite_pool()
             .max_connections(1)
             .min_connections(1)
-            .acquire_timeout(Duration::from_secs(60))
             .connect_with(options.clone().pragma("wal_autocheckpoint", "0"))
             .await
             .context("Failed to open the SQLite database (DATABASE_URL)")?;
@@ -276,11 +283,8 @@ impl Db {
         let read = if in_memory {
             write.clone()
         } else {
-            SqlitePoolOptions::new()
-                .after_connect(|conn, _| Box::pin(plan_once(conn)))
-                .test_before_acquire(false)
+            sqlite_pool()
                 .max_connections(2)
-                .acquire_timeout(Duration::from_secs(60))
                 .connect_with(options)
                 .await
                 .context("Failed to open the SQLite database for reading")?
@@ -304,7 +308,7 @@ impl Db {
         let mut all = true;
         for pool in [write, read] {
             let mut conn = pool.acquire().await?;
-            all &= query_planner_stability(&mut conn, -1).await?;
+            all &= query_planner_stability(&mut conn, None).await?;
         }
         Ok(Some(all))
     }
