@@ -6,6 +6,12 @@
 //! from a different chat: a first "hola", answered with two messages by Ventanilla and with one
 //! echo by the echo bot). Telegram's own rate limits are lifted on both sides: this measures
 //! the software, not the limits.
+//!
+//! A second run of Ventanilla times its two halves apart: the turns alone (poll → turn →
+//! replies queued in the outbox, no worker running), then the delivery alone (the worker
+//! started on the queue the turns left: claim → sendMessage ×2 → marked sent). The delivery
+//! alone, next to the echo bot, is the ceiling of the whole path on this machine: the whole
+//! path sends what the delivery sends and runs the turns besides.
 
 #[path = "../tests/support/telegram.rs"]
 mod fake;
@@ -26,7 +32,30 @@ async fn wait_until(fake: &fake::FakeBotApi, delivered: usize) {
     }
 }
 
-async fn ventanilla_rate(updates: usize) -> f64 {
+/// Waits until the turns have queued `messages` replies (no worker is delivering them).
+async fn wait_until_queued(db: &Db, messages: usize) {
+    loop {
+        let mut reader = db.reader().await.unwrap();
+        let queued = ventanilla::store::outbox::depth(&mut reader.conn())
+            .await
+            .unwrap();
+        if queued as usize >= messages {
+            return;
+        }
+        drop(reader);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// The rates (updates/s) of one run of Ventanilla's path.
+enum Rates {
+    /// The whole path at once.
+    Whole(f64),
+    /// Its turns alone, then its delivery alone.
+    Halves { turns: f64, delivery: f64 },
+}
+
+async fn ventanilla_rate(updates: usize, halves: bool) -> Rates {
     let fake = fake::FakeBotApi::start().await;
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
@@ -48,7 +77,7 @@ async fn ventanilla_rate(updates: usize) -> f64 {
     ))];
     // As `serve` runs it: the default idle poll, woken when a turn commits its replies
     // (`BENCH_POLL_MS` polls every that many milliseconds instead, without the wake).
-    let worker = Worker::new(db, sender, Clock::System, RetryPolicy::default());
+    let worker = Worker::new(db.clone(), sender, Clock::System, RetryPolicy::default());
     let worker = match std::env::var("BENCH_POLL_MS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -57,8 +86,10 @@ async fn ventanilla_rate(updates: usize) -> f64 {
         None => worker.woken_by(service.outbox_ready.clone()),
     };
     let (_keep, stop) = tokio::sync::watch::channel(false);
-    tokio::spawn(worker.run_many(8, stop));
     std::mem::forget(_keep);
+    if !halves {
+        tokio::spawn(worker.clone().run_many(8, stop.clone()));
+    }
     let receiver = Receiver { bot, service };
     tokio::spawn(receiver.poll(std::future::pending()));
 
@@ -66,8 +97,17 @@ async fn ventanilla_rate(updates: usize) -> f64 {
     for chat in 0..updates {
         fake.text(1_000_000 + chat as i64, "hola");
     }
+    if !halves {
+        wait_until(&fake, updates * 2).await;
+        return Rates::Whole(updates as f64 / started.elapsed().as_secs_f64());
+    }
+    wait_until_queued(&db, updates * 2).await;
+    let turns = updates as f64 / started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    tokio::spawn(worker.run_many(8, stop));
     wait_until(&fake, updates * 2).await;
-    updates as f64 / started.elapsed().as_secs_f64()
+    let delivery = updates as f64 / started.elapsed().as_secs_f64();
+    Rates::Halves { turns, delivery }
 }
 
 async fn echo_rate(updates: usize) -> f64 {
@@ -102,12 +142,24 @@ fn main() {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let ours = ventanilla_rate(updates).await;
+        let Rates::Whole(ours) = ventanilla_rate(updates, false).await else {
+            unreachable!("a whole run")
+        };
+        let Rates::Halves { turns, delivery } = ventanilla_rate(updates, true).await else {
+            unreachable!("a run in halves")
+        };
         let echo = echo_rate(updates).await;
         println!(
             "Telegram path against the fake Bot API server, {updates} updates from {updates} chats"
         );
         println!("ventanilla (poll → turn → outbox → sendMessage ×2): {ours:.0} updates/s");
+        println!("  its turns alone (poll → turn → outbox):           {turns:.0} updates/s");
+        println!("  its delivery alone (outbox → sendMessage ×2):     {delivery:.0} updates/s");
         println!("plain teloxide echo bot (poll → sendMessage ×1):    {echo:.0} updates/s");
+        println!(
+            "ventanilla / echo: {:.2}× (the delivery alone: {:.2}×, the ceiling of the whole path)",
+            ours / echo,
+            delivery / echo
+        );
     });
 }
