@@ -12,6 +12,11 @@
 //! started on the queue the turns left: claim → sendMessage ×2 → marked sent). The delivery
 //! alone, next to the echo bot, is the ceiling of the whole path on this machine: the whole
 //! path sends what the delivery sends and runs the turns besides.
+//!
+//! Each figure comes with the processor time the process spent per update (every thread, the
+//! fake server's included): on this machine the path is bound by the processor, so that is
+//! where a gain must come from. `BENCH_ONLY=whole|halves|echo` runs one of the three (to
+//! profile it alone); the ratios are printed only when all three ran.
 
 #[path = "../tests/support/telegram.rs"]
 mod fake;
@@ -47,12 +52,49 @@ async fn wait_until_queued(db: &Db, messages: usize) {
     }
 }
 
-/// The rates (updates/s) of one run of Ventanilla's path.
+/// The processor time this process has used so far (user and system, every thread): the
+/// fake Bot API server runs in it too, as it would beside the bot on one machine.
+fn cpu_time() -> Duration {
+    // SAFETY: getrusage only writes the struct it is given.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    let time = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    time(usage.ru_utime) + time(usage.ru_stime)
+}
+
+/// What one measured stretch of a run did: updates per second, and the processor time it
+/// took per update (µs), every thread of the process counted.
+#[derive(Clone, Copy)]
+struct Rate {
+    per_second: f64,
+    cpu_us: f64,
+}
+
+/// Times `updates` updates from `started` (the instant and the processor time then).
+fn rate(updates: usize, started: (Instant, Duration)) -> Rate {
+    let elapsed = started.0.elapsed().as_secs_f64();
+    let cpu = (cpu_time() - started.1).as_secs_f64();
+    Rate {
+        per_second: updates as f64 / elapsed,
+        cpu_us: cpu * 1e6 / updates as f64,
+    }
+}
+
+fn start() -> (Instant, Duration) {
+    (Instant::now(), cpu_time())
+}
+
+/// The rates of one run of Ventanilla's path.
 enum Rates {
     /// The whole path at once.
-    Whole(f64),
+    Whole(Rate),
     /// Its turns alone, then its delivery alone.
-    Halves { turns: f64, delivery: f64 },
+    Halves { turns: Rate, delivery: Rate },
 }
 
 async fn ventanilla_rate(updates: usize, halves: bool) -> Rates {
@@ -93,24 +135,24 @@ async fn ventanilla_rate(updates: usize, halves: bool) -> Rates {
     let receiver = Receiver { bot, service };
     tokio::spawn(receiver.poll(std::future::pending()));
 
-    let started = Instant::now();
+    let started = start();
     for chat in 0..updates {
         fake.text(1_000_000 + chat as i64, "hola");
     }
     if !halves {
         wait_until(&fake, updates * 2).await;
-        return Rates::Whole(updates as f64 / started.elapsed().as_secs_f64());
+        return Rates::Whole(rate(updates, started));
     }
     wait_until_queued(&db, updates * 2).await;
-    let turns = updates as f64 / started.elapsed().as_secs_f64();
-    let started = Instant::now();
+    let turns = rate(updates, started);
+    let started = start();
     tokio::spawn(worker.run_many(8, stop));
     wait_until(&fake, updates * 2).await;
-    let delivery = updates as f64 / started.elapsed().as_secs_f64();
+    let delivery = rate(updates, started);
     Rates::Halves { turns, delivery }
 }
 
-async fn echo_rate(updates: usize) -> f64 {
+async fn echo_rate(updates: usize) -> Rate {
     let fake = fake::FakeBotApi::start().await;
     let bot = bot(fake::TOKEN, Some(&fake.url)).unwrap();
     let echo = tokio::spawn(async move {
@@ -122,12 +164,12 @@ async fn echo_rate(updates: usize) -> f64 {
         Dispatcher::builder(bot, handler).build().dispatch().await;
     });
 
-    let started = Instant::now();
+    let started = start();
     for chat in 0..updates {
         fake.text(2_000_000 + chat as i64, "hola");
     }
     wait_until(&fake, updates).await;
-    let rate = updates as f64 / started.elapsed().as_secs_f64();
+    let rate = rate(updates, started);
     echo.abort();
     rate
 }
@@ -141,25 +183,53 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    let only = std::env::var("BENCH_ONLY").ok();
+    let runs = |name: &str| only.as_deref().is_none_or(|only| only == name);
     runtime.block_on(async {
-        let Rates::Whole(ours) = ventanilla_rate(updates, false).await else {
-            unreachable!("a whole run")
+        let ours = match runs("whole") {
+            true => match ventanilla_rate(updates, false).await {
+                Rates::Whole(rate) => Some(rate),
+                Rates::Halves { .. } => unreachable!("a whole run"),
+            },
+            false => None,
         };
-        let Rates::Halves { turns, delivery } = ventanilla_rate(updates, true).await else {
-            unreachable!("a run in halves")
+        let halves = match runs("halves") {
+            true => match ventanilla_rate(updates, true).await {
+                Rates::Halves { turns, delivery } => Some((turns, delivery)),
+                Rates::Whole(_) => unreachable!("a run in halves"),
+            },
+            false => None,
         };
-        let echo = echo_rate(updates).await;
+        let echo = match runs("echo") {
+            true => Some(echo_rate(updates).await),
+            false => None,
+        };
         println!(
             "Telegram path against the fake Bot API server, {updates} updates from {updates} chats"
         );
-        println!("ventanilla (poll → turn → outbox → sendMessage ×2): {ours:.0} updates/s");
-        println!("  its turns alone (poll → turn → outbox):           {turns:.0} updates/s");
-        println!("  its delivery alone (outbox → sendMessage ×2):     {delivery:.0} updates/s");
-        println!("plain teloxide echo bot (poll → sendMessage ×1):    {echo:.0} updates/s");
-        println!(
-            "ventanilla / echo: {:.2}× (the delivery alone: {:.2}×, the ceiling of the whole path)",
-            ours / echo,
-            delivery / echo
-        );
+        println!("(processor time per update: every thread of the process, the fake server's too)");
+        let line = |name: &str, rate: Rate| {
+            println!(
+                "{name:<51} {:>6.0} updates/s, {:>4.0} µs of processor per update",
+                rate.per_second, rate.cpu_us
+            )
+        };
+        if let Some(ours) = ours {
+            line("ventanilla (poll → turn → outbox → sendMessage ×2):", ours);
+        }
+        if let Some((turns, delivery)) = halves {
+            line("  its turns alone (poll → turn → outbox):", turns);
+            line("  its delivery alone (outbox → sendMessage ×2):", delivery);
+        }
+        if let Some(echo) = echo {
+            line("plain teloxide echo bot (poll → sendMessage ×1):", echo);
+        }
+        if let (Some(ours), Some((_, delivery)), Some(echo)) = (ours, halves, echo) {
+            println!(
+                "ventanilla / echo: {:.2}× (the delivery alone: {:.2}×, the ceiling of the whole path)",
+                ours.per_second / echo.per_second,
+                delivery.per_second / echo.per_second
+            );
+        }
     });
 }
