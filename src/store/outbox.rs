@@ -472,6 +472,16 @@ pub async fn release_claims(db: &Db, channels: &[String]) -> Result<u64, sqlx::E
     Ok(released)
 }
 
+/// Counts the rows still `sending` past their lease. The `IN` term is what SQLite needs to
+/// read the waiting rows' index (it cannot tell that `status = 'sending'` implies it): without
+/// it, every `/healthz` and `/metrics` read the whole history of sent messages.
+const STUCK: &str = "SELECT COUNT(*) FROM outbox
+    WHERE status IN ('pending', 'sending') AND status = 'sending' AND lease_until < $1
+      AND (',' || $2 || ',') LIKE ('%,' || channel || ',%')";
+
+/// Counts the messages not yet delivered.
+const DEPTH: &str = "SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'sending')";
+
 /// Rows of `channels` still `sending` after their lease ran out at `now`: nobody is sending
 /// them, and no worker has taken them over yet.
 pub async fn stuck(
@@ -480,10 +490,7 @@ pub async fn stuck(
     now: DateTime<Utc>,
 ) -> Result<i64, sqlx::Error> {
     let channels = channels.join(",");
-    on!(conn, c => sqlx::query_scalar::<_, i64>(
-        "SELECT COUNT(*) FROM outbox WHERE status = 'sending' AND lease_until < $1
-         AND (',' || $2 || ',') LIKE ('%,' || channel || ',%')",
-    )
+    on!(conn, c => sqlx::query_scalar::<_, i64>(STUCK)
     .bind(millis(now))
     .bind(&channels)
     .fetch_one(c)
@@ -492,9 +499,7 @@ pub async fn stuck(
 
 /// Messages not yet delivered (pending or being sent).
 pub async fn depth(conn: &mut Conn<'_>) -> Result<i64, sqlx::Error> {
-    on!(conn, c => sqlx::query_scalar::<_, i64>(
-        "SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'sending')",
-    )
+    on!(conn, c => sqlx::query_scalar::<_, i64>(DEPTH)
     .fetch_one(c)
     .await)
 }
@@ -640,4 +645,53 @@ pub async fn payloads_after(
     .bind(after)
     .fetch_all(c)
     .await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// SQLite's plan of `sql` (its parameters bound to nulls), one line per step.
+    async fn plan(db: &Db, sql: &str, parameters: usize) -> Vec<String> {
+        let Db::Sqlite { read, .. } = db else {
+            unreachable!("SQLite only")
+        };
+        let explain = format!("EXPLAIN QUERY PLAN {sql}");
+        let mut query = sqlx::query_as::<_, (i64, i64, i64, String)>(sqlx::AssertSqlSafe(explain));
+        for _ in 0..parameters {
+            query = query.bind(None::<i64>);
+        }
+        let rows = query.fetch_all(read).await.unwrap();
+        rows.into_iter().map(|(_, _, _, detail)| detail).collect()
+    }
+
+    /// The queries the worker and the health checks run read only the waiting messages,
+    /// through the partial indexes, never the history of sent ones: every table they read,
+    /// they read through an index.
+    #[tokio::test]
+    async fn the_outbox_queries_read_only_the_waiting_messages() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("plans.db").display());
+        let db = Db::connect(&url).await.unwrap();
+        db.migrate().await.unwrap();
+        for (name, sql, parameters) in [
+            ("claim", CLAIM_SQLITE.as_str(), 6),
+            ("stuck", STUCK, 2),
+            ("depth", DEPTH, 0),
+        ] {
+            let plan = plan(&db, sql, parameters).await;
+            let reads: Vec<&String> = plan
+                .iter()
+                .filter(|step| step.starts_with("SCAN") || step.starts_with("SEARCH"))
+                .collect();
+            assert!(!reads.is_empty(), "{name}: {plan:?}");
+            for step in reads {
+                assert!(
+                    step.contains("USING") && !step.contains("outbox_waiting"),
+                    "{name} reads a table without an index, or through the index SQLite no \
+                     longer has: {plan:?}"
+                );
+            }
+        }
+    }
 }
