@@ -75,18 +75,28 @@ struct Rate {
     cpu_us: f64,
 }
 
-/// Times `updates` updates from `started` (the instant and the processor time then).
-fn rate(updates: usize, started: (Instant, Duration)) -> Rate {
-    let elapsed = started.0.elapsed().as_secs_f64();
-    let cpu = (cpu_time() - started.1).as_secs_f64();
-    Rate {
-        per_second: updates as f64 / elapsed,
-        cpu_us: cpu * 1e6 / updates as f64,
-    }
+/// The wall clock and the processor time at the start of a measured stretch.
+struct Stopwatch {
+    wall: Instant,
+    cpu: Duration,
 }
 
-fn start() -> (Instant, Duration) {
-    (Instant::now(), cpu_time())
+impl Stopwatch {
+    fn start() -> Stopwatch {
+        Stopwatch {
+            wall: Instant::now(),
+            cpu: cpu_time(),
+        }
+    }
+
+    /// The rate of `updates` handled since the start.
+    fn rate(&self, updates: usize) -> Rate {
+        let cpu = (cpu_time() - self.cpu).as_secs_f64();
+        Rate {
+            per_second: updates as f64 / self.wall.elapsed().as_secs_f64(),
+            cpu_us: cpu * 1e6 / updates as f64,
+        }
+    }
 }
 
 /// The rates of one run of Ventanilla's path.
@@ -135,20 +145,20 @@ async fn ventanilla_rate(updates: usize, halves: bool) -> Rates {
     let receiver = Receiver { bot, service };
     tokio::spawn(receiver.poll(std::future::pending()));
 
-    let started = start();
+    let started = Stopwatch::start();
     for chat in 0..updates {
         fake.text(1_000_000 + chat as i64, "hola");
     }
     if !halves {
         wait_until(&fake, updates * 2).await;
-        return Rates::Whole(rate(updates, started));
+        return Rates::Whole(started.rate(updates));
     }
     wait_until_queued(&db, updates * 2).await;
-    let turns = rate(updates, started);
-    let started = start();
+    let turns = started.rate(updates);
+    let started = Stopwatch::start();
     tokio::spawn(worker.run_many(8, stop));
     wait_until(&fake, updates * 2).await;
-    let delivery = rate(updates, started);
+    let delivery = started.rate(updates);
     Rates::Halves { turns, delivery }
 }
 
@@ -164,12 +174,12 @@ async fn echo_rate(updates: usize) -> Rate {
         Dispatcher::builder(bot, handler).build().dispatch().await;
     });
 
-    let started = start();
+    let started = Stopwatch::start();
     for chat in 0..updates {
         fake.text(2_000_000 + chat as i64, "hola");
     }
     wait_until(&fake, updates).await;
-    let rate = rate(updates, started);
+    let rate = started.rate(updates);
     echo.abort();
     rate
 }
@@ -186,23 +196,26 @@ fn main() {
     let only = std::env::var("BENCH_ONLY").ok();
     let runs = |name: &str| only.as_deref().is_none_or(|only| only == name);
     runtime.block_on(async {
-        let ours = match runs("whole") {
-            true => match ventanilla_rate(updates, false).await {
+        let ours = if runs("whole") {
+            match ventanilla_rate(updates, false).await {
                 Rates::Whole(rate) => Some(rate),
                 Rates::Halves { .. } => unreachable!("a whole run"),
-            },
-            false => None,
+            }
+        } else {
+            None
         };
-        let halves = match runs("halves") {
-            true => match ventanilla_rate(updates, true).await {
+        let halves = if runs("halves") {
+            match ventanilla_rate(updates, true).await {
                 Rates::Halves { turns, delivery } => Some((turns, delivery)),
                 Rates::Whole(_) => unreachable!("a run in halves"),
-            },
-            false => None,
+            }
+        } else {
+            None
         };
-        let echo = match runs("echo") {
-            true => Some(echo_rate(updates).await),
-            false => None,
+        let echo = if runs("echo") {
+            Some(echo_rate(updates).await)
+        } else {
+            None
         };
         println!(
             "Telegram path against the fake Bot API server, {updates} updates from {updates} chats"
